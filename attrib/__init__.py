@@ -1,0 +1,48 @@
+"""attrib: find the ephemeral proxy (ORB) networks espionage actors hide behind.
+
+The public Python API. Heavy parts are imported on first use.
+
+>>> import attrib
+>>> events = attrib.read("data/samples/demo")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: public name -> "module:attribute"
+_LAZY: dict[str, str] = {
+    "read": "attrib.io:read",
+    "iter_read": "attrib.io:iter_read",
+    "ReadReport": "attrib.io:ReadReport",
+    "AttribError": "attrib.errors:AttribError",
+    "EVENT_DTYPES": "attrib.schema:EVENT_DTYPES",
+    "to_ecs": "attrib.schema:to_ecs",
+}
+
+__all__ = ["__version__", *sorted(_LAZY)]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from attrib.errors import AttribError as AttribError
+    from attrib.io import ReadReport as ReadReport
+    from attrib.io import iter_read as iter_read
+    from attrib.io import read as read
+    from attrib.schema import EVENT_DTYPES as EVENT_DTYPES
+    from attrib.schema import to_ecs as to_ecs
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'attrib' has no attribute {name!r}")
+    mod, attr = target.split(":")
+    value = getattr(importlib.import_module(mod), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

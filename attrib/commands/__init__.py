@@ -1,0 +1,3 @@
+"""Subcommands of the ``attrib`` CLI, one module per command or command group."""
+
+__all__: list[str] = []

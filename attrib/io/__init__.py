@@ -1,0 +1,218 @@
+"""Readers: every supported input format into canonical *events* chunks.
+
+>>> import attrib
+>>> events = attrib.read(["conn.log", "signins.json"])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from attrib.errors import InputError, UnknownFormatError, UnreadableFileError
+from attrib.io._base import DEFAULT_CHUNKSIZE, DEFAULT_MAX_BAD_ROWS, FileStats, ReadContext
+from attrib.io._registry import format_names, module_for
+from attrib.io._source import Source, expand_paths, open_source
+from attrib.io.detect import detect_format
+from attrib.schema import conform_events, empty_events
+
+__all__ = [
+    "DEFAULT_CHUNKSIZE",
+    "DEFAULT_MAX_BAD_ROWS",
+    "FileStats",
+    "ReadContext",
+    "ReadReport",
+    "Source",
+    "detect_format",
+    "expand_paths",
+    "format_names",
+    "iter_read",
+    "open_source",
+    "read",
+]
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass
+class ReadReport:
+    """What a read did: per-file statistics and unreadable files that were skipped."""
+
+    files: list[FileStats] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        """Rows read over all files."""
+        return sum(f.rows for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        """Rows skipped over all files."""
+        return sum(f.skipped_total for f in self.files)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain-data form for ``run.json`` and ``--json``.
+
+        Returns
+        -------
+        dict
+            Totals, per-file statistics and failed files.
+        """
+        return {
+            "rows": self.rows,
+            "skipped": self.skipped,
+            "files": [f.as_dict() for f in self.files],
+            "failed": [{"path": p, "error": e} for p, e in self.failed],
+        }
+
+
+def _read_file(
+    path: os.PathLike[str] | str,
+    fmt: str | None,
+    chunksize: int,
+    max_bad_rows: int,
+    options: dict[str, Any],
+) -> tuple[FileStats, Iterator[pd.DataFrame]]:
+    src = open_source(path)
+    detected = fmt or detect_format(src)
+    try:
+        mod = module_for(detected)
+    except KeyError:
+        raise UnknownFormatError(
+            f"unknown format {detected!r}; choose one of: {', '.join(format_names())}"
+        ) from None
+    if fmt:
+        sniffed = mod.sniff(src.head())
+        if sniffed is None or sniffed not in mod.FORMATS:
+            raise UnknownFormatError(f"{src.path}: content is not {fmt} (forced with --format)")
+    stats = FileStats(path=str(src.path), format=detected)
+    ctx = ReadContext(stats=stats, chunksize=chunksize, max_bad_rows=max_bad_rows, options=options)
+    return stats, mod.read_chunks(src, ctx, detected)
+
+
+def iter_read(
+    inputs: PathLike | Iterable[PathLike],
+    format: str | None = None,
+    *,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    max_bad_rows: int = DEFAULT_MAX_BAD_ROWS,
+    skip_unreadable: bool = False,
+    report: ReadReport | None = None,
+    options: dict[str, Any] | None = None,
+    on_chunk: Callable[[FileStats, int], None] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """Stream canonical event chunks from files, folders or globs.
+
+    Memory is bounded by ``chunksize`` (plus what a reader must keep per live connection).
+
+    Parameters
+    ----------
+    inputs
+        One or more files, folders or glob patterns; plain or .gz/.bz2/.zst.
+    format
+        Force a format instead of sniffing it from content.
+    chunksize
+        Rows per chunk at most.
+    max_bad_rows
+        Skipped rows allowed per file before the read fails.
+    skip_unreadable
+        When true, an unreadable or unrecognised file is recorded in ``report.failed`` and
+        skipped; otherwise its error is raised.
+    report
+        Filled with per-file statistics as files are read.
+    options
+        Reader-specific options (e.g. ``{"flow_mapping": "argus.toml"}``).
+    on_chunk
+        Called with the file's statistics and the chunk's row count after each chunk.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Chunks conforming to :data:`attrib.schema.EVENT_DTYPES`.
+    """
+    if isinstance(inputs, str | os.PathLike):
+        inputs = [inputs]
+    rep = report if report is not None else ReadReport()
+    for path in expand_paths(inputs):
+        try:
+            stats, chunks = _read_file(path, format, chunksize, max_bad_rows, options or {})
+            rep.files.append(stats)
+            for chunk in chunks:
+                stats.rows += len(chunk)
+                if on_chunk is not None:
+                    on_chunk(stats, len(chunk))
+                yield chunk
+        except (UnreadableFileError, UnknownFormatError) as exc:
+            if not skip_unreadable:
+                raise
+            logger.warning("skipping %s", exc)
+            rep.failed.append((str(path), str(exc)))
+        except InputError:
+            raise
+
+
+def read(
+    inputs: PathLike | Iterable[PathLike],
+    format: str | None = None,
+    *,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    max_bad_rows: int = DEFAULT_MAX_BAD_ROWS,
+    skip_unreadable: bool = False,
+    report: ReadReport | None = None,
+    options: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Read inputs into one canonical *events* table.
+
+    Zeek ``ssl``/``ssh``/``http`` rows are joined onto their ``conn`` row by ``uid`` when both
+    are present.
+
+    Parameters
+    ----------
+    inputs
+        Files, folders or glob patterns.
+    format
+        Force a format instead of sniffing it.
+    chunksize, max_bad_rows, skip_unreadable, report, options
+        As for :func:`iter_read`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The events table.
+
+    Examples
+    --------
+    >>> import attrib
+    >>> ev = attrib.read("data/samples/demo")  # doctest: +SKIP
+    """
+    chunks = list(
+        iter_read(
+            inputs, format, chunksize=chunksize, max_bad_rows=max_bad_rows,
+            skip_unreadable=skip_unreadable, report=report, options=options,
+        )
+    )  # fmt: skip
+    if not chunks:
+        return empty_events()
+    df = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    df = _postprocess(df)
+    return conform_events(df)
+
+
+def _postprocess(df: pd.DataFrame) -> pd.DataFrame:
+    """Cross-file steps that need the whole table (joins by uid)."""
+    import importlib
+
+    try:
+        zeek = importlib.import_module("attrib.io.zeek")
+    except ImportError:  # pragma: no cover - zeek reader always ships
+        return df
+    join = getattr(zeek, "join_by_uid", None)
+    return join(df) if join is not None else df

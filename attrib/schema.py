@@ -1,0 +1,257 @@
+"""Canonical tables of attrib: column names, dtypes and their Elastic ECS names.
+
+This module is the only place column names are spelled. Three tables flow between stages
+(see ``ARCHITECTURE.md``):
+
+* **events** — one row per connection or sign-in/audit event (:data:`EVENT_DTYPES`);
+* **origins** — one row per origin IP with enrichment, features and scores
+  (:data:`ORIGIN_CORE_COLUMNS` plus the feature columns of :mod:`attrib.features`);
+* **clusters** — one row per infrastructure cluster (:data:`CLUSTER_COLUMNS`).
+
+Missing values are nulls (``pd.NA``/``NaT``), never invented defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+__all__ = [
+    "CLUSTER_COLUMNS",
+    "CONN_STATES",
+    "ECS_EVENT_FIELDS",
+    "ECS_ORIGIN_FIELDS",
+    "ENRICH_COLUMNS",
+    "ENRICH_ECS_FIELDS",
+    "EVENT_COLUMNS",
+    "EVENT_DTYPES",
+    "NET_TYPES",
+    "ORIGIN_CORE_COLUMNS",
+    "OUTCOMES",
+    "PROTOS",
+    "SOURCES",
+    "conform_events",
+    "empty_events",
+    "to_ecs",
+]
+
+#: Zeek connection states (``conn_state``) plus null.
+CONN_STATES = (
+    "S0", "S1", "SF", "REJ", "S2", "S3", "RSTO", "RSTR", "RSTOS0", "RSTRH", "SH", "SHR", "OTH",
+)  # fmt: skip
+#: Transport protocols as Zeek spells them.
+PROTOS = ("tcp", "udp", "icmp", "unknown_transport")
+#: Normalised outcome of a sign-in / audit event or connection.
+OUTCOMES = ("success", "failure", "other")
+#: Which reader produced an event.
+SOURCES = (
+    "zeek", "pcap", "nfdump", "flow", "suricata",
+    "entra", "okta", "m365", "simulated",
+)  # fmt: skip
+#: Network types assigned by enrichment.
+NET_TYPES = (
+    "residential", "mobile", "hosting", "cdn", "business", "education", "government", "unknown",
+)  # fmt: skip
+
+_STR = "string[pyarrow]"
+
+#: The canonical *events* table: column -> pandas dtype.
+EVENT_DTYPES: dict[str, object] = {
+    "ts": "datetime64[ns, UTC]",
+    "src_ip": _STR,
+    "src_port": "UInt16",
+    "dst_ip": _STR,
+    "dst_port": "UInt16",
+    "proto": pd.CategoricalDtype(list(PROTOS)),
+    "duration": "Float64",  # seconds
+    "bytes_out": "Int64",  # payload bytes originator -> responder (Zeek orig_bytes)
+    "bytes_in": "Int64",  # payload bytes responder -> originator (Zeek resp_bytes)
+    "pkts_out": "Int64",
+    "pkts_in": "Int64",
+    "ip_bytes_out": "Int64",
+    "ip_bytes_in": "Int64",
+    "conn_state": pd.CategoricalDtype(list(CONN_STATES)),
+    "history": _STR,
+    "service": _STR,
+    "uid": _STR,
+    "user": _STR,  # account (UPN / login) for identity events
+    "app": _STR,  # application / client app name
+    "event_type": _STR,  # provider operation (UserLoggedIn, MailItemsAccessed, ...)
+    "user_agent": _STR,
+    "outcome": pd.CategoricalDtype(list(OUTCOMES)),
+    "error_code": _STR,  # provider error/status code as text (Entra errorCode, Okta reason)
+    "ja3": _STR,
+    "ja4": _STR,
+    "ja4s": _STR,
+    "tls_sni": _STR,
+    "tls_version": _STR,
+    "hassh": _STR,
+    "ssh_client": _STR,
+    "tcp_fp": _STR,  # compact SYN traits (see attrib.io.pcap)
+    "tcp_os": _STR,  # OS family guessed from the SYN
+    "tunnel_hint": _STR,  # MSS/MTU hint: pppoe, vpn, tunnel, ...
+    "rtt_syn_ms": "Float64",  # SYN -> SYN-ACK seen at the capture point
+    "rtt_ack_ms": "Float64",  # SYN-ACK -> ACK
+    "rtt_app_ms": "Float64",  # application-layer RTT (TLS server flight -> client flight)
+    "prov_asn": "Int64",  # provider hints: Okta securityContext, Entra autonomousSystemNumber
+    "prov_as_org": _STR,
+    "prov_country": _STR,
+    "prov_city": _STR,
+    "prov_lat": "Float64",
+    "prov_lon": "Float64",
+    "source": pd.CategoricalDtype(list(SOURCES)),
+    "sensor": _STR,  # file or sensor the row came from
+}
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_DTYPES)
+
+#: Our event column -> Elastic ECS field.
+ECS_EVENT_FIELDS: dict[str, str] = {
+    "ts": "@timestamp",
+    "src_ip": "source.ip",
+    "src_port": "source.port",
+    "dst_ip": "destination.ip",
+    "dst_port": "destination.port",
+    "proto": "network.transport",
+    "duration": "event.duration",  # ECS wants nanoseconds: to_ecs converts
+    "bytes_out": "source.bytes",
+    "bytes_in": "destination.bytes",
+    "pkts_out": "source.packets",
+    "pkts_in": "destination.packets",
+    "conn_state": "zeek.connection.state",
+    "history": "zeek.connection.history",
+    "service": "network.protocol",
+    "uid": "event.id",
+    "user": "user.name",
+    "app": "service.name",
+    "event_type": "event.action",
+    "user_agent": "user_agent.original",
+    "outcome": "event.outcome",
+    "error_code": "error.code",
+    "ja3": "tls.client.ja3",
+    "ja4": "tls.client.ja4",
+    "ja4s": "tls.server.ja4s",
+    "tls_sni": "tls.client.server_name",
+    "tls_version": "tls.version",
+    "hassh": "ssh.client.hassh",
+    "ssh_client": "ssh.client.software",
+    "source": "event.module",
+    "sensor": "observer.name",
+}
+
+#: Enrichment columns (canonical name -> dtype), produced by :mod:`attrib.enrich`.
+ENRICH_COLUMNS: dict[str, object] = {
+    "asn": "Int64",
+    "as_org": _STR,
+    "country": _STR,  # ISO 3166-1 alpha-2
+    "city": _STR,
+    "lat": "Float64",
+    "lon": "Float64",
+    "net_type": pd.CategoricalDtype(list(NET_TYPES)),
+    "net_type_confidence": "Float64",
+    "net_type_evidence": _STR,
+    "tags": _STR,  # comma-separated: private, cgnat, tor_exit, private_relay, cloud, vpn, ...
+}
+#: Enrichment column -> ECS field (what ``attrib.enrich()`` and the API return).
+ENRICH_ECS_FIELDS: dict[str, str] = {
+    "ip": "source.ip",
+    "asn": "source.as.number",
+    "as_org": "source.as.organization.name",
+    "country": "source.geo.country_iso_code",
+    "city": "source.geo.city_name",
+    "lat": "source.geo.location.lat",
+    "lon": "source.geo.location.lon",
+    "net_type": "attrib.net_type",
+    "net_type_confidence": "attrib.net_type_confidence",
+    "net_type_evidence": "attrib.net_type_evidence",
+    "tags": "attrib.tags",
+}
+
+#: Columns every origins table carries (feature columns come on top).
+ORIGIN_CORE_COLUMNS: tuple[str, ...] = (
+    "ip", "score", "rank", "cluster", "asn", "as_org", "net_type", "net_type_confidence",
+    "country", "city", "lat", "lon", "tags", "first_seen", "last_seen", "reasons",
+)  # fmt: skip
+#: Origin column -> ECS field for SIEM output.
+ECS_ORIGIN_FIELDS: dict[str, str] = {
+    **ENRICH_ECS_FIELDS,
+    "score": "attrib.score",
+    "rank": "attrib.rank",
+    "cluster": "attrib.cluster",
+    "first_seen": "attrib.first_seen",
+    "last_seen": "attrib.last_seen",
+    "reasons": "attrib.reasons",
+}
+#: Columns of the clusters table.
+CLUSTER_COLUMNS: tuple[str, ...] = (
+    "cluster", "size", "members", "first_seen", "last_seen", "shared_traits",
+    "asns", "countries", "net_types", "score",
+)  # fmt: skip
+
+
+def empty_events() -> pd.DataFrame:
+    """Return an empty events table with the canonical columns and dtypes.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Zero rows, every column of :data:`EVENT_DTYPES`.
+    """
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in EVENT_DTYPES.items()})  # type: ignore[call-overload]
+
+
+def conform_events(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with exactly the canonical event columns, in order, with their dtypes.
+
+    Columns the input lacks are added as all-null; extra columns are dropped. Values are
+    cast, not invented: a value that cannot be cast raises.
+
+    Parameters
+    ----------
+    df
+        A frame whose columns use canonical names.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame conforming to :data:`EVENT_DTYPES`.
+    """
+    n = len(df)
+    out: dict[str, pd.Series] = {}
+    for col, dtype in EVENT_DTYPES.items():
+        if col in df.columns:
+            s = df[col]
+            if str(s.dtype) != str(dtype):
+                if col == "ts" and not isinstance(s.dtype, pd.DatetimeTZDtype):
+                    s = pd.to_datetime(s, utc=True)
+                else:
+                    s = s.astype(dtype)  # type: ignore[call-overload]
+            out[col] = s.reset_index(drop=True)
+        else:
+            out[col] = pd.Series(pd.NA, index=range(n), dtype=dtype)  # type: ignore[call-overload]
+    return pd.DataFrame(out)
+
+
+def to_ecs(df: pd.DataFrame, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Rename canonical columns to their ECS field names.
+
+    Columns without an ECS name are kept under ``attrib.<name>``. ``duration`` (seconds) is
+    converted to ECS ``event.duration`` (nanoseconds).
+
+    Parameters
+    ----------
+    df
+        An events or origins frame.
+    mapping
+        Column -> ECS field; defaults to events then origin fields.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame with ECS column names.
+    """
+    m = dict(mapping) if mapping is not None else {**ECS_ORIGIN_FIELDS, **ECS_EVENT_FIELDS}
+    out = df.copy()
+    if "duration" in out.columns and m.get("duration") == "event.duration":
+        out["duration"] = (out["duration"].astype("Float64") * 1e9).round().astype("Int64")
+    return out.rename(columns={c: m.get(c, f"attrib.{c}") for c in out.columns})
