@@ -1,0 +1,191 @@
+"""The service's guard, as one pure-ASGI middleware (cheaper than per-route dependencies).
+
+In order: route label and timing for metrics; open paths (health, metrics, docs) pass;
+API key from ``Authorization: Bearer`` or ``X-API-Key`` (401 missing/unknown, 403 revoked);
+per-key rate limit (429 + ``Retry-After``); request body limit (413, by ``Content-Length`` and
+while streaming); a timeout (504); an access log line without secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from attrib.api.state import ServiceState
+
+__all__ = ["GuardMiddleware", "route_label"]
+
+logger = logging.getLogger("attrib.api.access")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+
+
+def route_label(path: str) -> str:
+    """Metric label for a path (templates instead of raw values).
+
+    Parameters
+    ----------
+    path
+        The request path.
+
+    Returns
+    -------
+    str
+        e.g. ``/v1/ip/{ip}``.
+    """
+    if path.startswith("/v1/ip/"):
+        return "/v1/ip/{ip}"
+    if path in OPEN_PATHS or path in ("/v1/enrich", "/v1/score"):
+        return path
+    return "other"
+
+
+async def _json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]]
+) -> None:
+    data = json.dumps(body).encode()
+    await send({
+        "type": "http.response.start", "status": status,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(data)).encode()), *headers],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": data})
+
+
+class GuardMiddleware:
+    """Authentication, limits, timeouts, metrics and access log for every HTTP request.
+
+    Parameters
+    ----------
+    app
+        The wrapped ASGI app.
+    state
+        The service state (settings, key store, limiter, metrics).
+    """
+
+    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status_box = [500]
+        key_id = "-"
+
+        async def send_wrapper(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                status_box[0] = int(msg["status"])
+            await send(msg)
+
+        try:
+            key_id = await self._guard(scope, receive, send_wrapper)
+        finally:
+            dt = time.perf_counter() - t0
+            path = scope.get("path", "")
+            self.state.metrics.observe(
+                route_label(path), scope.get("method", ""), status_box[0], dt
+            )
+            if self.state.settings.access_log:
+                logger.info(
+                    '%s "%s %s" %d %.1fms key=%s', (scope.get("client") or ("-",))[0],
+                    scope.get("method"), path, status_box[0], dt * 1000, key_id,
+                )  # fmt: skip
+
+    async def _guard(self, scope: Scope, receive: Receive, send: Send) -> str:
+        st = self.state.settings
+        path = scope.get("path", "")
+        headers = {
+            k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
+        }
+        key_id = "-"
+        if path not in OPEN_PATHS and st.auth:
+            key = headers.get("x-api-key") or ""
+            auth = headers.get("authorization", "")
+            if not key and auth[:7].lower() == "bearer ":
+                key = auth[7:].strip()
+            if not key:
+                await _json(
+                    send,
+                    401,
+                    {"error": "missing API key (Authorization: Bearer <key> or X-API-Key)"},
+                    [(b"www-authenticate", b"Bearer")],
+                )
+                return key_id
+            rec = self.state.verify_key(key)
+            if rec is None:
+                await _json(
+                    send, 401, {"error": "unknown API key"}, [(b"www-authenticate", b"Bearer")]
+                )
+                return key_id
+            key_id = rec.key_id
+            if rec.revoked:
+                await _json(send, 403, {"error": "API key revoked"}, [])
+                return key_id
+            wait = self.state.limiter.acquire(rec.key_id)
+            if wait > 0:
+                await _json(
+                    send,
+                    429,
+                    {"error": "rate limit exceeded", "retry_after_s": round(wait, 3)},
+                    [(b"retry-after", self.state.limiter.retry_after(wait).encode())],
+                )
+                return key_id
+        try:
+            clen = int(headers.get("content-length", "0") or 0)
+        except ValueError:
+            await _json(send, 400, {"error": "invalid Content-Length"}, [])
+            return key_id
+        if clen > st.max_body_bytes:
+            await _json(send, 413, {"error": f"request body over {st.max_body_bytes} bytes"}, [])
+            return key_id
+        body = bytearray()
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            more = True
+            while more:
+                msg = await receive()
+                if msg["type"] == "http.disconnect":
+                    return key_id
+                body += msg.get("body", b"")
+                more = bool(msg.get("more_body", False))
+                if len(body) > st.max_body_bytes:
+                    await _json(
+                        send, 413, {"error": f"request body over {st.max_body_bytes} bytes"}, []
+                    )
+                    return key_id
+        replayed = [False]
+
+        async def replay() -> Message:
+            if not replayed[0]:
+                replayed[0] = True
+                return {"type": "http.request", "body": bytes(body), "more_body": False}
+            return await receive()
+
+        started = [False]
+
+        async def tracking_send(msg: Message) -> None:
+            if msg["type"] == "http.response.start":
+                started[0] = True
+            await send(msg)
+
+        try:
+            async with asyncio.timeout(st.request_timeout_s):
+                await self.app(scope, replay, tracking_send)
+        except TimeoutError:
+            if not started[0]:
+                await _json(
+                    send, 504, {"error": f"request took longer than {st.request_timeout_s:g} s"}, []
+                )
+        return key_id

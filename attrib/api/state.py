@@ -1,0 +1,239 @@
+"""What the service holds in memory: settings, enrichment, store, model, caches, metrics."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from attrib import __version__
+from attrib.api.keys import KeyRecord, KeyStore
+from attrib.api.metrics import Metrics
+from attrib.api.ratelimit import RateLimiter
+from attrib.api.settings import ServiceSettings
+
+__all__ = ["ServiceState", "nest_ecs"]
+
+logger = logging.getLogger(__name__)
+
+
+def _plain(v: Any) -> Any:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        return _plain(v.item())
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def nest_ecs(flat: dict[str, Any]) -> dict[str, Any]:
+    """Turn dotted ECS keys into nested objects; tags become a list.
+
+    Parameters
+    ----------
+    flat
+        ``{"source.as.number": 64500, ...}``.
+
+    Returns
+    -------
+    dict
+        ``{"source": {"as": {"number": 64500}}, ...}``.
+    """
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        v = _plain(value)
+        if key == "attrib.tags":
+            v = [t for t in str(v).split(",") if t] if v else []
+        node = out
+        parts = key.split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        node[parts[-1]] = v
+    return out
+
+
+class _LRU:
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._d: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, k: str) -> dict[str, Any] | None:
+        with self._lock:
+            v = self._d.get(k)
+            if v is not None:
+                self._d.move_to_end(k)
+            return v
+
+    def put(self, k: str, v: dict[str, Any]) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._d[k] = v
+            self._d.move_to_end(k)
+            while len(self._d) > self.size:
+                self._d.popitem(last=False)
+
+
+class ServiceState:
+    """Everything the routes share; built once per worker at startup.
+
+    Parameters
+    ----------
+    settings
+        The service settings.
+    """
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.limiter = RateLimiter(settings.rate_limit_rps, settings.rate_limit_burst)
+        self.keys = KeyStore(settings.keys_db)
+        self._key_cache: dict[str, KeyRecord | None] = {}
+        self._key_mtime: float | None = None
+        self._cache = _LRU(settings.lookup_cache_size)
+        self.data_version = "not loaded"
+        self.model_version = "not loaded"
+        self.model: Any = None
+        self.ready = False
+
+    # -- loading -------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load enrichment data (and the model when present); mark ready."""
+        from attrib.enrich import default_enricher
+
+        enricher = default_enricher(self.settings.geoip_dir)
+        self.data_version = str(getattr(enricher, "version", "unknown"))
+        try:
+            from attrib.score import load_model
+
+            self.model = load_model(self.settings.model)
+            self.model_version = str(getattr(self.model, "version_", "unknown"))
+        except ImportError:
+            self.model_version = "unavailable"
+        self.metrics.info = {
+            "version": __version__, "data": self.data_version, "model": self.model_version,
+        }  # fmt: skip
+        self.ready = True
+
+    # -- auth ----------------------------------------------------------------------------
+    def verify_key(self, key: str) -> KeyRecord | None:
+        """Verify a presented key, cached until the key database changes.
+
+        Parameters
+        ----------
+        key
+            The presented key.
+
+        Returns
+        -------
+        KeyRecord or None
+            The record, or ``None`` for an unknown key.
+        """
+        try:
+            mtime: float | None = os.stat(self.keys.path).st_mtime_ns
+        except OSError:
+            mtime = None
+        if mtime != self._key_mtime:
+            self._key_cache.clear()
+            self._key_mtime = mtime
+        if key in self._key_cache:
+            return self._key_cache[key]
+        rec = self.keys.verify(key)
+        if len(self._key_cache) > 10_000:
+            self._key_cache.clear()
+        self._key_cache[key] = rec
+        return rec
+
+    # -- lookups -------------------------------------------------------------------------
+    def _store_rows(self, ips: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if self.settings.store is None or not ips:
+            return {}
+        from attrib.store import SightingsStore
+
+        df = SightingsStore(self.settings.store, read_only=True).lookup(list(ips))
+        rows: dict[str, dict[str, Any]] = {}
+        for rec in df.to_dict("records"):
+            ip = str(rec.pop("ip"))
+            rows[ip] = {f"attrib.{k}": _plain(v) for k, v in rec.items()}
+        return rows
+
+    def _enrich(self, ips: Sequence[str]) -> list[dict[str, Any]]:
+        from attrib.enrich import enrich
+
+        flat = enrich(list(ips), geoip_dir=self.settings.geoip_dir, ecs=True)
+        out: list[dict[str, Any]] = []
+        for given, rec in zip(ips, flat.to_dict("records"), strict=True):
+            ip = _plain(rec.get("source.ip"))
+            if ip is None:
+                err = _plain(rec.get("ip_error")) or "invalid address"
+                out.append({"ip": given, "error": err})
+            else:
+                rec = {k: v for k, v in rec.items() if k != "ip_error"}
+                out.append({"ip": ip, **nest_ecs(rec)})
+        return out
+
+    def _with_store(self, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        valid = [a["ip"] for a in answers if "error" not in a]
+        known = self._store_rows(valid)
+        if not known:
+            return answers
+        out = []
+        for a in answers:
+            extra = known.get(a["ip"]) if "error" not in a else None
+            if extra:
+                a = {**a, "attrib": {**a.get("attrib", {}), **nest_ecs(extra)["attrib"]}}
+            out.append(a)
+        return out
+
+    def lookup(self, ips: Sequence[str]) -> list[dict[str, Any]]:
+        """Enrich addresses (vectorised) and add what the store knows; ECS-shaped dicts.
+
+        Invalid addresses get ``{"ip": <input>, "error": <reason>}``.
+
+        Parameters
+        ----------
+        ips
+            Addresses as given by the client.
+
+        Returns
+        -------
+        list of dict
+            One answer per input, in order.
+        """
+        if not ips:
+            return []
+        return self._with_store(self._enrich(ips))
+
+    def lookup_one(self, ip: str) -> dict[str, Any]:
+        """One address, enrichment through an LRU cache, store always consulted.
+
+        Parameters
+        ----------
+        ip
+            The address as given.
+
+        Returns
+        -------
+        dict
+            The answer (or an error object).
+        """
+        ans = self._cache.get(ip)
+        if ans is not None:
+            self.metrics.cache_hits += 1
+        else:
+            self.metrics.cache_misses += 1
+            ans = self._enrich([ip])[0]
+            if "error" not in ans:
+                self._cache.put(ip, ans)
+        return self._with_store([ans])[0]
