@@ -106,6 +106,8 @@ class ServiceState:
         self.model_version = "not loaded"
         self.model: Any = None
         self.ready = False
+        self._store: Any = None
+        self._store_lock = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------
     def load(self) -> None:
@@ -156,16 +158,22 @@ class ServiceState:
         return rec
 
     # -- lookups -------------------------------------------------------------------------
+    _STORE_FIELDS = ("first_seen", "last_seen", "days_seen", "runs", "cluster", "score", "rank",
+                     "reasons", "last_run")  # fmt: skip
+
     def _store_rows(self, ips: Sequence[str]) -> dict[str, dict[str, Any]]:
         if self.settings.store is None or not ips:
             return {}
-        from attrib.store import SightingsStore
+        with self._store_lock:
+            if self._store is None:
+                from attrib.store import SightingsStore
 
-        df = SightingsStore(self.settings.store, read_only=True).lookup(list(ips))
+                self._store = SightingsStore(self.settings.store, read_only=True)
+            df = self._store.lookup(list(ips))
+        df = df[df["runs"] > 0]
         rows: dict[str, dict[str, Any]] = {}
         for rec in df.to_dict("records"):
-            ip = str(rec.pop("ip"))
-            rows[ip] = {f"attrib.{k}": _plain(v) for k, v in rec.items()}
+            rows[str(rec["ip"])] = {f"attrib.{k}": _plain(rec.get(k)) for k in self._STORE_FIELDS}
         return rows
 
     def _enrich(self, ips: Sequence[str]) -> list[dict[str, Any]]:
