@@ -128,7 +128,7 @@ def make_clusters(origins: pd.DataFrame) -> pd.DataFrame:
                 "score": float(g["score"].max()),
             }
         )
-    return pd.DataFrame(rows)[list(CLUSTER_COLUMNS)]
+    return pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS))
 
 
 def make_days(origins: pd.DataFrame) -> pd.DataFrame:

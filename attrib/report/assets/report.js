@@ -1,0 +1,218 @@
+"use strict";
+(function () {
+  var D = JSON.parse(document.getElementById("attrib-data").textContent);
+  var SVG = "http://www.w3.org/2000/svg";
+
+  function el(tag, attrs, text) {
+    var e = document.createElement(tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function sv(tag, attrs, text) {
+    var e = document.createElementNS(SVG, tag);
+    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+  function color(s) {
+    if (s === null || s === undefined) return "#98a2b3";
+    var h = Math.round(120 * (1 - Math.max(0, Math.min(1, s))));
+    return "hsl(" + h + ",70%,42%)";
+  }
+  function fmt(v) { return v === null || v === undefined ? "" : String(v); }
+  function day(v) { return v ? String(v).replace("T", " ").slice(0, 16) : ""; }
+
+  // ---- summary ----------------------------------------------------------------------------
+  var m = D.meta || {};
+  var flagged = D.origins.filter(function (o) { return o.score !== null && o.score >= D.threshold; });
+  document.getElementById("summary").textContent =
+    D.n_origins + " origins analysed, " + D.clusters.length + " clusters, " + D.n_flagged +
+    " flagged (score \u2265 " + D.threshold + ")" +
+    (D.origins.length < D.n_origins ? "; the report shows the top " + D.origins.length : "") +
+    (m.window ? "; window " + day(m.window.start) + " \u2013 " + day(m.window.end) + " UTC" : "");
+
+  // ---- ranked table with filters ------------------------------------------------------------
+  var COLS = [["rank", "Rank", "num"], ["ip", "Origin", "ip"], ["score", "Score", "num"],
+    ["cluster", "Cluster", ""], ["asn", "ASN", "num"], ["as_org", "AS organisation", ""],
+    ["net_type", "Network", ""], ["country", "Country", ""], ["first_seen", "First seen", ""],
+    ["last_seen", "Last seen", ""], ["reasons", "Reasons", "reasons"]];
+  var table = document.getElementById("origins-table");
+  var headRow = table.tHead.rows[0];
+  var sortKey = "rank", sortAsc = true;
+  COLS.forEach(function (c) {
+    var th = el("th", {"data-key": c[0]}, c[1]);
+    th.addEventListener("click", function () {
+      sortAsc = sortKey === c[0] ? !sortAsc : true; sortKey = c[0]; renderTable();
+    });
+    headRow.appendChild(th);
+  });
+  function fillSelect(id, values) {
+    var s = document.getElementById(id);
+    values.forEach(function (v) { s.appendChild(el("option", {value: v}, v)); });
+    s.addEventListener("change", renderTable);
+  }
+  function uniq(key) {
+    var seen = {};
+    D.origins.forEach(function (o) { if (o[key] !== null && o[key] !== undefined) seen[o[key]] = 1; });
+    return Object.keys(seen).sort();
+  }
+  fillSelect("f-cluster", uniq("cluster"));
+  fillSelect("f-net", uniq("net_type"));
+  fillSelect("f-country", uniq("country"));
+  var fText = document.getElementById("f-text"), fScore = document.getElementById("f-score");
+  fText.addEventListener("input", renderTable);
+  fScore.addEventListener("input", function () {
+    document.getElementById("f-score-v").textContent = Number(fScore.value).toFixed(2);
+    renderTable();
+  });
+  function passes(o) {
+    var q = fText.value.trim().toLowerCase();
+    if (q && [o.ip, o.as_org, o.reasons, o.cluster, o.asn].join(" ").toLowerCase().indexOf(q) < 0) return false;
+    if ((o.score || 0) < Number(fScore.value)) return false;
+    var c = document.getElementById("f-cluster").value;
+    if (c === "__none" ? o.cluster !== null : (c && o.cluster !== c)) return false;
+    var n = document.getElementById("f-net").value;
+    if (n && o.net_type !== n) return false;
+    var k = document.getElementById("f-country").value;
+    if (k && o.country !== k) return false;
+    return true;
+  }
+  function renderTable() {
+    var rows = D.origins.filter(passes);
+    rows.sort(function (a, b) {
+      var x = a[sortKey], y = b[sortKey];
+      if (x === y) return 0;
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      return (x < y ? -1 : 1) * (sortAsc ? 1 : -1);
+    });
+    var body = el("tbody");
+    rows.forEach(function (o) {
+      var tr = el("tr", {"data-ip": o.ip});
+      COLS.forEach(function (c) {
+        var td = el("td", c[2] ? {"class": c[2]} : {});
+        if (c[0] === "score") {
+          var b = el("span", {"class": "score"}, o.score === null ? "" : o.score.toFixed(2));
+          b.style.background = color(o.score); td.appendChild(b);
+        } else if (c[0] === "first_seen" || c[0] === "last_seen") {
+          td.textContent = day(o[c[0]]);
+        } else {
+          td.textContent = fmt(o[c[0]]);
+        }
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    table.replaceChild(body, table.tBodies[0]);
+    document.getElementById("f-count").textContent = rows.length + " of " + D.origins.length + " shown";
+  }
+  renderTable();
+
+  // ---- map ----------------------------------------------------------------------------------
+  var grat = document.getElementById("map-grat");
+  for (var lon = 30; lon < 360; lon += 30) grat.appendChild(sv("line", {"class": "grat", x1: lon, y1: 0, x2: lon, y2: 180}));
+  for (var lat = 30; lat < 180; lat += 30) grat.appendChild(sv("line", {"class": "grat", x1: 0, y1: lat, x2: 360, y2: lat}));
+  var pts = document.getElementById("map-points");
+  D.origins.slice().reverse().forEach(function (o) {
+    if (o.lat === null || o.lon === null || o.lat === undefined || o.lon === undefined) return;
+    var c = sv("circle", {cx: (o.lon + 180).toFixed(2), cy: (90 - o.lat).toFixed(2),
+      r: (0.8 + 2.2 * (o.score || 0)).toFixed(2), fill: color(o.score), "data-ip": o.ip});
+    c.appendChild(sv("title", {}, o.ip + " \u2014 " + fmt(o.as_org) + " (" + fmt(o.country) +
+      "), score " + (o.score === null ? "n/a" : o.score.toFixed(2))));
+    pts.appendChild(c);
+  });
+
+  // ---- cluster graph (layout computed by attrib) ----------------------------------------------
+  var g = document.getElementById("graph"), G = D.graph;
+  G.edges.forEach(function (e) {
+    var a = G.nodes[e[0]], b = G.nodes[e[1]];
+    g.appendChild(sv("line", {x1: a.x, y1: a.y, x2: b.x, y2: b.y}));
+  });
+  G.nodes.forEach(function (n) {
+    var shape;
+    if (n.kind === "cluster") {
+      shape = sv("rect", {x: n.x - 7, y: n.y - 7, width: 14, height: 14, fill: color(n.score), "class": "node cluster"});
+    } else if (n.kind === "asn") {
+      shape = sv("polygon", {points: [n.x, n.y - 6, n.x + 6, n.y, n.x, n.y + 6, n.x - 6, n.y].join(" "),
+        fill: "#d0d5dd", "class": "node asn"});
+    } else {
+      shape = sv("circle", {cx: n.x, cy: n.y, r: 4, fill: color(n.score), "class": "node origin"});
+    }
+    shape.appendChild(sv("title", {}, n.title || n.label));
+    g.appendChild(shape);
+    if (n.kind !== "origin") g.appendChild(sv("text", {x: n.x + 9, y: n.y + 3}, n.label));
+  });
+  if (!G.nodes.length) g.appendChild(sv("text", {x: 20, y: 30}, "No clusters in this run."));
+
+  // ---- per-cluster timeline with hand-offs ---------------------------------------------------------
+  var tlSel = document.getElementById("tl-cluster"), tl = document.getElementById("timeline");
+  D.clusters.forEach(function (c) {
+    tlSel.appendChild(el("option", {value: c.cluster}, c.cluster + " (" + c.size + " origins, score " +
+      (c.score === null ? "n/a" : c.score.toFixed(2)) + ")"));
+  });
+  var byIp = {};
+  D.origins.forEach(function (o) { byIp[o.ip] = o; });
+  (D.extra_members || []).forEach(function (o) { byIp[o.ip] = o; });
+  function renderTimeline() {
+    while (tl.firstChild) tl.removeChild(tl.firstChild);
+    var c = D.clusters.filter(function (x) { return x.cluster === tlSel.value; })[0];
+    if (!c) { tl.appendChild(sv("text", {x: 20, y: 30}, "No clusters in this run.")); return; }
+    var ms = c.members.map(function (ip) { return byIp[ip]; }).filter(function (o) { return o && o.first_seen && o.last_seen; });
+    ms.sort(function (a, b) { return a.first_seen < b.first_seen ? -1 : 1; });
+    var t0 = Math.min.apply(null, ms.map(function (o) { return Date.parse(o.first_seen); }));
+    var t1 = Math.max.apply(null, ms.map(function (o) { return Date.parse(o.last_seen); }));
+    if (!(t1 > t0)) t1 = t0 + 3600e3;
+    var L = 130, W = 1000 - L - 20, rowH = 16, H = 40 + ms.length * rowH;
+    tl.setAttribute("viewBox", "0 0 1000 " + H);
+    function x(t) { return L + W * (Date.parse(t) - t0) / (t1 - t0); }
+    var ax = sv("g", {"class": "tl-axis"});
+    for (var i = 0; i <= 6; i++) {
+      var tx = L + W * i / 6, tt = new Date(t0 + (t1 - t0) * i / 6).toISOString();
+      ax.appendChild(sv("line", {x1: tx, y1: 18, x2: tx, y2: H}));
+      ax.appendChild(sv("text", {x: tx - 30, y: 12}, day(tt)));
+    }
+    tl.appendChild(ax);
+    var handoffs = 0;
+    ms.forEach(function (o, k) {
+      var y = 24 + k * rowH, xa = x(o.first_seen), xb = Math.max(x(o.last_seen), xa + 2);
+      tl.appendChild(sv("text", {"class": "tl-label", x: 4, y: y + 10}, o.ip));
+      var bar = sv("rect", {"class": "tl-bar", x: xa, y: y, width: xb - xa, height: rowH - 5, fill: color(o.score), "data-ip": o.ip});
+      bar.appendChild(sv("title", {}, o.ip + ": " + day(o.first_seen) + " \u2192 " + day(o.last_seen)));
+      tl.appendChild(bar);
+      var p = ms[k - 1];
+      if (p) {
+        // a hand-off: the next exit starts about when the previous one stops (a short gap or
+        // an overlap of at most half the previous exit's life) and outlives it
+        var gap = (Date.parse(o.first_seen) - Date.parse(p.last_seen)) / 3600e3;
+        var life = (Date.parse(p.last_seen) - Date.parse(p.first_seen)) / 3600e3;
+        if (gap < 48 && -gap <= life / 2 && o.last_seen > p.last_seen) {
+          handoffs++;
+          var px = x(p.last_seen), py = y - rowH + (rowH - 5) / 2;
+          tl.appendChild(sv("path", {"class": "tl-handoff", d: "M" + px + " " + py + " L" + xa + " " + (y + (rowH - 5) / 2)}));
+        }
+      }
+    });
+    document.getElementById("tl-note").textContent = ms.length + " exits, " + handoffs + " hand-offs; shared traits: " + fmt(c.shared_traits);
+  }
+  tlSel.addEventListener("change", renderTimeline);
+  renderTimeline();
+
+  // ---- provenance -------------------------------------------------------------------------------
+  var prov = document.getElementById("prov");
+  (D.provenance || []).forEach(function (kv) {
+    prov.appendChild(el("dt", {}, kv[0])); prov.appendChild(el("dd", {}, kv[1]));
+  });
+  var ib = document.getElementById("inputs-table").tBodies[0];
+  ((m.read || {}).files || []).forEach(function (f) {
+    var tr = el("tr");
+    [f.path, f.format, f.rows, f.skipped_total].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+    ib.appendChild(tr);
+  });
+  ((m.read || {}).failed || []).forEach(function (f) {
+    var tr = el("tr");
+    [f.path, "unreadable", 0, f.error].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+    ib.appendChild(tr);
+  });
+  document.body.setAttribute("data-ready", "1");
+})();
