@@ -1,0 +1,296 @@
+"""Vectorised link, IP and transport header decoding of a whole packet batch.
+
+Every field is gathered with numpy fancy indexing over the batch buffer; reads past a packet's
+captured length are masked, never taken from the next record. Supported link types: Ethernet
+(802.1Q/802.1ad/QinQ, PPPoE session, MPLS), Linux SLL and SLL2, raw IPv4/IPv6 (101, 12, 14,
+228, 229), BSD null/loopback (0) and OpenBSD loop (108).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from attrib.io._pcap_container import PacketBatch
+
+__all__ = ["Decoded", "LINKTYPES", "decode"]
+
+#: link types this decoder understands
+LINKTYPES = {0: "null", 1: "ethernet", 12: "raw", 14: "raw", 101: "raw", 108: "loop",
+             113: "sll", 228: "ipv4", 229: "ipv6", 276: "sll2"}  # fmt: skip
+_V4, _V6 = 0x0800, 0x86DD
+_IPV6_EXT = (0, 43, 60, 135, 139, 140)
+_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+@dataclass
+class Decoded:
+    """Per-packet header fields of one batch (arrays of equal length)."""
+
+    ok: np.ndarray  # decoded an IP packet with its transport header
+    reason: np.ndarray  # int8 code of why not ok (0 = ok)
+    ipv: np.ndarray
+    l3: np.ndarray
+    ip_len: np.ndarray
+    ttl: np.ndarray
+    df: np.ndarray
+    ipid: np.ndarray
+    proto: np.ndarray
+    frag: np.ndarray  # 0 none, 1 first fragment, 2 later fragment
+    l4: np.ndarray
+    sport: np.ndarray
+    dport: np.ndarray
+    seq: np.ndarray
+    ack: np.ndarray
+    flags: np.ndarray
+    thl: np.ndarray
+    win: np.ndarray
+    plen: np.ndarray  # transport payload length per the headers
+    pay: np.ndarray  # payload offset in the buffer
+    end: np.ndarray  # end of the captured bytes of the packet in the buffer
+    key: np.ndarray  # uint64 flow key (direction-independent)
+    fwd: np.ndarray  # True when the sender is the key's "low" endpoint
+
+
+#: reasons a packet was not used (index = Decoded.reason)
+REASONS = (
+    "", "unsupported link type", "not IP", "truncated link header",
+    "truncated or bad IP header", "truncated transport header", "bad transport header",
+)  # fmt: skip
+
+
+class _G:
+    """Bounds-safe gathers over one buffer."""
+
+    def __init__(self, buf: bytes) -> None:
+        self.a = np.frombuffer(buf, dtype=np.uint8)
+        self.last = len(self.a) - 1
+
+    def u8(self, p: np.ndarray) -> np.ndarray:
+        return self.a[np.clip(p, 0, self.last)].astype(np.int64)
+
+    def u16(self, p: np.ndarray) -> np.ndarray:
+        return (self.u8(p) << 8) | self.u8(p + 1)
+
+    def u32(self, p: np.ndarray) -> np.ndarray:
+        return (self.u16(p) << 16) | self.u16(p + 2)
+
+
+def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
+    h = (h ^ v.astype(np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+    return h ^ (h >> np.uint64(29))
+
+
+def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np.ndarray, ...]:
+    n = len(off)
+    et = np.zeros(n, dtype=np.int64)
+    l3 = off.copy()
+    known = np.zeros(n, dtype=bool)
+    eth = link == 1
+    et[eth] = g.u16(off[eth] + 12)
+    l3[eth] = off[eth] + 14
+    for _ in range(3):  # 802.1Q / 802.1ad / QinQ
+        m = eth & np.isin(et, (0x8100, 0x88A8, 0x9100))
+        if not m.any():
+            break
+        et[m] = g.u16(l3[m] + 2)
+        l3[m] += 4
+    m = eth & (et == 0x8864)  # PPPoE session
+    if m.any():
+        ppp = g.u16(l3[m] + 6)
+        et[m] = np.where(ppp == 0x21, _V4, np.where(ppp == 0x57, _V6, 0))
+        l3[m] += 8
+    m = eth & np.isin(et, (0x8847, 0x8848))  # MPLS: skip labels to bottom of stack
+    for _ in range(4):
+        if not m.any():
+            break
+        bos = (g.u8(l3[m] + 2) & 1) == 1
+        l3[m] += 4
+        idx = np.flatnonzero(m)
+        et[idx[bos]] = -1  # decide by version nibble
+        m[idx[bos]] = False
+    known |= eth
+    m = link == 113
+    et[m] = g.u16(off[m] + 14)
+    l3[m] = off[m] + 16
+    known |= m
+    m = link == 276
+    et[m] = g.u16(off[m])
+    l3[m] = off[m] + 20
+    known |= m
+    m = np.isin(link, (12, 14, 101))
+    et[m] = -1
+    known |= m
+    et[link == 228] = _V4
+    et[link == 229] = _V6
+    known |= (link == 228) | (link == 229)
+    for lt, shift in ((0, True), (108, False)):
+        m = link == lt
+        if m.any():
+            b = off[m]
+            af = (g.u8(b) << 24) | (g.u8(b + 1) << 16) | (g.u8(b + 2) << 8) | g.u8(b + 3)
+            if shift:  # host byte order: pick the interpretation that is small
+                sw = (g.u8(b + 3) << 24) | (g.u8(b + 2) << 16) | (g.u8(b + 1) << 8) | g.u8(b)
+                af = np.where(af > 0xFFFF, sw, af)
+            et[m] = np.where(af == 2, _V4, np.where(np.isin(af, (10, 24, 28, 30)), _V6, 0))
+            l3[m] = b + 4
+            known |= m
+    byver = et == -1
+    if byver.any():
+        v = g.u8(l3[byver]) >> 4
+        et[byver] = np.where(v == 4, _V4, np.where(v == 6, _V6, 0))
+    return et, l3, known
+
+
+def decode(batch: PacketBatch) -> Decoded:
+    """Decode link, IP and transport headers of every packet in ``batch``.
+
+    Parameters
+    ----------
+    batch
+        Packets of one block.
+
+    Returns
+    -------
+    Decoded
+        Header fields; ``ok`` marks packets with a usable IP and transport header.
+    """
+    g = _G(batch.buf)
+    off, end = batch.offs, batch.offs + batch.caplen
+    n = len(off)
+    et, l3, known = _link(g, off, end, batch.link)
+    reason = np.zeros(n, dtype=np.int8)
+    reason[~known] = 1
+    reason[(reason == 0) & (et != _V4) & (et != _V6)] = 2
+    reason[(reason == 0) & (l3 > end)] = 3
+    z = np.zeros(n, dtype=np.int64)
+    ipv, ip_len, ttl, df, ipid, proto, frag, l4 = (z.copy() for _ in range(8))
+    h_src = np.zeros(n, dtype=np.uint64)
+    h_dst = np.zeros(n, dtype=np.uint64)
+    v4 = (reason == 0) & (et == _V4)
+    if v4.any():
+        b = l3[v4]
+        vi = g.u8(b)
+        ihl = (vi & 15) * 4
+        tl = g.u16(b + 2)
+        ff = g.u16(b + 6)
+        bad = ((vi >> 4) != 4) | (ihl < 20) | (b + 20 > end[v4]) | (tl < ihl)
+        ipv[v4] = 4
+        ip_len[v4] = tl
+        ipid[v4] = g.u16(b + 4)
+        df[v4] = (ff >> 14) & 1
+        fo = ff & 0x1FFF
+        frag[v4] = np.where(fo > 0, 2, np.where(ff & 0x2000, 1, 0))
+        ttl[v4] = g.u8(b + 8)
+        proto[v4] = g.u8(b + 9)
+        l4[v4] = b + ihl
+        s, d = g.u32(b + 12), g.u32(b + 16)
+        hs = _mix(_mix(np.zeros(len(b), np.uint64), np.full(len(b), 0xFFFF)), s)
+        hd = _mix(_mix(np.zeros(len(b), np.uint64), np.full(len(b), 0xFFFF)), d)
+        h_src[v4], h_dst[v4] = hs, hd
+        idx = np.flatnonzero(v4)
+        reason[idx[bad]] = 4
+    v6 = (reason == 0) & (et == _V6)
+    if v6.any():
+        b = l3[v6]
+        bad = ((g.u8(b) >> 4) != 6) | (b + 40 > end[v6])
+        ipv[v6] = 6
+        ip_len[v6] = g.u16(b + 4) + 40
+        ttl[v6] = g.u8(b + 7)
+        hs = np.zeros(len(b), np.uint64)
+        hd = np.zeros(len(b), np.uint64)
+        for w in range(4):
+            hs = _mix(hs, g.u32(b + 8 + 4 * w))
+            hd = _mix(hd, g.u32(b + 24 + 4 * w))
+        h_src[v6], h_dst[v6] = hs, hd
+        nh = g.u8(b + 6)
+        p = b + 40
+        fr = np.zeros(len(b), dtype=np.int64)
+        for _ in range(8):
+            ext = np.isin(nh, _IPV6_EXT)
+            fm = nh == 44
+            ah = nh == 51
+            if not (ext.any() or fm.any() or ah.any()):
+                break
+            hl = g.u8(p + 1)
+            fw = g.u16(p + 2)
+            fr = np.where(fm, np.where((fw >> 3) > 0, 2, np.where(fw & 1, 1, 0)), fr)
+            nh2 = np.where(ext | fm | ah, g.u8(p), nh)
+            p = np.where(
+                ext, p + (hl + 1) * 8, np.where(fm, p + 8, np.where(ah, p + (hl + 2) * 4, p))
+            )
+            nh = nh2
+        proto[v6] = nh
+        l4[v6] = p
+        frag[v6] = fr
+        idx = np.flatnonzero(v6)
+        reason[idx[bad]] = 4
+    ip = reason == 0
+    ip_end = l3 + ip_len
+    sport, dport, seq, ack, flags, thl, win, plen, pay = (z.copy() for _ in range(9))
+    later = ip & (frag == 2)
+    tcp = ip & (proto == 6) & ~later
+    if tcp.any():
+        b = l4[tcp]
+        sport[tcp], dport[tcp] = g.u16(b), g.u16(b + 2)
+        seq[tcp], ack[tcp] = g.u32(b + 4), g.u32(b + 8)
+        h = (g.u8(b + 12) >> 4) * 4
+        thl[tcp] = h
+        flags[tcp] = g.u8(b + 13)
+        win[tcp] = g.u16(b + 14)
+        pay[tcp] = b + h
+        plen[tcp] = ip_end[tcp] - (b + h)
+        idx = np.flatnonzero(tcp)
+        reason[idx[b + 20 > end[tcp]]] = 5
+        reason[idx[(reason[idx] == 0) & ((h < 20) | (plen[tcp] < 0))]] = 6
+    udp = ip & (proto == 17) & ~later
+    if udp.any():
+        b = l4[udp]
+        sport[udp], dport[udp] = g.u16(b), g.u16(b + 2)
+        ul = g.u16(b + 4)
+        pay[udp] = b + 8
+        plen[udp] = np.where(ul >= 8, ul - 8, ip_end[udp] - b - 8)
+        idx = np.flatnonzero(udp)
+        reason[idx[b + 8 > end[udp]]] = 5
+    icmp = ip & (((proto == 1) & (ipv == 4)) | ((proto == 58) & (ipv == 6))) & ~later
+    if icmp.any():
+        b = l4[icmp]
+        t, c = g.u8(b), g.u8(b + 1)
+        sport[icmp] = t
+        dport[icmp] = _icmp_counterpart(t, c, ipv[icmp])
+        plen[icmp] = ip_end[icmp] - b - 8
+        pay[icmp] = b + 8
+        idx = np.flatnonzero(icmp)
+        reason[idx[b + 4 > end[icmp]]] = 5
+    other = ip & ~tcp & ~udp & ~icmp & ~later
+    plen[other] = ip_end[other] - l4[other]
+    ok = reason == 0
+    hs = _mix(h_src, sport)
+    hd = _mix(h_dst, dport)
+    fwd = hs <= hd
+    lo = np.where(fwd, hs, hd)
+    hi = np.where(fwd, hd, hs)
+    key = _mix(_mix(_mix(np.zeros(n, np.uint64), lo), hi), proto)
+    return Decoded(
+        ok=ok, reason=reason, ipv=ipv, l3=l3, ip_len=ip_len, ttl=ttl, df=df, ipid=ipid,
+        proto=proto, frag=frag, l4=l4, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
+        thl=thl, win=win, plen=plen, pay=pay, end=end, key=key, fwd=fwd,
+    )  # fmt: skip
+
+
+_ICMP4_PAIR = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17, 10: 9, 9: 10}
+_ICMP6_PAIR = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 131, 131: 130,
+               139: 140, 140: 139}  # fmt: skip
+
+
+def _icmp_counterpart(t: np.ndarray, c: np.ndarray, ipv: np.ndarray) -> np.ndarray:
+    """Zeek's ``resp_p`` for ICMP: the counterpart type of paired messages, else the code."""
+    t4 = np.full(256, -1, dtype=np.int64)
+    t6 = np.full(256, -1, dtype=np.int64)
+    for k, v in _ICMP4_PAIR.items():
+        t4[k] = v
+    for k, v in _ICMP6_PAIR.items():
+        t6[k] = v
+    cp = np.where(ipv == 4, t4[t], t6[t])
+    return np.where(cp >= 0, cp, c)
