@@ -23,6 +23,10 @@ __all__ = ["Conn", "Tracker", "conn_state"]
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 #: Zeek's inactivity timeouts (seconds) by IP protocol; others use the udp value
 TIMEOUT_S = {6: 300.0, 17: 60.0, 1: 60.0, 58: 60.0}
+#: Zeek's tcp_attempt_delay: an unanswered SYN's connection is removed after this long
+ATTEMPT_DELAY_S = 5.0
+#: Zeek's dns_session_timeout replaces the inactivity timeout of DNS over UDP
+DNS_TIMEOUT_S = 10.0
 #: after both sides closed (or one reset) a connection is removed this long after its last packet
 CLOSE_DELAY_S = 5.0
 _BIG = 1048576
@@ -30,7 +34,7 @@ _M32 = 0xFFFFFFFF
 #: ports Zeek treats as likely servers when a connection starts without a SYN
 LIKELY_SERVER_PORTS = frozenset({
     20, 21, 22, 23, 25, 53, 67, 69, 80, 88, 102, 110, 111, 123, 135, 137, 138, 139, 143, 161,
-    162, 179, 389, 443, 445, 465, 500, 502, 514, 520, 547, 585, 587, 636, 989, 990, 992, 993,
+    162, 179, 389, 443, 445, 465, 500, 502, 514, 520, 585, 587, 636, 989, 990, 992, 993,
     995, 1080, 1194, 1723, 1812, 1813, 2049, 2152, 2123, 3128, 3306, 3389, 3478, 4500, 4789,
     5060, 5061, 5222, 5353, 5355, 5432, 6081, 6379, 6666, 6667, 6668, 6669, 8080, 8443, 8888,
     3544, 1900, 27017, 3260, 853,
@@ -44,7 +48,7 @@ class Conn:
         "proto", "ipv", "orig", "resp", "ts0", "last", "last_pkt", "pkts", "ipb", "size",
         "st", "prev", "start", "lseq", "aseq", "fin", "hseen", "hist", "hl_syn", "hl_fin",
         "hl_rst", "rx", "rx_th", "zw", "zw_th", "did_close", "fwd_is_orig", "syn", "synack_ts",
-        "syn_ts", "ack_ts", "opay", "opay_n", "rdata_ts", "app_ts", "ipid2", "udp_seen",
+        "syn_ts", "ack_ts", "opay", "opay_n", "rdata_ts", "app_ts", "ipid2", "udp_seen", "timeout",
     )  # fmt: skip
 
     def __init__(self, proto: int, ipv: int, orig: tuple[str, int], resp: tuple[str, int],
@@ -86,6 +90,9 @@ class Conn:
         self.app_ts = -1
         self.ipid2 = -1
         self.udp_seen = [False, False]
+        self.timeout = TIMEOUT_S.get(proto, 60.0)
+        if proto == 17 and 53 in (orig[1], resp[1]):
+            self.timeout = DNS_TIMEOUT_S
 
     def once(self, code: str, e: int) -> bool:
         """Add a history letter the first time it occurs; True if it was seen before."""
@@ -308,6 +315,15 @@ def conn_state(c: Conn) -> str:
     return "OTH"
 
 
+def _attempt_over(c: Conn, now: int) -> bool:
+    """Zeek's attempt timer: an unanswered SYN is given up ``tcp_attempt_delay`` after it."""
+    return (
+        c.st[1] == INACTIVE
+        and c.st[0] in (SYN_SENT, SYN_ACK_SENT)
+        and (now - (c.syn_ts if c.syn_ts >= 0 else c.ts0)) / 1e9 > ATTEMPT_DELAY_S
+    )
+
+
 def _frag_id(buf: bytes, l3: int) -> bytes:
     """IPv4 fragment identity: identification, protocol and addresses."""
     return buf[l3 + 4 : l3 + 6] + buf[l3 + 9 : l3 + 10] + buf[l3 + 12 : l3 + 20]
@@ -343,7 +359,7 @@ class Tracker:
         proto = int(d.proto[i])
         flip = False
         if proto == 6:
-            if not (fl & 2) or (fl & 16):
+            if not (fl & 2):
                 if src[1] in LIKELY_SERVER_PORTS:
                     if dst[1] in LIKELY_SERVER_PORTS:
                         flip = not (fl & 2) and src[1] < dst[1]
@@ -378,7 +394,7 @@ class Tracker:
         live = self.live
         ukl = uk.tolist()
         cols = zip(
-            idx.tolist(), inv.tolist(), batch.ts_ns[idx].tolist(), d.proto[idx].tolist(),
+            idx.tolist(), inv.tolist(), d.ts[idx].tolist(), d.proto[idx].tolist(),
             d.fwd[idx].tolist(), d.flags[idx].tolist(), d.seq[idx].tolist(), d.ack[idx].tolist(),
             d.plen[idx].tolist(), d.win[idx].tolist(), d.ip_len[idx].tolist(),
             d.frag[idx].tolist(), strict=True,
@@ -410,7 +426,7 @@ class Tracker:
                 if proto == 17:
                     c.udp_seen[e] = True
                     c.once("D", e)
-        self.now = int(batch.ts_ns[idx[-1]])
+        self.now = int(d.ts[idx[-1]])
 
     def _later_fragment(self, buf: bytes, i: int, d: Decoded, iplen: int) -> None:
         """Credit a non-first IPv4 fragment's bytes to the first fragment's connection."""
@@ -453,11 +469,13 @@ class Tracker:
 
     def _expired(self, c: Conn, ts: int, proto: int, fl: int, seq: int, fwd: bool) -> bool:
         idle = (ts - c.last_pkt) / 1e9
-        if idle > TIMEOUT_S.get(proto, 60.0):
+        if idle > c.timeout:
             return True
         if proto != 6:
             return False
         if c.done() and idle > CLOSE_DELAY_S:
+            return True
+        if _attempt_over(c, ts):
             return True
         # Zeek's IsReuse: a fresh SYN on a closed/reset connection with a new sequence number
         if fl & 2 and not fl & 16:
@@ -477,7 +495,7 @@ class Tracker:
         now = self.now
         old = [
             (k, c) for k, c in self.live.items()
-            if (now - c.last_pkt) / 1e9 > TIMEOUT_S.get(c.proto, 60.0)
+            if (now - c.last_pkt) / 1e9 > c.timeout or (c.proto == 6 and _attempt_over(c, now))
         ]  # fmt: skip
         for k, c in sorted(old, key=lambda kc: kc[1].ts0):
             self._finish(k, c)

@@ -48,6 +48,7 @@ class PacketBatch:
     ts_ns: np.ndarray  # int64, nanoseconds since the epoch
     link: np.ndarray  # int64, link type per packet
     first_record: int  # 1-based record number of the first packet
+    rec: np.ndarray | None = None  # record numbers, when not consecutive (tunnel payloads)
 
     def __len__(self) -> int:
         return len(self.offs)

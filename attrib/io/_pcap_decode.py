@@ -8,7 +8,7 @@ captured length are masked, never taken from the next record. Supported link typ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -51,13 +51,20 @@ class Decoded:
     end: np.ndarray  # end of the captured bytes of the packet in the buffer
     key: np.ndarray  # uint64 flow key (direction-independent)
     fwd: np.ndarray  # True when the sender is the key's "low" endpoint
+    ts: np.ndarray  # int64 nanoseconds
+    rec: np.ndarray  # 1-based record number of the (outer) packet
+    lvl: np.ndarray  # tunnel nesting level (0 = outermost)
 
 
 #: reasons a packet was not used (index = Decoded.reason)
 REASONS = (
     "", "unsupported link type", "not IP", "truncated link header",
     "truncated or bad IP header", "truncated transport header", "bad transport header",
+    "decapsulated tunnel", "other IP protocol",
 )  # fmt: skip
+_TUNNEL, _OTHER = 7, 8
+#: UDP ports of tunnels we decapsulate: VXLAN, Geneve, Teredo, GTP-U
+_UDP_TUNNELS = (4789, 6081, 3544, 2152)
 
 
 class _G:
@@ -143,19 +150,126 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
     return et, l3, known
 
 
-def decode(batch: PacketBatch) -> Decoded:
+def decode(batch: PacketBatch, depth: int = 0) -> Decoded:
     """Decode link, IP and transport headers of every packet in ``batch``.
+
+    Tunnels (GRE incl. ERSPAN, IP-in-IP, VXLAN, Geneve, Teredo, GTP-U) are decapsulated: the
+    inner packet follows its outer packet in the result (UDP outer connections stay, as in
+    Zeek's conn.log).
 
     Parameters
     ----------
     batch
         Packets of one block.
+    depth
+        Tunnel nesting level (internal).
 
     Returns
     -------
     Decoded
-        Header fields; ``ok`` marks packets with a usable IP and transport header.
+        Header fields in packet order; ``ok`` marks packets with a usable IP and transport
+        header.
     """
+    d = _decode_once(batch)
+    if depth >= 3:
+        return d
+    g = _G(batch.buf)
+    which, inner, link = _tunnels(g, d)
+    if not len(which):
+        return d
+    sub = PacketBatch(
+        buf=batch.buf, offs=inner, caplen=np.maximum(d.end[which] - inner, 0),
+        wirelen=batch.wirelen[which], ts_ns=d.ts[which], link=link, first_record=0,
+    )  # fmt: skip
+    sub.rec = d.rec[which]
+    di = decode(sub, depth + 1)
+    di.lvl += 1
+    return _merge(d, di)
+
+
+def _merge(d: Decoded, di: Decoded) -> Decoded:
+    """Interleave inner packets right after their outer packets."""
+    order = np.lexsort((np.concatenate([d.lvl, di.lvl]), np.concatenate([d.rec, di.rec])))
+    out = {}
+    for f in fields(Decoded):
+        a, b = getattr(d, f.name), getattr(di, f.name)
+        out[f.name] = np.concatenate([a, b])[order]
+    return Decoded(**out)
+
+
+def _tunnels(g: _G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outer packets carrying a tunnel: (indices, inner offsets, inner link types)."""
+    n = len(d.ok)
+    inner = np.full(n, -1, dtype=np.int64)
+    link = np.zeros(n, dtype=np.int64)
+    ipok = (d.reason == 0) | (d.reason == _OTHER)
+    l4 = d.l4
+    m = ipok & np.isin(d.proto, (4, 41)) & (d.frag == 0)  # IP in IP
+    inner[m], link[m] = l4[m], 101
+    m = ipok & (d.proto == 47) & (d.frag == 0)  # GRE
+    if m.any():
+        b = l4[m]
+        fl = g.u16(b)
+        pt = g.u16(b + 2)
+        hl = 4 + 4 * ((fl >> 15) & 1) + 4 * ((fl >> 13) & 1) + 4 * ((fl >> 12) & 1)
+        off = b + hl
+        lk = np.where(np.isin(pt, (0x0800, 0x86DD)), 101, np.where(pt == 0x6558, 1, 0))
+        ers2 = pt == 0x88BE
+        ers3 = pt == 0x22EB
+        off = np.where(ers2, off + 8, np.where(ers3, off + 12, off))
+        lk = np.where(ers2 | ers3, 1, lk)
+        inner[m] = np.where(lk > 0, off, -1)
+        link[m] = lk
+    u = (d.reason == 0) & (d.proto == 17) & (d.frag == 0)
+    for port in _UDP_TUNNELS:
+        m = u & ((d.dport == port) | (d.sport == port))
+        if port == 3544:  # relays answer from other ports: recognise IPv6 in UDP by its length
+            m = u & (inner < 0)
+        if not m.any():
+            continue
+        b = d.pay[m]
+        if port == 4789:
+            off, lk = b + 8, np.ones(len(b), dtype=np.int64)
+        elif port == 6081:
+            off = b + 8 + (g.u8(b) & 0x3F) * 4
+            pt = g.u16(b + 2)
+            lk = np.where(pt == 0x6558, 1, np.where(np.isin(pt, (0x0800, 0x86DD)), 101, 0))
+        elif port == 3544:
+            off = b.copy()
+            for _ in range(2):  # authentication / origin indication headers
+                t = g.u16(off)
+                auth = t == 0x0001
+                off = np.where(auth, off + 13 + g.u8(off + 2) + g.u8(off + 3), off)
+                off = np.where(t == 0x0000, off + 8, off)
+            v6 = (g.u8(off) >> 4) == 6
+            exact = g.u16(off + 4) + 40 == b + d.plen[m] - off
+            named = (d.dport[m] == port) | (d.sport[m] == port)
+            lk = np.where(v6 & (named | exact), 101, 0)
+        else:  # GTP-U version 1, T-PDU
+            f = g.u8(b)
+            off = b + 8 + np.where(f & 0x07, 4, 0)
+            ext = (f & 0x04) > 0
+            nxt = np.where(ext, g.u8(off - 1), 0)
+            for _ in range(4):
+                more = nxt > 0
+                if not more.any():
+                    break
+                ln = g.u8(off) * 4
+                off = np.where(more, off + ln, off)
+                nxt = np.where(more & (ln > 0), g.u8(off - 1), 0)
+            ok_t = ((f >> 5) == 1) & (g.u8(b + 1) == 0xFF)
+            lk = np.where(ok_t & np.isin(g.u8(off) >> 4, (4, 6)), 101, 0)
+        inner[m] = np.where(lk > 0, off, -1)
+        link[m] = lk
+    which = np.flatnonzero((inner >= 0) & (link > 0) & (inner < d.end))
+    # IP-level tunnels (GRE, IP in IP) have no session of their own in Zeek's conn.log
+    ipt = which[np.isin(d.proto[which], (4, 41, 47))]
+    d.ok[ipt] = False
+    d.reason[ipt] = _TUNNEL
+    return which, inner[which], link[which]
+
+
+def _decode_once(batch: PacketBatch) -> Decoded:
     g = _G(batch.buf)
     off, end = batch.offs, batch.offs + batch.caplen
     n = len(off)
@@ -265,7 +379,9 @@ def decode(batch: PacketBatch) -> Decoded:
         reason[idx[b + 4 > end[icmp]]] = 5
     other = ip & ~tcp & ~udp & ~icmp & ~later
     plen[other] = ip_end[other] - l4[other]
+    reason[other] = _OTHER
     ok = reason == 0
+    first = batch.first_record
     hs = _mix(h_src, sport)
     hd = _mix(h_dst, dport)
     fwd = hs <= hd
@@ -275,7 +391,9 @@ def decode(batch: PacketBatch) -> Decoded:
     return Decoded(
         ok=ok, reason=reason, ipv=ipv, l3=l3, ip_len=ip_len, ttl=ttl, df=df, ipid=ipid,
         proto=proto, frag=frag, l4=l4, sport=sport, dport=dport, seq=seq, ack=ack, flags=flags,
-        thl=thl, win=win, plen=plen, pay=pay, end=end, key=key, fwd=fwd,
+        thl=thl, win=win, plen=plen, pay=pay, end=end, key=key, fwd=fwd, ts=batch.ts_ns,
+        rec=batch.rec if batch.rec is not None else np.arange(n, dtype=np.int64) + first,
+        lvl=np.zeros(n, dtype=np.int64),
     )  # fmt: skip
 
 
