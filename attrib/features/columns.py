@@ -1,0 +1,91 @@
+"""Names and analyst phrases of the per-origin feature columns.
+
+:data:`FEATURE_COLUMNS` is the stable, ordered list of numeric model inputs (all float; NaN
+where the input that would define a feature is missing — never an invented default).
+:data:`FEATURE_DESCRIPTIONS` maps each to a phrase template an analyst reads in ``reasons``;
+``{value}`` is replaced by the formatted feature value. Definitions are in ``docs/features.md``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DESCRIPTIVE_COLUMNS", "FEATURE_COLUMNS", "FEATURE_DESCRIPTIONS", "FEATURE_GROUPS"]
+
+#: feature group -> {feature: analyst phrase}
+FEATURE_GROUPS: dict[str, dict[str, str]] = {
+    "time": {
+        "lifetime_days": "active for {value} days (first to last sighting, incl. earlier runs)",
+        "active_days": "seen on {value} distinct days in the window",
+        "duty_cycle": "active on {value} of the days in its lifetime (duty cycle)",
+        "events_per_day": "{value} events per active day",
+        "seen_before": "seen in earlier runs ({value})",
+        "prior_days_seen": "seen on {value} days in earlier runs",
+        "work_hours_share": "{value} of activity inside the organisation's working hours",
+        "best_zone_work_share": "{value} of activity fits office hours in its best-fit time zone",
+        "zone_shift_h": "its working hours fit a time zone {value} h away from the victim's",
+        "handoff_score": "starts as a look-alike origin stops (hand-off score {value})",
+        "handoff_links": "{value} look-alike origins hand over to or from it",
+    },
+    "targeting": {
+        "n_events": "{value} events",
+        "n_accounts": "touched {value} distinct accounts",
+        "n_hosts": "connected to {value} distinct hosts",
+        "n_services": "used {value} distinct services",
+        "attempts_per_account_day": "{value} sign-in attempts per account per day",
+        "max_accounts_per_day": "up to {value} accounts in a single day",
+        "failure_ratio": "{value} of sign-ins failed",
+        "err_invalid_password_share": "{value} of failures were invalid passwords",
+        "err_unknown_account_share": "{value} of failures were unknown accounts",
+        "err_locked_share": "{value} of failures hit locked accounts",
+        "err_mfa_share": "{value} of failures stopped at MFA",
+        "success_then_access": "a successful sign-in was followed by mailbox/app access ({value})",
+        "account_share": "touched {value} of the organisation's accounts",
+    },
+    "place": {
+        "net_type_confidence": "network type confidence {value}",
+        "is_residential": "residential broadband address ({value})",
+        "is_mobile": "mobile carrier address ({value})",
+        "is_hosting": "hosting/VPS address ({value})",
+        "is_business": "business network address ({value})",
+        "is_office": "one of the organisation's office egress addresses ({value})",
+        "same_country": "in the organisation's home country ({value})",
+        "dist_usual_km": "{value} km from where its accounts usually sign in",
+        "impossible_travel_share": "impossible travel for {value} of the accounts it touched",
+        "tag_private_relay": "iCloud Private Relay egress ({value})",
+        "tag_tor_exit": "Tor exit node ({value})",
+        "tag_cloud": "cloud provider address ({value})",
+        "tag_vpn": "commercial VPN address ({value})",
+        "tag_cgnat": "carrier-grade NAT address ({value})",
+    },
+    "fingerprints": {
+        "n_user_agents": "{value} distinct User-Agents",
+        "n_ja4": "{value} distinct TLS client fingerprints",
+        "ua_peers": "its User-Agent is shared by {value} other origins",
+        "ja4_peers": "its TLS fingerprint is shared by {value} other origins",
+        "tcp_fp_peers": "its TCP SYN fingerprint is shared by {value} other origins",
+        "ua_peers_ephemeral": "{value} short-lived residential origins share its User-Agent",
+        "ja4_peers_ephemeral": "{value} short-lived residential origins share its TLS fingerprint",
+        "tcp_fp_peers_ephemeral": "{value} short-lived residential origins share its TCP stack",
+        "os_mismatch": "TCP stack OS differs from the User-Agent's OS ({value})",
+        "tunnel_share": "{value} of connections announce a tunnel/VPN-sized MSS",
+        "pppoe_share": "{value} of connections announce a PPPoE-sized MSS",
+    },
+    "latency": {
+        "rtt_transport_ms": "handshake round trip {value} ms",
+        "rtt_app_gap_ms": "application round trip {value} ms longer than the handshake",
+        "rtt_app_ratio": "application round trip {value} x the handshake",
+        "geo_dist_ref_km": "geolocated {value} km from the organisation",
+        "rtt_geo_excess": "geolocation {value} x farther than its round trip allows",
+        "app_dist_excess_km": "the real client sits ~{value} km beyond the exit (latency)",
+    },
+}
+
+#: Numeric model inputs, stable order.
+FEATURE_COLUMNS: tuple[str, ...] = tuple(f for g in FEATURE_GROUPS.values() for f in g)
+#: feature -> analyst phrase template (``{value}`` is the formatted value).
+FEATURE_DESCRIPTIONS: dict[str, str] = {f: p for g in FEATURE_GROUPS.values() for f, p in g.items()}
+
+#: Non-numeric descriptive columns of the origins table (besides ``ip`` and enrichment).
+DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
+    "first_seen", "last_seen", "top_user_agent", "top_ja4", "top_tcp_fp", "tcp_os", "ua_os",
+    "accounts", "target_set",
+)  # fmt: skip
