@@ -6,8 +6,8 @@ BSD-3-licensed): ``a_b_c`` where
 * ``a`` = protocol (``t`` TCP, ``q`` QUIC, ``d`` DTLS), highest offered TLS version (from
   ``supported_versions`` when present), ``d``/``i`` for SNI present or not, the number of cipher
   suites and of extensions (two digits each, GREASE excluded, capped at 99), and the first and
-  last character of the first ALPN value (``00`` without ALPN; the first and last hex digit when
-  either character is not alphanumeric);
+  last character of the first ALPN value (``00`` without ALPN; ``99`` when either character is
+  not an ASCII letter or digit, as FoxIO's reference outputs have it);
 * ``b`` = first 12 hex digits of SHA-256 over the sorted cipher suites (4 hex digits each,
   comma-separated);
 * ``c`` = first 12 hex digits of SHA-256 over the sorted extensions without SNI and ALPN, then
@@ -104,7 +104,7 @@ def _extension(ch: ClientHello, et: int, d: bytes) -> None:
     if et == 0 and len(d) >= 5:
         (ln,) = struct.unpack_from(">H", d, 3)
         if d[2] == 0:
-            ch.sni = d[5 : 5 + ln].decode("idna", "replace") if ln else None
+            ch.sni = d[5 : 5 + ln].decode("ascii", "replace") if ln else None
     elif et == 16 and len(d) >= 2:
         q = 2
         while q < len(d):
@@ -126,8 +126,7 @@ def _alpn_code(alpn: list[bytes]) -> str:
     first, last = chr(v[0]), chr(v[-1])
     if first.isascii() and first.isalnum() and last.isascii() and last.isalnum():
         return first + last
-    h = v.hex()
-    return h[0] + h[-1]
+    return "99"
 
 
 def _h12(s: str) -> str:

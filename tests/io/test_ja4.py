@@ -1,0 +1,117 @@
+"""JA4 against FoxIO's expected values for every TLS-over-TCP stream of their sample captures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _pcap_data import JA4_DIR, need
+
+from attrib.io import read
+from attrib.io._base import FileStats, ReadContext
+from attrib.io._pcap_conn import Conn, Tracker
+from attrib.io._pcap_container import iter_batches
+from attrib.io._pcap_decode import decode
+from attrib.io._tls import ClientHello, client_hellos, ja4, parse_client_hello
+from attrib.io.pcap import _stream
+
+
+def _expected() -> list[tuple[str, dict[str, str]]]:
+    out = []
+    for f in sorted((JA4_DIR / "expected").glob("*.json")) if JA4_DIR.exists() else []:
+        for rec in json.loads(f.read_text()):
+            if any(k.startswith("JA4.") for k in rec):
+                out.append((f.name.removesuffix(".json"), rec))
+    return out
+
+
+def _conns(path: Path) -> list[Conn]:
+    done: list[Conn] = []
+    tr = Tracker(done.append)
+    ctx = ReadContext(stats=FileStats(path=str(path)))
+    with open(path, "rb") as fh:
+        for b in iter_batches(fh, ctx):
+            tr.feed(b, decode(b))
+    tr.flush()
+    return done
+
+
+EXPECTED = _expected()
+
+
+def test_expected_data_present() -> None:
+    need(JA4_DIR / "expected")
+    assert len(EXPECTED) >= 60
+
+
+@pytest.mark.parametrize("capture", sorted({c for c, _ in EXPECTED}))
+def test_every_client_hello_matches(capture: str) -> None:
+    path = need(JA4_DIR / "pcap" / capture)
+    conns = {(c.orig[0], c.orig[1], c.resp[0], c.resp[1]): c for c in _conns(path)}
+    checked = 0
+    for cap, rec in EXPECTED:
+        if cap != capture:
+            continue
+        c = conns[(rec["src"], int(rec["srcport"]), rec["dst"], int(rec["dstport"]))]
+        got = [ja4(ch) for ch in client_hellos(_stream(c))]
+        want = [rec[k] for k in sorted(k for k in rec if k.startswith("JA4."))]
+        assert got[: len(want)] == want, (rec["stream"], got, want)
+        checked += len(want)
+    assert checked > 0
+
+
+def test_reader_column_carries_first_ja4_and_sni() -> None:
+    path = need(JA4_DIR / "pcap" / "tls-alpn-h2.pcap")
+    df = read(path)
+    row = df[df["dst_port"] == 443].iloc[0]
+    assert row["ja4"] == "t12d4605h2_85626a9a5f7f_aaf95bb78ec9"
+    assert row["tls_sni"] == "www.cloudflare.com"
+    assert row["service"] == "ssl"
+    assert 30 < row["rtt_syn_ms"] < 50  # SYN -> SYN-ACK seen at the client
+    assert pd.isna(row["rtt_app_ms"])  # the capture ends before the client's second flight
+
+
+def test_app_rtt_present_when_the_client_answers_the_server_flight() -> None:
+    df = read(need(JA4_DIR / "pcap" / "tls-handshake.pcapng"))
+    tls = df[df["ja4"].notna()]
+    assert len(tls) >= 50
+    assert (tls["rtt_app_ms"].dropna() > 0).sum() >= 10
+
+
+def _hello(**kw: object) -> ClientHello:
+    base: dict[str, object] = {"version": 0x0303, "ciphers": [0x1301, 0x0A0A], "extensions": []}
+    base.update(kw)
+    return ClientHello(**base)  # type: ignore[arg-type]
+
+
+def test_grease_is_ignored_and_counts_are_capped() -> None:
+    a = ja4(_hello(ciphers=[0x0A0A, 0x1301], extensions=[0x1A1A, 0, 16]))
+    assert a.startswith("t12d0102")
+    many = ja4(_hello(ciphers=list(range(1, 150)), extensions=[0]))
+    assert many.startswith("t12d9901")
+
+
+def test_alpn_non_alphanumeric_is_99() -> None:
+    assert ja4(_hello(alpn=[b"\xba\xad"], extensions=[16]))[8:10] == "99"
+    assert ja4(_hello(alpn=[b"h2"], extensions=[16]))[8:10] == "h2"
+    assert ja4(_hello())[8:10] == "00"
+
+
+def test_supported_versions_beat_legacy_version() -> None:
+    assert ja4(_hello(supported_versions=[0x2A2A, 0x0304, 0x0303]))[1:3] == "13"
+
+
+def test_client_hello_split_over_two_records_and_cut_off() -> None:
+    body = bytes.fromhex("0303") + bytes(32) + b"\x00" + b"\x00\x02\x13\x01" + b"\x01\x00"
+    body += b"\x00\x00"  # no extensions
+    msg = b"\x01" + len(body).to_bytes(3, "big") + body
+    half = len(msg) // 2
+    rec = b"".join(
+        b"\x16\x03\x01" + len(part).to_bytes(2, "big") + part for part in (msg[:half], msg[half:])
+    )
+    chs = client_hellos(rec)
+    assert len(chs) == 1 and chs[0].ciphers == [0x1301]
+    assert client_hellos(rec[:-3]) == []
+    assert parse_client_hello(body[:20]) is None
