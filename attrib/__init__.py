@@ -21,17 +21,23 @@ _LAZY: dict[str, str] = {
     "AttribError": "attrib.errors:AttribError",
     "EVENT_DTYPES": "attrib.schema:EVENT_DTYPES",
     "to_ecs": "attrib.schema:to_ecs",
+    "analyze": "attrib.pipeline:analyze",
+    "Analysis": "attrib.analysis:Analysis",
+    "SightingsStore": "attrib.store:SightingsStore",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from attrib.analysis import Analysis as Analysis
     from attrib.errors import AttribError as AttribError
     from attrib.io import ReadReport as ReadReport
     from attrib.io import iter_read as iter_read
     from attrib.io import read as read
+    from attrib.pipeline import analyze as analyze
     from attrib.schema import EVENT_DTYPES as EVENT_DTYPES
     from attrib.schema import to_ecs as to_ecs
+    from attrib.store import SightingsStore as SightingsStore
 
 
 def __getattr__(name: str) -> Any:

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "read": "attrib.commands.read:read_cmd",
     "serve": "attrib.commands.serve:serve_cmd",
     "keys": "attrib.commands.serve:keys_cmd",
+    "analyze": "attrib.commands.analyze:analyze_cmd",
+    "store": "attrib.commands.store:store_cmd",
 }
 
 

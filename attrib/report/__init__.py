@@ -7,8 +7,19 @@ formats other tools read.
 
 from __future__ import annotations
 
+from attrib.report.batch import OUTPUT_FILES, StagedOutputs, stage_outputs
 from attrib.report.ecs import ecs_documents, write_ecs
 from attrib.report.html import render_html, write_html
 from attrib.report.stix import stix_bundle, write_stix
 
-__all__ = ["ecs_documents", "render_html", "stix_bundle", "write_ecs", "write_html", "write_stix"]
+__all__ = [
+    "OUTPUT_FILES",
+    "StagedOutputs",
+    "ecs_documents",
+    "render_html",
+    "stage_outputs",
+    "stix_bundle",
+    "write_ecs",
+    "write_html",
+    "write_stix",
+]

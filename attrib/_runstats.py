@@ -1,0 +1,90 @@
+"""Per-stage wall time and peak memory for ``run.json``.
+
+Peak RSS *per stage* is sampled by a background thread (``/proc/self/statm`` every 20 ms on
+Linux); the process-wide peak comes from ``getrusage``. Elsewhere only the latter is reported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import resource
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["RunStats", "rss_mb"]
+
+logger = logging.getLogger("attrib.pipeline")
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_mb() -> float | None:
+    """Current resident set size in MB, or None where it cannot be read cheaply."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE / 2**20
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _maxrss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
+
+
+class _Sampler(threading.Thread):
+    def __init__(self, interval: float = 0.02) -> None:
+        super().__init__(daemon=True, name="attrib-rss-sampler")
+        self.interval = interval
+        self.peak = rss_mb() or 0.0
+        self._stop_evt = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_evt.wait(self.interval):
+            cur = rss_mb()
+            if cur is not None and cur > self.peak:
+                self.peak = cur
+
+    def stop(self) -> float:
+        self._stop_evt.set()
+        self.join()
+        cur = rss_mb()
+        return max(self.peak, cur or 0.0)
+
+
+@dataclass
+class RunStats:
+    """Collects one record per pipeline stage."""
+
+    stages: list[dict[str, Any]] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    @contextlib.contextmanager
+    def stage(self, name: str) -> Iterator[dict[str, Any]]:
+        """Time a stage and sample its peak RSS; yields a dict for extra figures (rows...)."""
+        rec: dict[str, Any] = {"stage": name}
+        sampler = _Sampler() if rss_mb() is not None else None
+        if sampler is not None:
+            sampler.start()
+        t0 = time.perf_counter()
+        logger.info("stage %s: started", name)
+        try:
+            yield rec
+        finally:
+            rec["seconds"] = round(time.perf_counter() - t0, 3)
+            rec["peak_rss_mb"] = round(sampler.stop() if sampler else _maxrss_mb(), 1)
+            self.stages.append(rec)
+            logger.info("stage %s: %.2f s, peak %.0f MB", name, rec["seconds"], rec["peak_rss_mb"])
+
+    def as_dict(self) -> dict[str, Any]:
+        """Stages, total wall time and process peak RSS."""
+        return {
+            "stages": self.stages,
+            "wall_seconds": round(time.perf_counter() - self.started, 3),
+            "peak_rss_mb": round(_maxrss_mb(), 1),
+        }

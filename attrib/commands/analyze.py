@@ -1,0 +1,55 @@
+"""``attrib analyze``: the batch run."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+__all__ = ["analyze_cmd"]
+
+
+@click.command("analyze")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Output folder.")
+@click.option("-c", "--config", type=click.Path(dir_okay=False),
+              help="Organisation context (TOML); inferred from the data when absent.")  # fmt: skip
+@click.option("--since", help="Only events at or after this date/time (UTC).")
+@click.option("--until", help="Only events before this date/time (UTC).")
+@click.option("--model", type=click.Path(dir_okay=False), help="Scoring model file.")
+@click.option("--store", type=click.Path(dir_okay=False),
+              help="Sightings store (SQLite) for history across runs.")  # fmt: skip
+@click.option("--geoip-dir", type=click.Path(file_okay=False),
+              help="Folder of MaxMind .mmdb files (on top of the bundled data).")  # fmt: skip
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Score from which origins are flagged.")  # fmt: skip
+@click.option("--top", default=10, show_default=True, help="Origins in the printed summary.")
+@click.option("--json", "as_json", is_flag=True, help="Print run.json instead of the summary.")
+def analyze_cmd(
+    inputs: tuple[str, ...],
+    out: str | None,
+    config: str | None,
+    since: str | None,
+    until: str | None,
+    model: str | None,
+    store: str | None,
+    geoip_dir: str | None,
+    threshold: float,
+    top: int,
+    as_json: bool,
+) -> None:
+    """Analyse INPUTS (files, folders, globs; any supported format) and rank the origins.
+
+    With --out, writes origins.csv/.parquet, clusters.csv, origins.ndjson (ECS), stix.json
+    (STIX 2.1), report.html and run.json into the folder, atomically.
+    """
+    from attrib.pipeline import analyze
+
+    result = analyze(
+        list(inputs), out=out, context=config, model=model, store=store, since=since,
+        until=until, geoip_dir=geoip_dir, threshold=threshold,
+    )  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(result.meta, indent=2, default=str))
+        return
+    click.echo(result.summary(top))

@@ -1,0 +1,199 @@
+"""Infer the organisation's context from the data when no ``--config`` is given.
+
+What a defender would write in ``org.toml`` can mostly be read off the logs themselves:
+
+* **home countries** — where most *successful* sign-ins come from (the countries that together
+  carry ``home_share`` of them, at most three);
+* **public services** — the destination addresses that the most distinct outside sources
+  contact (the organisation's VPN, mail, SSH bastion), while they stand out from the rest;
+* **offices** — addresses from which many distinct accounts sign in successfully (NAT egress of
+  an office);
+* **accounts** — the number of distinct accounts seen.
+
+Every inferred field is listed in :attr:`attrib.context.OrgContext.inferred`, so reports can say
+which parts of the context were guessed. Fields given in a config are never overridden.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import replace
+
+import pandas as pd
+
+from attrib.context import OrgContext
+
+__all__ = ["complete_context", "infer_context"]
+
+logger = logging.getLogger(__name__)
+
+_MAX_SERVICES = 16
+_MAX_HOME = 3
+
+
+def _identity(events: pd.DataFrame) -> pd.DataFrame:
+    """Sign-in / audit events: a client address and no destination address."""
+    if events.empty:
+        return events
+    return events[events["dst_ip"].isna() & events["src_ip"].notna()]
+
+
+def infer_home_countries(
+    events: pd.DataFrame, enrichment: pd.DataFrame, home_share: float = 0.8
+) -> tuple[str, ...]:
+    """Countries of the successful sign-ins (or, without sign-ins, of all origins).
+
+    Parameters
+    ----------
+    events
+        The events table.
+    enrichment
+        ``ip`` + ``country`` for (at least) the source addresses.
+    home_share
+        Take countries in order of sign-ins until they cover this share.
+
+    Returns
+    -------
+    tuple of str
+        ISO country codes, most frequent first (empty when nothing is known).
+    """
+    ident = _identity(events)
+    ok = ident[ident["outcome"] == "success"] if "outcome" in ident.columns else ident
+    src = ok["src_ip"] if len(ok) else ident["src_ip"]
+    if src.empty or enrichment.empty:
+        return ()
+    lut = enrichment.dropna(subset=["ip"]).drop_duplicates("ip").set_index("ip")["country"]
+    countries = src.astype("string").map(lut).dropna()
+    if countries.empty:
+        return ()
+    share = countries.value_counts(normalize=True)
+    out: list[str] = []
+    acc = 0.0
+    for country, s in share.items():
+        out.append(str(country))
+        acc += float(s)
+        if acc >= home_share or len(out) >= _MAX_HOME:
+            break
+    return tuple(out)
+
+
+def infer_services(events: pd.DataFrame, min_share: float = 0.01) -> tuple[str, ...]:
+    """The most-contacted destination addresses of connections.
+
+    Parameters
+    ----------
+    events
+        The events table.
+    min_share
+        A destination must see at least this share of all distinct (source, destination) pairs.
+
+    Returns
+    -------
+    tuple of str
+        Addresses, most contacted first (at most 16).
+    """
+    conns = events[events["dst_ip"].notna() & events["src_ip"].notna()]
+    if conns.empty:
+        return ()
+    pairs = conns[["src_ip", "dst_ip"]].drop_duplicates()
+    per_dst = pairs["dst_ip"].value_counts()
+    share = per_dst / per_dst.sum()
+    top = share[share >= min_share].head(_MAX_SERVICES)
+    return tuple(str(ip) for ip in top.index)
+
+
+def infer_offices(events: pd.DataFrame, min_accounts: int = 5) -> tuple[str, ...]:
+    """Addresses where many distinct accounts sign in successfully (an office's NAT egress).
+
+    Parameters
+    ----------
+    events
+        The events table.
+    min_accounts
+        Distinct accounts needed, and at least 5 % of all accounts seen.
+
+    Returns
+    -------
+    tuple of str
+        Addresses.
+    """
+    ident = _identity(events)
+    if ident.empty or "user" not in ident.columns:
+        return ()
+    ok = ident[(ident["outcome"] == "success") & ident["user"].notna()]
+    if ok.empty:
+        return ()
+    n_users = ok["user"].nunique()
+    per_ip = ok.groupby("src_ip", observed=True)["user"].nunique()
+    need = max(min_accounts, int(0.05 * n_users) + 1)
+    return tuple(str(ip) for ip in per_ip[per_ip >= need].sort_values(ascending=False).index)
+
+
+def infer_context(
+    events: pd.DataFrame, enrichment: pd.DataFrame, name: str = "organisation"
+) -> OrgContext:
+    """Infer a whole :class:`~attrib.context.OrgContext` from the data.
+
+    Parameters
+    ----------
+    events
+        The events table.
+    enrichment
+        ``ip`` and ``country`` of the source addresses.
+    name
+        Display name.
+
+    Returns
+    -------
+    OrgContext
+        With ``inferred`` naming every field read off the data.
+    """
+    return complete_context(OrgContext(name=name), events, enrichment)
+
+
+def complete_context(
+    ctx: OrgContext, events: pd.DataFrame, enrichment: pd.DataFrame
+) -> OrgContext:
+    """Fill the fields a config left empty from the data.
+
+    Parameters
+    ----------
+    ctx
+        The configured (possibly default) context.
+    events
+        The events table.
+    enrichment
+        ``ip`` and ``country`` of the source addresses.
+
+    Returns
+    -------
+    OrgContext
+        A new context; ``inferred`` lists what was filled in.
+    """
+    inferred = list(ctx.inferred)
+    changes: dict[str, object] = {}
+    if not ctx.home_countries:
+        home = infer_home_countries(events, enrichment)
+        if home:
+            changes["home_countries"] = home
+            inferred.append("home_countries")
+    if not ctx.services:
+        svc = infer_services(events)
+        if svc:
+            changes["services"] = tuple(ipaddress.ip_network(s) for s in svc)
+            inferred.append("services")
+    if not ctx.offices:
+        off = infer_offices(events)
+        if off:
+            changes["offices"] = tuple(ipaddress.ip_network(s) for s in off)
+            inferred.append("offices")
+    if ctx.accounts is None and "user" in events.columns:
+        n = int(events["user"].nunique())
+        if n:
+            changes["accounts"] = n
+            inferred.append("accounts")
+    if not changes:
+        return ctx
+    logger.info("context inferred from the data: %s", ", ".join(inferred))
+    return replace(ctx, **changes, inferred=tuple(dict.fromkeys(inferred)))  # type: ignore[arg-type]
