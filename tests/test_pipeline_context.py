@@ -1,0 +1,113 @@
+import ipaddress
+
+import pandas as pd
+
+from attrib.context import OrgContext
+from attrib.pipeline_context import complete_context, infer_context
+from attrib.schema import conform_events
+
+
+def _events():
+    rows = []
+    ts = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+    # office NAT: 12 accounts sign in from one address in NL
+    for i in range(12):
+        rows.append(
+            {
+                "ts": ts,
+                "src_ip": "192.0.2.10",
+                "user": f"u{i}@corp",
+                "outcome": "success",
+                "source": "entra",
+            }
+        )
+    # home workers in NL and one in DE
+    for i in range(6):
+        rows.append(
+            {
+                "ts": ts,
+                "src_ip": f"192.0.2.{20 + i}",
+                "user": f"u{i}@corp",
+                "outcome": "success",
+                "source": "entra",
+            }
+        )
+    rows.append(
+        {
+            "ts": ts,
+            "src_ip": "198.51.100.1",
+            "user": "u1@corp",
+            "outcome": "success",
+            "source": "entra",
+        }
+    )
+    # a password spray from elsewhere: failures do not make a home country
+    for i in range(40):
+        rows.append(
+            {
+                "ts": ts,
+                "src_ip": "203.0.113.5",
+                "user": f"u{i}@corp",
+                "outcome": "failure",
+                "source": "entra",
+            }
+        )
+    # inbound connections: the VPN gateway is contacted by many sources, one host by few
+    for i in range(60):
+        rows.append(
+            {
+                "ts": ts,
+                "src_ip": f"100.64.{i}.1",
+                "dst_ip": "192.0.2.200",
+                "dst_port": 443,
+                "source": "zeek",
+            }
+        )
+    rows.append(
+        {
+            "ts": ts,
+            "src_ip": "100.64.0.1",
+            "dst_ip": "192.0.2.201",
+            "dst_port": 22,
+            "source": "zeek",
+        }
+    )
+    return conform_events(pd.DataFrame(rows))
+
+
+ENRICH = pd.DataFrame(
+    {
+        "ip": [
+            "192.0.2.10",
+            *[f"192.0.2.{20 + i}" for i in range(6)],
+            "198.51.100.1",
+            "203.0.113.5",
+        ],
+        "country": ["NL"] * 7 + ["DE", "VN"],
+    }
+)
+
+
+def test_infer_everything():
+    ctx = infer_context(_events(), ENRICH)
+    assert ctx.home_countries == ("NL",)  # 18 of 19 successful sign-ins; the spray's VN ignored
+    assert ctx.services[0] == ipaddress.ip_network("192.0.2.200/32")
+    assert ipaddress.ip_network("192.0.2.201/32") in ctx.services  # 1 of 61 pairs >= 1 %
+    assert ctx.offices == (ipaddress.ip_network("192.0.2.10/32"),)
+    assert ctx.accounts == 40
+    assert set(ctx.inferred) == {"home_countries", "services", "offices", "accounts"}
+
+
+def test_configured_fields_are_kept():
+    cfg = OrgContext.from_dict({"home_countries": ["DE"], "services": ["192.0.2.99"]})
+    ctx = complete_context(cfg, _events(), ENRICH)
+    assert ctx.home_countries == ("DE",) and ctx.services == (
+        ipaddress.ip_network("192.0.2.99/32"),
+    )
+    assert "home_countries" not in ctx.inferred and "offices" in ctx.inferred
+
+
+def test_nothing_to_infer_from():
+    ev = conform_events(pd.DataFrame({"ts": [], "src_ip": []}))
+    ctx = infer_context(ev, pd.DataFrame({"ip": [], "country": []}))
+    assert ctx == OrgContext()
