@@ -166,4 +166,3 @@ class _LineFeed:
         except UnicodeDecodeError:
             self._ctx.stats.nulled["non-UTF-8 line decoded as Latin-1"] += 1
             return line.decode("latin-1")
-

@@ -102,8 +102,34 @@ def open_utf8(source: Source) -> IO[bytes]:
     if enc == "utf-8-sig":
         fh.read(len(codecs.BOM_UTF8))
     elif enc == "utf-16":
-        return codecs.EncodedFile(fh, "utf-8", "utf-16")
+        return io.BufferedReader(_Utf16ToUtf8(fh))
     return fh
+
+
+class _Utf16ToUtf8(io.RawIOBase):
+    """Raw stream of UTF-8 bytes transcoded from a UTF-16 (BOM) byte stream."""
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._text = io.TextIOWrapper(fh, encoding="utf-16", errors="replace")
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            s = self._text.read(1 << 16)
+            if not s:
+                return 0
+            self._buf = s.encode("utf-8")
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+    def close(self) -> None:
+        self._text.close()
+        super().close()
 
 
 def json_layout(head: bytes) -> tuple[str, str] | None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from attrib.errors import FormatError
+from attrib.errors import FormatError, UnknownFormatError
 from attrib.io._base import ReadContext
 from attrib.io._csvrows import csv_header, iter_csv_batches, normalize_header
 from attrib.io._entra import entra_columns, is_entra_csv_header, is_entra_record
@@ -109,7 +109,10 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
     """
     if fmt not in _SHAPES:
         raise ValueError(f"signin reader cannot read {fmt!r}")
-    header = csv_header(source.head())
+    head = source.head()
+    if sniff(head) != fmt:  # this module reads three formats: a forced one must match
+        raise UnknownFormatError(f"{source.path}: content is not {fmt} (forced with --format)")
+    header = csv_header(head)
     if header is None:
         batches = _json_batches(source, ctx, fmt)
     elif fmt == "entra":
@@ -118,7 +121,7 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
     elif fmt == "m365":
         _require_columns(source, header, (("AuditData",),))
         batches = _auditdata_batches(source, ctx)
-    else:
+    else:  # pragma: no cover - sniff never calls a CSV okta
         raise FormatError(str(source.path), f"{fmt} logs are JSON, not CSV", 1)
     columns = _SHAPES[fmt][1]
     sensor = str(source.path)
