@@ -21,6 +21,8 @@ _LAZY: dict[str, str] = {
     "AttribError": "attrib.errors:AttribError",
     "EVENT_DTYPES": "attrib.schema:EVENT_DTYPES",
     "to_ecs": "attrib.schema:to_ecs",
+    "build_origins": "attrib.features:build_origins",
+    "OriginAccumulator": "attrib.features:OriginAccumulator",
     "analyze": "attrib.pipeline:analyze",
     "Analysis": "attrib.analysis:Analysis",
     "SightingsStore": "attrib.store:SightingsStore",
@@ -31,6 +33,8 @@ __all__ = ["__version__", *sorted(_LAZY)]
 if TYPE_CHECKING:  # pragma: no cover
     from attrib.analysis import Analysis as Analysis
     from attrib.errors import AttribError as AttribError
+    from attrib.features import OriginAccumulator as OriginAccumulator
+    from attrib.features import build_origins as build_origins
     from attrib.io import ReadReport as ReadReport
     from attrib.io import iter_read as iter_read
     from attrib.io import read as read

@@ -1,0 +1,438 @@
+"""Chunked, bounded-memory aggregation of events into per-origin partial tables.
+
+:class:`OriginAccumulator` reduces every events chunk to small partial tables keyed by integer
+codes (origin, account, day, hour, trait value, RTT bin, ...) and merges them as they grow, so
+memory follows the number of distinct keys, not the number of events. ``result()`` turns the
+partials into the origins table (see :func:`attrib.features.build_origins`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from attrib.context import OrgContext
+from attrib.features._common import IDENTITY_SOURCES, Vocab, fnum, origin_eligible
+
+__all__ = ["ACCESS_EVENT_TYPES", "ERROR_CODE_GROUPS", "OriginAccumulator", "Partials"]
+
+logger = logging.getLogger(__name__)
+
+#: Provider operations that mean mailbox / application data was accessed.
+ACCESS_EVENT_TYPES = frozenset(
+    {
+        "MailItemsAccessed",
+        "FileAccessed",
+        "FileDownloaded",
+        "FileSyncDownloadedFull",
+        "Send",
+        "SendAs",
+        "SearchQueryInitiatedExchange",
+        "SearchQueryInitiatedSharePoint",
+        "New-InboxRule",
+        "Set-InboxRule",
+        "UpdateInboxRules",
+        "MessageBind",
+        "FolderBind",
+        "MailboxLogin",
+    }
+)
+#: error-code group -> provider codes (Entra numeric codes, Okta reasons).
+ERROR_CODE_GROUPS: dict[str, frozenset[str]] = {
+    "invalid_password": frozenset({"50126", "50055", "INVALID_CREDENTIALS"}),
+    "unknown_account": frozenset({"50034", "50059", "USER_NOT_FOUND", "UNKNOWN_USER"}),
+    "locked": frozenset({"50053", "LOCKED_OUT"}),
+    "mfa": frozenset(
+        {
+            "50074",
+            "50076",
+            "50079",
+            "50158",
+            "500121",
+            "VERIFICATION_ERROR",
+            "MFA_ENROLL_REQUIRED",
+            "INVALID_MFA",
+        }
+    ),
+}
+_NS_DAY = 86_400 * 10**9
+_NS_MIN = 60 * 10**9
+_NS_HOUR = 3_600 * 10**9
+
+
+@dataclass
+class _Table:
+    keys: list[str]
+    aggs: dict[str, str]
+    parts: list[pd.DataFrame] = field(default_factory=list)
+    rows: int = 0
+
+    def add(self, df: pd.DataFrame) -> None:
+        if len(df):
+            self.parts.append(df)
+            self.rows += len(df)
+
+    def merged(self) -> pd.DataFrame:
+        if not self.parts:
+            return pd.DataFrame({c: pd.Series([], dtype="int64") for c in [*self.keys, *self.aggs]})
+        df = self.parts[0] if len(self.parts) == 1 else pd.concat(self.parts, ignore_index=True)
+        if len(self.parts) > 1:
+            if self.aggs:
+                df = df.groupby(self.keys, sort=False).agg(self.aggs).reset_index()
+            else:
+                df = df.drop_duplicates(self.keys, ignore_index=True)
+        self.parts = [df]
+        self.rows = len(df)
+        return df
+
+
+@dataclass
+class Partials:
+    """The merged partial tables and vocabularies the feature functions read."""
+
+    ip: Vocab
+    user: Vocab
+    trait: dict[str, Vocab]
+    tables: dict[str, pd.DataFrame]
+    eligible: np.ndarray
+    has_identity: bool
+    has_conn: bool
+
+
+def _tables() -> dict[str, _Table]:
+    s = "sum"
+    return {
+        "ip": _Table(
+            ["ip"],
+            {
+                "n": s,
+                "n_conn": s,
+                "n_id": s,
+                "n_signin": s,
+                "n_success": s,
+                "n_failure": s,
+                "e_invalid_password": s,
+                "e_unknown_account": s,
+                "e_locked": s,
+                "e_mfa": s,
+                "n_work": s,
+                "n_syn": s,
+                "n_tunnel": s,
+                "n_pppoe": s,
+                "ts_min": "min",
+                "ts_max": "max",
+            },
+        ),
+        "day": _Table(["ip", "day"], {"n": s, "n_signin": s, "n_failure": s}),
+        "hour": _Table(["ip", "hour"], {"n": s}),
+        "acct": _Table(["ip", "user", "day"], {"n": s, "n_signin": s}),
+        "host": _Table(["ip", "host"], {}),
+        "svc": _Table(["ip", "svc"], {}),
+        "trait": _Table(["ip", "trait", "value"], {"n": s}),
+        "rtt": _Table(["ip", "kind", "ms"], {"n": s}),
+        "access": _Table(["ip", "user"], {"success_min": "min", "access_max": "max"}),
+        "travel": _Table(["user", "ip", "minute"], {"n": s}),
+    }
+
+
+#: trait name -> events column(s) it is read from (first non-null wins).
+TRAITS: dict[str, tuple[str, ...]] = {
+    "ua": ("user_agent",),
+    "ja4": ("ja4", "ja3"),
+    "tcp_fp": ("tcp_fp",),
+    "tcp_os": ("tcp_os",),
+}
+RTT_KINDS = ("transport", "app", "gap")
+
+
+class OriginAccumulator:
+    """Aggregate events chunk by chunk into per-origin features in bounded memory.
+
+    Parameters
+    ----------
+    context
+        The organisation (time zone, working hours, offices, services); default: UTC 8-18.
+    max_rows
+        Merge a partial table once its pending rows exceed this many.
+
+    Examples
+    --------
+    >>> acc = OriginAccumulator()
+    >>> for chunk in attrib.iter_read("logs/"):  # doctest: +SKIP
+    ...     acc.update(chunk)
+    >>> origins = acc.result(enricher=enricher)  # doctest: +SKIP
+    """
+
+    def __init__(self, context: OrgContext | None = None, *, max_rows: int = 2_000_000) -> None:
+        self.context = context if context is not None else OrgContext()
+        self.max_rows = max_rows
+        self._ip = Vocab()
+        self._user = Vocab()
+        self._trait = {t: Vocab() for t in TRAITS}
+        self._host = Vocab()
+        self._svc = Vocab()
+        self._eligible: list[bool] = []
+        self._t = _tables()
+        self._has_identity = False
+        self._has_conn = False
+        self.events_seen = 0
+
+    def update(self, events: pd.DataFrame) -> OriginAccumulator:
+        """Fold one events chunk (canonical columns; missing columns count as null).
+
+        Parameters
+        ----------
+        events
+            A chunk of the events table.
+
+        Returns
+        -------
+        OriginAccumulator
+            ``self``.
+        """
+        self.events_seen += len(events)
+        ev = _origin_rows(events, self)
+        if not len(ev):
+            return self
+        self._fold(ev)
+        for tab in self._t.values():
+            if tab.rows > self.max_rows and len(tab.parts) > 1:
+                tab.merged()
+        return self
+
+    def _ip_codes(self, s: pd.Series) -> np.ndarray:
+        codes = self._ip.encode(s)
+        for v in self._ip.values[len(self._eligible) :]:
+            self._eligible.append(origin_eligible(v, self.context))
+        return codes
+
+    def _fold(self, ev: pd.DataFrame) -> None:
+        ip = ev["_ip"].to_numpy()
+        ts = ev["ts"].to_numpy(dtype="datetime64[ns]").astype(np.int64)
+        ident = ev["_ident"].to_numpy(dtype=bool)
+        self._has_identity |= bool(ident.any())
+        self._has_conn |= bool((~ident).any())
+        outcome = ev["outcome"].astype("string").to_numpy(dtype=object, na_value="")
+        etype = ev["event_type"].astype("string").fillna("")
+        access = etype.isin(ACCESS_EVENT_TYPES).to_numpy()
+        signin = ident & ~access & np.isin(outcome, ["success", "failure"])
+        succ = signin & (outcome == "success")
+        fail = signin & (outcome == "failure")
+        err = ev["error_code"].astype("string").fillna("")
+        day = ts // _NS_DAY
+        user = self._user.encode(ev["user"].where(ident))
+        base = pd.DataFrame(
+            {
+                "ip": ip,
+                "n": 1,
+                "n_conn": (~ident).astype(np.int64),
+                "n_id": ident.astype(np.int64),
+                "n_signin": signin.astype(np.int64),
+                "n_success": succ.astype(np.int64),
+                "n_failure": fail.astype(np.int64),
+            }
+        )
+        for g, codes in ERROR_CODE_GROUPS.items():
+            base[f"e_{g}"] = (fail & err.isin(codes).to_numpy()).astype(np.int64)
+        base["n_work"] = _in_work_hours(ev["ts"], self.context).astype(np.int64)
+        tcp = ev["tcp_fp"].notna().to_numpy()
+        hint = ev["tunnel_hint"].astype("string").fillna("")
+        pppoe = hint.str.startswith("pppoe").to_numpy()
+        base["n_syn"] = tcp.astype(np.int64)
+        base["n_tunnel"] = (tcp & (hint != "").to_numpy() & ~pppoe).astype(np.int64)
+        base["n_pppoe"] = (tcp & pppoe).astype(np.int64)
+        base["ts_min"] = ts
+        base["ts_max"] = ts
+        t = self._t
+        t["ip"].add(base.groupby("ip", sort=False).agg(t["ip"].aggs).reset_index())
+        base["day"] = day
+        t["day"].add(
+            base.groupby(["ip", "day"], sort=False)[["n", "n_signin", "n_failure"]]
+            .sum()
+            .reset_index()
+        )
+        base["hour"] = (ts // _NS_HOUR) % 24
+        t["hour"].add(base.groupby(["ip", "hour"], sort=False)[["n"]].sum().reset_index())
+        self._fold_identity(base, user, ident, succ, access, ts)
+        self._fold_sets(ev, ip, ident)
+        self._fold_rtt(ev, ip)
+
+    def _fold_identity(
+        self,
+        base: pd.DataFrame,
+        user: np.ndarray,
+        ident: np.ndarray,
+        succ: np.ndarray,
+        access: np.ndarray,
+        ts: np.ndarray,
+    ) -> None:
+        m = ident & (user >= 0)
+        if not m.any():
+            return
+        a = pd.DataFrame(
+            {
+                "ip": base["ip"].to_numpy()[m],
+                "user": user[m],
+                "day": base["day"].to_numpy()[m],
+                "n": 1,
+                "n_signin": base["n_signin"].to_numpy()[m],
+            }
+        )
+        self._t["acct"].add(a.groupby(["ip", "user", "day"], sort=False).sum().reset_index())
+        big = np.iinfo(np.int64).max
+        small = np.iinfo(np.int64).min
+        b = pd.DataFrame(
+            {
+                "ip": a["ip"],
+                "user": a["user"],
+                "success_min": np.where(succ[m], ts[m], big),
+                "access_max": np.where(access[m], ts[m], small),
+            }
+        )
+        self._t["access"].add(
+            b.groupby(["ip", "user"], sort=False)
+            .agg({"success_min": "min", "access_max": "max"})
+            .reset_index()
+        )
+        c = pd.DataFrame({"user": a["user"], "ip": a["ip"], "minute": ts[m] // _NS_MIN, "n": 1})
+        self._t["travel"].add(c.groupby(["user", "ip", "minute"], sort=False).sum().reset_index())
+
+    def _fold_sets(self, ev: pd.DataFrame, ip: np.ndarray, ident: np.ndarray) -> None:
+        host = self._host.encode(ev["dst_ip"].where(~ident))
+        m = host >= 0
+        if m.any():
+            self._t["host"].add(pd.DataFrame({"ip": ip[m], "host": host[m]}).drop_duplicates())
+        port = ev["dst_port"].astype("string")
+        svc_txt = ev["app"].astype("string").where(ident, "port:" + port)
+        svc = self._svc.encode(svc_txt)
+        m = svc >= 0
+        if m.any():
+            self._t["svc"].add(pd.DataFrame({"ip": ip[m], "svc": svc[m]}).drop_duplicates())
+        parts = []
+        for k, (name, cols) in enumerate(TRAITS.items()):
+            s = ev[cols[0]].astype("string")
+            for extra in cols[1:]:
+                s = s.fillna(ev[extra].astype("string"))
+            code = self._trait[name].encode(s)
+            mm = code >= 0
+            if mm.any():
+                parts.append(pd.DataFrame({"ip": ip[mm], "trait": k, "value": code[mm], "n": 1}))
+        if parts:
+            tr = pd.concat(parts, ignore_index=True)
+            self._t["trait"].add(
+                tr.groupby(["ip", "trait", "value"], sort=False).sum().reset_index()
+            )
+
+    def _fold_rtt(self, ev: pd.DataFrame, ip: np.ndarray) -> None:
+        syn, ack, app = (fnum(ev[c]) for c in ("rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms"))
+        transport = np.where(
+            np.isnan(syn) & np.isnan(ack), np.nan, np.nan_to_num(syn) + np.nan_to_num(ack)
+        )
+        parts = []
+        for k, v in enumerate((transport, app, app - transport)):
+            mm = ~np.isnan(v)
+            if mm.any():
+                parts.append(
+                    pd.DataFrame(
+                        {"ip": ip[mm], "kind": k, "ms": np.round(v[mm]).astype(np.int64), "n": 1}
+                    )
+                )
+        if parts:
+            r = pd.concat(parts, ignore_index=True)
+            self._t["rtt"].add(r.groupby(["ip", "kind", "ms"], sort=False).sum().reset_index())
+
+    def partials(self) -> Partials:
+        """Merge and return the partial tables (used by ``result``)."""
+        return Partials(
+            ip=self._ip,
+            user=self._user,
+            trait=self._trait,
+            tables={k: v.merged() for k, v in self._t.items()},
+            eligible=np.asarray(self._eligible, dtype=bool),
+            has_identity=self._has_identity,
+            has_conn=self._has_conn,
+        )
+
+    def result(
+        self,
+        enrichment: pd.DataFrame | None = None,
+        *,
+        enricher: object | None = None,
+        history: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Build the origins table from everything folded so far.
+
+        Parameters
+        ----------
+        enrichment
+            ``ip`` + enrichment columns for (a superset of) the origins, or None.
+        enricher
+            An :class:`attrib.enrich.Enricher` used when ``enrichment`` is None.
+        history
+            Earlier sightings (``ip``, ``first_seen``, ``last_seen``, ``days_seen``), or None.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per origin; see :func:`attrib.features.build_origins`.
+        """
+        from attrib.features.assemble import assemble
+
+        return assemble(self.partials(), self.context, enrichment, enricher, history)
+
+
+def _origin_rows(events: pd.DataFrame, acc: OriginAccumulator) -> pd.DataFrame:
+    """The rows whose ``src_ip`` is an origin, with ``_ip`` codes and ``_ident`` flags."""
+    ev = events
+    for c in ("src_ip", "ts"):
+        if c not in ev.columns:
+            return ev.iloc[:0]
+    ev = ev[ev["src_ip"].notna() & ev["ts"].notna()]
+    missing = [c for c in _NEEDED if c not in ev.columns]
+    if missing:
+        ev = ev.assign(**{c: pd.Series(pd.NA, index=ev.index, dtype="object") for c in missing})
+    codes = acc._ip_codes(ev["src_ip"].astype("string"))
+    keep = np.asarray(acc._eligible, dtype=bool)[codes] if len(codes) else np.zeros(0, bool)
+    ev = ev[keep].copy()
+    ev["_ip"] = codes[keep]
+    src = ev["source"].astype("string").fillna("")
+    ident = src.isin(IDENTITY_SOURCES) | (ev["dst_ip"].isna() & ev["user"].notna())
+    ev["_ident"] = ident.to_numpy(dtype=bool)
+    if not pd.api.types.is_datetime64_any_dtype(ev["ts"]):
+        ev["ts"] = pd.to_datetime(ev["ts"], utc=True)
+    elif getattr(ev["ts"].dt, "tz", None) is None:
+        ev["ts"] = ev["ts"].dt.tz_localize("UTC")
+    return ev
+
+
+_NEEDED = (
+    "dst_ip",
+    "dst_port",
+    "user",
+    "app",
+    "event_type",
+    "user_agent",
+    "outcome",
+    "error_code",
+    "ja4",
+    "ja3",
+    "tcp_fp",
+    "tcp_os",
+    "tunnel_hint",
+    "rtt_syn_ms",
+    "rtt_ack_ms",
+    "rtt_app_ms",
+    "source",
+)
+
+
+def _in_work_hours(ts: pd.Series, ctx: OrgContext) -> np.ndarray:
+    """Whether each timestamp falls on a weekday inside the organisation's local work hours."""
+    local = ts.dt.tz_convert(ZoneInfo(ctx.timezone))
+    h = local.dt.hour.to_numpy()
+    wd = local.dt.weekday.to_numpy()
+    return np.asarray((wd < 5) & (h >= ctx.work_hours[0]) & (h < ctx.work_hours[1]), dtype=bool)
