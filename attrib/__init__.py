@@ -21,6 +21,10 @@ _LAZY: dict[str, str] = {
     "AttribError": "attrib.errors:AttribError",
     "EVENT_DTYPES": "attrib.schema:EVENT_DTYPES",
     "to_ecs": "attrib.schema:to_ecs",
+    "enrich": "attrib.enrich:enrich",
+    "Enricher": "attrib.enrich:Enricher",
+    "OriginScorer": "attrib.score:OriginScorer",
+    "load_model": "attrib.score:load_model",
     "build_origins": "attrib.features:build_origins",
     "OriginAccumulator": "attrib.features:OriginAccumulator",
     "analyze": "attrib.pipeline:analyze",
@@ -41,6 +45,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from attrib.pipeline import analyze as analyze
     from attrib.schema import EVENT_DTYPES as EVENT_DTYPES
     from attrib.schema import to_ecs as to_ecs
+    from attrib.enrich import Enricher as Enricher
+    from attrib.enrich import enrich as enrich
+    from attrib.score import OriginScorer as OriginScorer
+    from attrib.score import load_model as load_model
     from attrib.store import SightingsStore as SightingsStore
 
 
