@@ -143,8 +143,11 @@ def stage_outputs(
         Call :meth:`StagedOutputs.publish` to move the files into place.
     """
     dest = ensure_writable_dir(out)
+    _remove_stale(dest)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=".attrib-run-", suffix=".part", dir=dest))
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".attrib-run-{os.getpid()}-", suffix=".part", dir=dest)
+        )
     except OSError as exc:
         raise _explain(exc, dest) from None
     staged = StagedOutputs(dest, staging)
@@ -176,6 +179,29 @@ def stage_outputs(
         raise
     logger.info("outputs staged in %s", staging)
     return staged
+
+
+def _remove_stale(dest: Path) -> None:
+    """Remove staging folders left by runs that were killed (their process is gone)."""
+    for p in dest.glob(".attrib-run-*.part"):
+        try:
+            pid = int(p.name.split("-")[2])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or _alive(pid):
+            continue
+        logger.info("removing %s left by an interrupted run", p)
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _json(meta: dict[str, Any]) -> str:

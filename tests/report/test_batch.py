@@ -108,3 +108,17 @@ def test_unwritable_out(tmp_path):
     with pytest.raises(OutputError) as ei:
         _write(target)
     assert target in str(ei.value) and "\n" not in str(ei.value)
+
+
+def test_stale_staging_of_dead_run_removed(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stale = out / f".attrib-run-{dead.pid}-abc.part"
+    stale.mkdir()
+    (stale / "origins.csv").write_text("partial")
+    live = out / f".attrib-run-{os.getppid()}-abc.part"  # a process that is alive
+    live.mkdir()
+    _write(out)
+    assert not stale.exists() and live.exists()
