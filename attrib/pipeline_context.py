@@ -97,10 +97,33 @@ def infer_services(events: pd.DataFrame, min_share: float = 0.01) -> tuple[str, 
     if conns.empty:
         return ()
     pairs = conns[["src_ip", "dst_ip"]].drop_duplicates()
+    # inbound only: a public source towards a unicast destination
+    pairs = pairs[_is_global(pairs["src_ip"]) & ~_is_multicast(pairs["dst_ip"])]
+    if pairs.empty:
+        return ()
     per_dst = pairs["dst_ip"].value_counts()
     share = per_dst / per_dst.sum()
     top = share[share >= min_share].head(_MAX_SERVICES)
     return tuple(str(ip) for ip in top.index)
+
+
+def _addr_flag(ips: pd.Series, attr: str) -> pd.Series:
+    """An ``ipaddress`` property per address, computed once per unique value."""
+    lut = {}
+    for u in pd.unique(ips.dropna()):
+        try:
+            lut[u] = bool(getattr(ipaddress.ip_address(str(u)), attr))
+        except ValueError:
+            lut[u] = False
+    return ips.map(lut).fillna(False).astype(bool)
+
+
+def _is_global(ips: pd.Series) -> pd.Series:
+    return _addr_flag(ips, "is_global")
+
+
+def _is_multicast(ips: pd.Series) -> pd.Series:
+    return _addr_flag(ips, "is_multicast")
 
 
 def infer_offices(events: pd.DataFrame, min_accounts: int = 5) -> tuple[str, ...]:
@@ -152,9 +175,7 @@ def infer_context(
     return complete_context(OrgContext(name=name), events, enrichment)
 
 
-def complete_context(
-    ctx: OrgContext, events: pd.DataFrame, enrichment: pd.DataFrame
-) -> OrgContext:
+def complete_context(ctx: OrgContext, events: pd.DataFrame, enrichment: pd.DataFrame) -> OrgContext:
     """Fill the fields a config left empty from the data.
 
     Parameters

@@ -57,7 +57,7 @@ def _events():
         rows.append(
             {
                 "ts": ts,
-                "src_ip": f"100.64.{i}.1",
+                "src_ip": f"81.2.{i}.1",
                 "dst_ip": "192.0.2.200",
                 "dst_port": 443,
                 "source": "zeek",
@@ -66,12 +66,18 @@ def _events():
     rows.append(
         {
             "ts": ts,
-            "src_ip": "100.64.0.1",
+            "src_ip": "81.2.0.1",
             "dst_ip": "192.0.2.201",
             "dst_port": 22,
             "source": "zeek",
         }
     )
+    # internal traffic (private source, multicast destination) says nothing about services
+    for i in range(80):
+        rows.append(
+            {"ts": ts, "src_ip": f"10.0.0.{i}", "dst_ip": "239.255.255.250", "source": "zeek"}
+        )
+        rows.append({"ts": ts, "src_ip": f"10.0.0.{i}", "dst_ip": "10.1.1.1", "source": "zeek"})
     return conform_events(pd.DataFrame(rows))
 
 
@@ -92,6 +98,7 @@ def test_infer_everything():
     ctx = infer_context(_events(), ENRICH)
     assert ctx.home_countries == ("NL",)  # 18 of 19 successful sign-ins; the spray's VN ignored
     assert ctx.services[0] == ipaddress.ip_network("192.0.2.200/32")
+    assert all(str(n) not in ("239.255.255.250/32", "10.1.1.1/32") for n in ctx.services)
     assert ipaddress.ip_network("192.0.2.201/32") in ctx.services  # 1 of 61 pairs >= 1 %
     assert ctx.offices == (ipaddress.ip_network("192.0.2.10/32"),)
     assert ctx.accounts == 40
