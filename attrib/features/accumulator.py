@@ -434,5 +434,5 @@ def _in_work_hours(ts: pd.Series, ctx: OrgContext) -> np.ndarray:
     """Whether each timestamp falls on a weekday inside the organisation's local work hours."""
     local = ts.dt.tz_convert(ZoneInfo(ctx.timezone))
     h = local.dt.hour.to_numpy()
-    wd = local.dt.weekday.to_numpy()
+    wd = local.dt.day_of_week.to_numpy()
     return np.asarray((wd < 5) & (h >= ctx.work_hours[0]) & (h < ctx.work_hours[1]), dtype=bool)

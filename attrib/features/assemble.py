@@ -32,7 +32,8 @@ def origin_frame_columns() -> list[str]:
         ``ip``, enrichment columns, ``first_seen``/``last_seen``, features, descriptive columns.
     """
     desc = [c for c in DESCRIPTIVE_COLUMNS if c not in ("first_seen", "last_seen")]
-    return ["ip", *ENRICH_COLUMNS, "first_seen", "last_seen", *FEATURE_COLUMNS, *desc]
+    cols = ["ip", *ENRICH_COLUMNS, "first_seen", "last_seen", *FEATURE_COLUMNS, *desc]
+    return list(dict.fromkeys(cols))  # net_type_confidence is both enrichment and feature
 
 
 def _enrichment(ips: pd.Series, enrichment: pd.DataFrame | None, enricher: Any) -> pd.DataFrame:
