@@ -21,6 +21,7 @@ __all__ = ["COMMANDS", "cli", "main"]
 
 #: command name -> "module:attribute" of its click command
 COMMANDS: dict[str, str] = {
+    "enrich": "attrib.commands.enrich:enrich_cmd",
     "read": "attrib.commands.read:read_cmd",
     "serve": "attrib.commands.serve:serve_cmd",
     "keys": "attrib.commands.serve:keys_cmd",
