@@ -18,7 +18,7 @@ from types import ModuleType
 __all__ = ["READER_MODULES", "format_names", "module_for"]
 
 #: Reader modules in sniffing order: binary magics first, then JSON shapes, then text tables.
-READER_MODULES: tuple[str, ...] = ("pcap", "suricata", "signin")
+READER_MODULES: tuple[str, ...] = ("pcap", "suricata", "signin", "zeek")  # zeek: TSV/JSON; keep text tables last
 
 
 def _load(name: str) -> ModuleType:

@@ -1,0 +1,328 @@
+r"""Zeek ASCII (TSV) logs: header directives, splitting a stream into sections, Arrow parsing.
+
+A Zeek ASCII log is a run of ``#`` header lines followed by data lines; a file may hold several
+such sections (rotated or concatenated logs), and the header may change between them. The stream
+is read in line-aligned blocks: ``#`` lines are parsed here in Python, the data lines between them
+go to Arrow's CSV parser in one piece (no quoting, no escapes: Zeek escapes with ``\\xNN``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass, field
+from typing import IO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+__all__: list[str] = []
+
+logger = logging.getLogger(__name__)
+
+BLOCK_BYTES = 16 << 20
+MAX_LINE_BYTES = 64 << 20
+_HEX_ESC = re.compile(rb"\\x([0-9a-fA-F]{2})")
+
+#: Zeek type -> Arrow type tried first (fast path); anything else is read as raw bytes.
+_ARROW_TYPES: dict[str, pa.DataType] = {
+    "time": pa.float64(),
+    "interval": pa.float64(),
+    "double": pa.float64(),
+    "count": pa.int64(),
+    "int": pa.int64(),
+    "port": pa.int64(),
+}
+
+
+def unescape(value: bytes) -> bytes:
+    r"""Decode Zeek's ``\\xNN`` escapes (what Zeek's own ASCII input reader undoes)."""
+    return _HEX_ESC.sub(lambda m: bytes((int(m.group(1), 16),)), value)
+
+
+@dataclass
+class ZeekHeader:
+    """The directives of one section of a Zeek ASCII log."""
+
+    separator: bytes = b"\t"
+    set_separator: bytes = b","
+    empty_field: bytes = b"(empty)"
+    unset_field: bytes = b"-"
+    path: str | None = None
+    fields: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+
+    def apply(self, line: bytes) -> bool:
+        """Apply one ``#`` line; return True when it starts new data columns (``#fields``)."""
+        body = line[1:]
+        if body.startswith(b"separator "):
+            self.separator = unescape(body[len(b"separator ") :].strip(b"\r"))
+            return False
+        key, _, value = body.partition(self.separator)
+        if key == b"set_separator":
+            self.set_separator = unescape(value)
+        elif key == b"empty_field":
+            self.empty_field = unescape(value)
+        elif key == b"unset_field":
+            self.unset_field = unescape(value)
+        elif key == b"path":
+            self.path = unescape(value).decode("utf-8", "replace")
+        elif key == b"fields":
+            self.fields = [
+                unescape(f).decode("utf-8", "replace") for f in value.split(self.separator)
+            ]
+            self.types = []
+            return True
+        elif key == b"types":
+            self.types = [t.decode("ascii", "replace") for t in value.split(self.separator)]
+        return False
+
+    def type_of(self, name: str) -> str:
+        """Zeek type of field ``name`` (``""`` when ``#types`` is missing)."""
+        if len(self.types) == len(self.fields) and name in self.fields:
+            return self.types[self.fields.index(name)]
+        return ""
+
+
+@dataclass
+class Piece:
+    """Either one header line or a run of whole data lines, with its first line number."""
+
+    line: int
+    header: bytes | None = None
+    data: memoryview | None = None
+    #: whether the data holds a backslash (possible ``\\xNN`` escape) / a "(" (``(empty)``)
+    backslash: bool = True
+    paren: bool = True
+
+
+class LineTooLong(Exception):  # noqa: N818 - internal signal, never escapes the reader
+    """Raised inside the splitter for a line over the limit; carries its line number."""
+
+
+def split_stream(
+    raw: IO[bytes],
+    on_long_line: Callable[[int], None],
+    block_bytes: int = BLOCK_BYTES,
+    max_line: int = MAX_LINE_BYTES,
+) -> Iterator[Piece]:
+    """Split a byte stream into header lines and runs of data lines (line-aligned blocks).
+
+    Lines longer than ``max_line`` are dropped (``on_long_line(line_number)``) so memory stays
+    bounded by the block size plus one line.
+    """
+    carry = b""
+    lineno = 0  # lines emitted so far
+    skipping = False
+    while True:
+        chunk = raw.read(block_bytes)
+        eof = not chunk
+        buf = carry + chunk if carry else chunk
+        start = 0
+        if skipping:
+            nl = buf.find(b"\n")
+            if nl < 0:
+                carry = b""
+                if eof:
+                    return
+                continue
+            start, skipping = nl + 1, False
+            lineno += 1
+        end = len(buf)
+        carry = b""
+        if not eof:
+            end = buf.rfind(b"\n", start) + 1
+            if end == 0:
+                if len(buf) - start > max_line:
+                    on_long_line(lineno + 1)
+                    skipping = True
+                else:
+                    carry = buf[start:]
+                continue
+            if len(buf) - end > max_line:
+                skipping = True
+            else:
+                carry = buf[end:]
+        lineno = yield from _pieces(buf, start, end, lineno)
+        if skipping:
+            on_long_line(lineno + 1)
+        if eof:
+            return
+
+
+def _next_header(buf: bytes, pos: int, n: int) -> int:
+    """Offset of the next line starting with ``#`` (or ``n``); memchr on ``#`` is fast."""
+    while True:
+        j = buf.find(b"#", pos, n)
+        if j < 0:
+            return n
+        if buf[j - 1] == 10:  # preceded by a newline: a header line
+            return j
+        pos = j + 1
+
+
+def _pieces(buf: bytes, pos: int, n: int, lineno: int) -> Generator[Piece, None, int]:
+    view = memoryview(buf)
+    while pos < n:
+        if buf[pos] == 35:  # "#"
+            nl = buf.find(b"\n", pos, n)
+            end = n if nl < 0 else nl
+            yield Piece(lineno + 1, header=buf[pos:end].rstrip(b"\r"))
+            lineno += 1
+            pos = end + 1
+        else:
+            end = _next_header(buf, pos, n)
+            yield Piece(
+                lineno + 1,
+                data=view[pos:end],
+                backslash=buf.find(b"\\", pos, end) >= 0,
+                paren=buf.find(b"(", pos, end) >= 0,
+            )
+            lineno += buf.count(b"\n", pos, end)
+            if end == n and buf[n - 1] != 10:
+                lineno += 1
+            pos = end
+    return lineno
+
+
+@dataclass
+class BlockResult:
+    """Arrow columns of one data block plus the rows skipped in it."""
+
+    table: pa.Table
+    bad_rows: list[tuple[int, int]]  # (line number, actual field count)
+    typed: bool
+    backslash: bool = True
+    paren: bool = True
+
+
+def parse_block(
+    data: memoryview, first_line: int, header: ZeekHeader, keep: list[str]
+) -> BlockResult:
+    """Parse whole data lines of one section with Arrow; typed first, raw bytes on failure.
+
+    Columns in ``keep`` are returned; numeric Zeek types come back as numbers when every value
+    of the block parses (the fast path), otherwise as raw bytes for the caller to coerce.
+    """
+    try:
+        return _parse(data, first_line, header, keep, typed=True)
+    except pa.ArrowInvalid as exc:
+        if "straddling" in str(exc) or "block size" in str(exc):
+            return _parse(data, first_line, header, keep, typed=True, whole=True)
+        logger.debug("typed parse failed at line %s (%s); coercing", first_line, exc)
+    try:
+        return _parse(data, first_line, header, keep, typed=False)
+    except pa.ArrowInvalid:
+        return _parse(data, first_line, header, keep, typed=False, whole=True)
+
+
+def _parse(
+    data: memoryview,
+    first_line: int,
+    header: ZeekHeader,
+    keep: list[str],
+    *,
+    typed: bool,
+    whole: bool = False,
+) -> BlockResult:
+    bad: list[tuple[int, int]] = []
+    buf = pa.py_buffer(data)
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        number = row.number
+        if number is None:  # threaded parse: locate the row text for its line number
+            at = bytes(data).find(row.text.encode("utf-8", "surrogateescape"))
+            number = bytes(data).count(b"\n", 0, max(at, 0)) + 1
+        bad.append((first_line + number - 1, row.actual_columns))
+        return "skip"
+
+    types: dict[str, pa.DataType] = {}
+    for name in keep:
+        zt = header.type_of(name)
+        types[name] = _ARROW_TYPES.get(zt, pa.binary()) if typed else pa.binary()
+    read = pacsv.ReadOptions(
+        column_names=_unique(header.fields),
+        block_size=max(len(data) + 1, 1 << 20) if whole else 4 << 20,
+        use_threads=True,
+    )
+    parse = pacsv.ParseOptions(
+        delimiter=header.separator.decode("latin-1"),
+        quote_char=False,
+        escape_char=False,
+        double_quote=False,
+        newlines_in_values=False,
+        ignore_empty_lines=True,
+        invalid_row_handler=on_invalid,
+    )
+    convert = pacsv.ConvertOptions(
+        column_types=types,
+        include_columns=keep,
+        null_values=[header.unset_field.decode("latin-1")],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        check_utf8=False,
+    )
+    table = pacsv.read_csv(pa.BufferReader(buf), read, parse, convert)
+    return BlockResult(table, bad, typed)
+
+
+def _unique(names: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        k = seen.get(n, 0)
+        seen[n] = k + 1
+        out.append(n if k == 0 else f"{n}.{k}")
+    return out
+
+
+def decode_strings(
+    col: pa.Array | pa.ChunkedArray, empty: bytes, *, backslash: bool = True, paren: bool = True
+) -> tuple[pa.Array, int]:
+    r"""Raw Zeek string bytes -> UTF-8 strings: undo ``\\xNN`` escapes, map ``(empty)`` to "".
+
+    Invalid UTF-8 (e.g. latin-1 bytes in a UTF-8 log) is replaced with U+FFFD; returns the
+    strings and how many values needed a replacement.
+    """
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if arr.type != pa.binary():
+        arr = arr.cast(pa.binary())
+    if backslash or paren or not empty.startswith(b"("):
+        arr = _unescape_array(arr, empty)
+    try:
+        return arr.cast(pa.string()), 0
+    except pa.ArrowInvalid:
+        return _replace_invalid(arr)
+
+
+def _unescape_array(arr: pa.Array, empty: bytes) -> pa.Array:
+    needs = pc.fill_null(pc.match_substring(arr, "\\x"), False)
+    is_empty = pc.fill_null(pc.equal(arr, pa.scalar(empty, pa.binary())), False)
+    if pc.any(needs).as_py() or pc.any(is_empty).as_py():
+        values = arr.to_pylist()
+        flags = needs.to_pylist()
+        empties = is_empty.to_pylist()
+        for i, (v, f, e) in enumerate(zip(values, flags, empties, strict=True)):
+            if e:
+                values[i] = b""
+            elif f:
+                values[i] = unescape(v)
+        arr = pa.array(values, pa.binary())
+    return arr
+
+
+def _replace_invalid(arr: pa.Array) -> tuple[pa.Array, int]:
+    replaced = 0
+    out: list[str | None] = []
+    for v in arr.to_pylist():
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            out.append(v.decode("utf-8"))
+        except UnicodeDecodeError:
+            replaced += 1
+            out.append(v.decode("utf-8", "replace"))
+    return pa.array(out, pa.string()), replaced

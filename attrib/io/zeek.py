@@ -1,0 +1,297 @@
+r"""Zeek logs: ASCII (TSV) and JSON lines, any log type, into canonical events.
+
+``conn`` rows become connection events; ``ssl`` (``server_name``, ``version``, ``ja3``/``ja4``/
+``ja4s`` when a package added them), ``ssh`` (``hassh``, ``client``) and ``http``
+(``user_agent``) rows carry their fingerprints and are merged onto their ``conn`` row by
+:func:`join_by_uid`. Every other Zeek log (dns, kerberos, weird, x509, files, ...) reads too:
+its ``ts``, ``uid`` and connection id are kept, the rest is dropped. ``event_type`` holds the
+log type (``#path``, ``_path``/``@stream``, or inferred from the fields).
+
+TSV honours ``#separator``, ``#set_separator``, ``#empty_field``, ``#unset_field``, ``#fields``
+and ``#types``, ``\\xNN`` escapes and several ``#open``/``#close`` sections per file; data lines
+are parsed by Arrow in line-aligned blocks (memory bounded by the block and chunk sizes).
+Rows whose field count disagrees with ``#fields`` are skipped and counted with their line.
+btest's masked timestamps (``XXXXXXXXXX.XXXXXX``) are kept with a null ``ts`` and counted in
+``stats.nulled["masked timestamp"]``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from attrib.errors import FormatError
+from attrib.io._base import ReadContext
+from attrib.io._source import Source
+from attrib.io._zeek_json import read_json_chunks
+from attrib.io._zeek_map import APP_LOGS, SENSOR_FIELDS, field_map, infer_log_type, kind, to_frame
+from attrib.io._zeek_tsv import (
+    BLOCK_BYTES,
+    MAX_LINE_BYTES,
+    BlockResult,
+    ZeekHeader,
+    decode_strings,
+    parse_block,
+    split_stream,
+    unescape,
+)
+
+__all__ = ["FORMATS", "JOIN_COLUMNS", "join_by_uid", "read_chunks", "read_tsv_records", "sniff"]
+
+FORMATS = ("zeek",)
+#: Columns an app-layer row (ssl/ssh/http) contributes to its conn row.
+JOIN_COLUMNS = ("ja3", "ja4", "ja4s", "tls_sni", "tls_version", "hassh", "ssh_client", "user_agent")
+
+_TSV_HINT = re.compile(rb"(?m)^#(separator |fields\t|path\t)")
+_JSON_KEYS = (b'"uid"', b'"id.orig_h"', b'"id_orig_h"', b'"_path"', b'"fuid"', b'"@stream"')
+
+
+def sniff(head: bytes) -> str | None:
+    """Return ``"zeek"`` for a Zeek ASCII or JSON-lines log, else ``None``.
+
+    Parameters
+    ----------
+    head
+        The first bytes of the (decompressed) content.
+
+    Returns
+    -------
+    str or None
+        ``"zeek"`` or ``None``.
+    """
+    if _TSV_HINT.search(head[:8192]):
+        return "zeek"
+    first = head.lstrip()[:65536].split(b"\n", 1)[0]
+    if not first.startswith(b"{") or b'"ts"' not in first:
+        return None
+    if not any(k in first for k in _JSON_KEYS):
+        return None
+    if b'"event_type"' in first and b'"timestamp"' in first:  # Suricata EVE, not Zeek
+        return None
+    return "zeek"
+
+
+def read_chunks(source: Source, ctx: ReadContext, fmt: str = "zeek") -> Iterator[pd.DataFrame]:
+    """Stream canonical event chunks from one Zeek log.
+
+    Parameters
+    ----------
+    source
+        The input file.
+    ctx
+        Read context (chunk size, bad-row accounting). Options ``block_bytes`` and
+        ``max_line_bytes`` tune the TSV block size and the longest line accepted.
+    fmt
+        Always ``"zeek"``.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Chunks conforming to :data:`attrib.schema.EVENT_DTYPES`.
+    """
+    max_line = int(ctx.options.get("max_line_bytes", MAX_LINE_BYTES))
+    block = int(ctx.options.get("block_bytes", min(BLOCK_BYTES, max(max_line // 2, 1 << 16))))
+    is_json = source.head(4096).lstrip().startswith(b"{")
+    with source.open() as raw:
+        if is_json:
+            yield from read_json_chunks(raw, ctx, max_line)
+        else:
+            yield from _TsvReader(source, ctx).run(raw, block, max_line)
+
+
+class _TsvReader:
+    """State of one TSV read: the current header, its column plan and the pending blocks."""
+
+    def __init__(self, source: Source, ctx: ReadContext) -> None:
+        self.path = str(source.path)
+        self.ctx = ctx
+        self.header = ZeekHeader()
+        self.plan: tuple[str, dict[str, str], list[str]] | None = None
+        self.pending: list[BlockResult] = []
+        self.rows = 0
+
+    def run(self, raw: Any, block: int, max_line: int) -> Iterator[pd.DataFrame]:
+        def long_line(line: int) -> None:
+            self.ctx.bad("line too long", line)
+
+        for piece in split_stream(raw, long_line, block, max_line):
+            if piece.header is not None:
+                yield from self.flush(final=True)
+                self.header.apply(piece.header)
+                self.plan = None
+                continue
+            assert piece.data is not None
+            plan = self.plan or self._plan(piece.line)
+            res = parse_block(piece.data, piece.line, self.header, plan[2])
+            res.backslash, res.paren = piece.backslash, piece.paren
+            if res.bad_rows:
+                expected = len(self.header.fields)
+                self.ctx.bad(f"field count mismatch (expected {expected})", res.bad_rows[0][0],
+                             count=len(res.bad_rows))  # fmt: skip
+            self.pending.append(res)
+            self.rows += res.table.num_rows
+            if self.rows >= self.ctx.chunksize:
+                yield from self.flush(final=False)
+        yield from self.flush(final=True)
+
+    def _plan(self, line: int) -> tuple[str, dict[str, str], list[str]]:
+        h = self.header
+        if not h.fields:
+            raise FormatError(self.path, "data line before any #fields header", line)
+        log_type = h.path or infer_log_type(set(h.fields))
+        fmap = field_map(log_type, h.fields)
+        keep = list(fmap) + [f for f in SENSOR_FIELDS if f in h.fields]
+        self.plan = (log_type, fmap, keep)
+        return self.plan
+
+    def flush(self, final: bool) -> Iterator[pd.DataFrame]:
+        if not self.pending or self.plan is None:
+            self.pending, self.rows = [], 0
+            return
+        size = self.ctx.chunksize
+        if all(r.typed for r in self.pending):
+            flags = (any(r.backslash for r in self.pending), any(r.paren for r in self.pending))
+            table = pa.concat_tables([r.table for r in self.pending])
+            self.pending, self.rows = [], 0
+            start = 0
+            while table.num_rows - start >= size or (final and start < table.num_rows):
+                yield self._frame(table.slice(start, size), *flags)
+                start += size
+            if start < table.num_rows:
+                rest = table.slice(start)
+                self.pending = [BlockResult(rest, [], True, *flags)]
+                self.rows = rest.num_rows
+            return
+        pending, self.pending, self.rows = self.pending, [], 0
+        for r in pending:
+            for start in range(0, r.table.num_rows, size):
+                yield self._frame(r.table.slice(start, size), r.backslash, r.paren)
+
+    def _frame(self, table: pa.Table, backslash: bool, paren: bool) -> pd.DataFrame:
+        assert self.plan is not None
+        log_type, fmap, _ = self.plan
+        nulled = self.ctx.stats.nulled
+        cols: dict[str, pa.Array] = {}
+        for zname, col in fmap.items():
+            arr = table.column(zname).combine_chunks()
+            if kind(col) in ("str", "cat") and pa.types.is_binary(arr.type):
+                arr = self._strings(arr, nulled, backslash, paren)
+            cols[col] = arr
+        sensor = None
+        for sf in SENSOR_FIELDS:
+            if sf in table.column_names:
+                sensor = self._strings(table.column(sf).combine_chunks(), nulled, backslash, paren)
+                break
+        return to_frame(cols, table.num_rows, nulled, event_type=log_type, sensor=sensor)
+
+    def _strings(
+        self, arr: pa.Array, nulled: Counter[str], backslash: bool, paren: bool
+    ) -> pa.Array:
+        empty = self.header.empty_field
+        out, replaced = decode_strings(arr, empty, backslash=backslash, paren=paren)
+        if replaced:
+            nulled["invalid utf-8 replaced"] += replaced
+        return out
+
+
+def read_tsv_records(data: bytes) -> list[tuple[ZeekHeader, list[dict[str, Any]]]]:
+    """Decode a whole Zeek ASCII log into Python values, section by section (for small files).
+
+    Strings are unescaped, ``#unset_field`` becomes ``None``, ``#empty_field`` an empty string
+    or empty list, and ``set[...]``/``vector[...]`` fields lists. The streaming reader uses the
+    same header and escaping rules; this function exists for tests and for inspecting logs.
+
+    Parameters
+    ----------
+    data
+        The log's bytes.
+
+    Returns
+    -------
+    list of (ZeekHeader, list of dict)
+        One entry per section.
+    """
+    out: list[tuple[ZeekHeader, list[dict[str, Any]]]] = []
+    h = ZeekHeader()
+    for raw in data.split(b"\n"):
+        line = raw.rstrip(b"\r")
+        if not line:
+            continue
+        if line.startswith(b"#"):
+            if h.apply(line):
+                h = ZeekHeader(h.separator, h.set_separator, h.empty_field, h.unset_field, h.path,
+                               list(h.fields), [])  # fmt: skip
+                out.append((h, []))
+            continue
+        values = line.split(h.separator)
+        if not out or len(values) != len(h.fields):
+            continue
+        out[-1][1].append(
+            {f: _decode(v, h.type_of(f), h) for f, v in zip(h.fields, values, strict=True)}
+        )
+    return out
+
+
+def _decode(v: bytes, ztype: str, h: ZeekHeader) -> Any:
+    if v == h.unset_field:
+        return None
+    if ztype.startswith(("set[", "vector[", "table[")):
+        if v == h.empty_field:
+            return []
+        return [unescape(e).decode("utf-8", "replace") for e in v.split(h.set_separator)]
+    if v == h.empty_field:
+        return ""
+    return unescape(v).decode("utf-8", "replace")
+
+
+def join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
+    """Merge Zeek ssl/ssh/http rows onto their conn row by ``uid``.
+
+    The conn row receives the app rows' :data:`JOIN_COLUMNS` (first non-null value per ``uid``
+    and column; a value the conn row already has is kept). Merged app rows are dropped;
+    app rows without a conn row stay as events of their own.
+
+    Parameters
+    ----------
+    df
+        A canonical events table (any sources).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The joined table (a new frame; the input is not modified).
+
+    Examples
+    --------
+    >>> import attrib
+    >>> ev = attrib.read(["conn.log", "ssl.log"])  # doctest: +SKIP  (calls join_by_uid)
+    """
+    if df.empty or not {"event_type", "uid", "source"} <= set(df.columns):
+        return df
+    zeek = (df["source"] == "zeek").fillna(False).to_numpy(dtype=bool)
+    if not zeek.any():
+        return df
+    et = df["event_type"]
+    has_uid = df["uid"].notna().to_numpy(dtype=bool)
+    app = zeek & has_uid & et.isin(APP_LOGS).fillna(False).to_numpy(dtype=bool)
+    if not app.any():
+        return df
+    conn = zeek & has_uid & (et == "conn").fillna(False).to_numpy(dtype=bool)
+    conn_uids = df["uid"][conn]
+    merged = app & df["uid"].isin(conn_uids).to_numpy(dtype=bool)
+    if not merged.any():
+        return df
+    cols = [c for c in JOIN_COLUMNS if c in df.columns]
+    firsts = df.loc[merged, ["uid", *cols]].groupby("uid", sort=False, observed=True)[cols].first()
+    out = df.loc[~merged].copy()
+    keep_conn = conn[~merged]
+    uids = out["uid"][keep_conn]
+    for c in cols:
+        filled = out[c][keep_conn].fillna(uids.map(firsts[c]).astype(out[c].dtype))
+        out.loc[keep_conn, c] = filled
+    return out.reset_index(drop=True)
