@@ -15,6 +15,7 @@ towards the next packet), ``ts0`` (timestamp value zero).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 __all__ = ["SynTraits", "guess_os", "initial_ttl", "parse_options", "syn_traits", "tunnel_hint"]
@@ -70,6 +71,23 @@ def initial_ttl(ttl: int) -> int:
 
 
 def parse_options(opts: bytes) -> tuple[str, int | None, int | None, bool]:
+    """Parse TCP options (cached: a few stacks send most SYNs).
+
+    Parameters
+    ----------
+    opts
+        Option bytes after the fixed 20-byte header (may be cut off by the snap length).
+
+    Returns
+    -------
+    tuple
+        (option letters, MSS, window scale, timestamp value is zero).
+    """
+    return _parse_options(opts)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_options(opts: bytes) -> tuple[str, int | None, int | None, bool]:
     """Parse TCP options.
 
     Parameters

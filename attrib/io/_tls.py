@@ -18,6 +18,7 @@ No other JA4+ method is implemented here.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass, field
@@ -153,18 +154,25 @@ def ja4(ch: ClientHello, transport: str = "t") -> str:
     >>> ja4(ClientHello(version=0x0303, ciphers=[0x1301], extensions=[0]))[:10]
     't12i0101'
     """
-    vers = [v for v in ch.supported_versions if not _grease(v)]
-    top = max(vers) if vers else ch.version
+    return _ja4(ch.version, tuple(ch.ciphers), tuple(ch.extensions), ch.alpn[0] if ch.alpn else b"",
+                tuple(ch.sig_algs), tuple(ch.supported_versions), transport)  # fmt: skip
+
+
+@functools.lru_cache(maxsize=4096)
+def _ja4(version: int, ch_ciphers: tuple[int, ...], ch_exts: tuple[int, ...], alpn: bytes,
+         sig_algs: tuple[int, ...], sv: tuple[int, ...], transport: str) -> str:  # fmt: skip
+    vers = [v for v in sv if not _grease(v)]
+    top = max(vers) if vers else version
     ver = _VERSIONS.get(top, "00")
-    ciphers = [c for c in ch.ciphers if not _grease(c)]
-    exts = [e for e in ch.extensions if not _grease(e)]
+    ciphers = [c for c in ch_ciphers if not _grease(c)]
+    exts = [e for e in ch_exts if not _grease(e)]
     sni = "d" if 0 in exts else "i"
     a = f"{transport}{ver}{sni}{min(len(ciphers), 99):02d}{min(len(exts), 99):02d}"
-    a += _alpn_code(ch.alpn)
+    a += _alpn_code([alpn] if alpn else [])
     b = _h12(",".join(f"{c:04x}" for c in sorted(ciphers)))
     ext_s = ",".join(f"{e:04x}" for e in sorted(x for x in exts if x not in (0, 16)))
-    if ext_s and ch.sig_algs:
-        ext_s += "_" + ",".join(f"{s:04x}" for s in ch.sig_algs)
+    if ext_s and sig_algs:
+        ext_s += "_" + ",".join(f"{s:04x}" for s in sig_algs)
     c = _h12(ext_s)
     return f"{a}_{b}_{c}"
 

@@ -21,17 +21,18 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 
+import numpy as np
 import pandas as pd
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
 from attrib.io._pcap_conn import Conn, Tracker, conn_state
-from attrib.io._pcap_container import is_capture, iter_batches
-from attrib.io._pcap_decode import REASONS, decode
+from attrib.io._pcap_container import PacketBatch, is_capture, iter_batches
+from attrib.io._pcap_decode import REASONS, Decoded, decode
 from attrib.io._source import Source
 from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
 from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
-from attrib.schema import conform_events
+from attrib.schema import CONN_STATES, conform_events
 
 __all__ = [
     "FIBRE_KM_PER_MS",
@@ -52,6 +53,7 @@ FIBRE_KM_PER_MS = 200.0
 #: the geodesic; we use 2.0 for a central estimate; pass ``inflation=1`` for a hard upper bound)
 PATH_INFLATION = 2.0
 _PROTO = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
+_NOT_ERRORS = (1, 2, 7, 8)
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -115,9 +117,34 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
     pandas.DataFrame
         Connection events conforming to :data:`attrib.schema.EVENT_DTYPES`.
     """
-    done: list[Conn] = []
-    tracker = Tracker(done.append)
-    sensor = source.path.name
+    fast = ctx.options.get("pcap_engine", "auto") != "python" and _numba_available()
+    frames = _read_fast(source, ctx) if fast else _read_reference(source, ctx)
+    pending: list[pd.DataFrame] = []
+    rows = 0
+    for df in frames:
+        pending.append(df)
+        rows += len(df)
+        if rows >= ctx.chunksize:
+            whole = pd.concat(pending, ignore_index=True)
+            for i in range(0, len(whole) - len(whole) % ctx.chunksize, ctx.chunksize):
+                yield whole.iloc[i : i + ctx.chunksize].reset_index(drop=True)
+            rest = whole.iloc[len(whole) - len(whole) % ctx.chunksize :]
+            pending, rows = ([rest], len(rest)) if len(rest) else ([], 0)
+    if pending:
+        yield pd.concat(pending, ignore_index=True)
+
+
+def _numba_available() -> bool:
+    try:
+        import numba  # noqa: F401
+    except ImportError:  # pragma: no cover - numba is part of the pcap extra
+        logger.warning("numba is not installed: using the slower reference connection tracker "
+                       "(pip install 'attrib[pcap]')")  # fmt: skip
+        return False
+    return True
+
+
+def _batches(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
     skipped: Counter[str] = Counter()
     checked_link = False
     with source.open() as fh:
@@ -128,31 +155,51 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
                 if not (d.reason != 1).any():
                     lt = int(batch.link[0])
                     raise FormatError(ctx.stats.path, f"unsupported link type {lt}", line=1)
-            _account(d.reason, batch.first_record, ctx, skipped)
-            tracker.feed(batch, d)
-            tracker.expire()
-            while len(done) >= ctx.chunksize:
-                yield _frame(done[: ctx.chunksize], sensor)
-                del done[: ctx.chunksize]
-    tracker.flush()
+            _account(d.reason, d.rec, ctx, skipped)
+            yield batch, d
     if skipped:
         logger.info("%s: packets not used: %s", ctx.stats.path, dict(skipped))
-    for i in range(0, len(done), ctx.chunksize):
-        yield _frame(done[i : i + ctx.chunksize], sensor)
 
 
-def _account(reason: object, first: int, ctx: ReadContext, skipped: Counter[str]) -> None:
-    import numpy as np
+def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
+    from attrib.io._pcap_table import FastTracker
 
-    r = np.asarray(reason)
+    tr = FastTracker()
+    sensor = source.path.name
+    for batch, d in _batches(source, ctx):
+        out = tr.feed(batch, d)
+        if out is not None:
+            yield _frame_fast(out, sensor)
+    out = tr.flush()
+    if out is not None:
+        yield _frame_fast(out, sensor)
+
+
+def _read_reference(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
+    done: list[Conn] = []
+    tracker = Tracker(done.append)
+    sensor = source.path.name
+    for batch, d in _batches(source, ctx):
+        tracker.feed(batch, d)
+        tracker.expire()
+        if len(done) >= 10000:
+            yield _frame(done, sensor)
+            done = []
+            tracker.on_finish = done.append
+    tracker.flush()
+    if done:
+        yield _frame(done, sensor)
+
+
+def _account(r: np.ndarray, rec: np.ndarray, ctx: ReadContext, skipped: Counter[str]) -> None:
     codes, counts = np.unique(r[r > 0], return_counts=True)
     for code, cnt in zip(codes.tolist(), counts.tolist(), strict=True):
         why = REASONS[code]
-        if code in (1, 2):  # not IP (ARP, STP, ...) or a link type we do not decode: not errors
+        if code in _NOT_ERRORS:  # not IP (ARP, ...), other link type or protocol, tunnels
             skipped[why] += cnt
         else:
             pos = int(np.flatnonzero(r == code)[0])
-            ctx.bad(f"packet: {why}", first + pos, count=cnt)
+            ctx.bad(f"packet: {why}", int(rec[pos]), count=cnt)
 
 
 def _uid(c: Conn) -> str:
@@ -246,3 +293,95 @@ def _frame(conns: list[Conn], sensor: str) -> pd.DataFrame:
         if col in df.columns:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype("Float64")
     return conform_events(df.sort_values("ts", kind="stable"))
+
+
+class _TcpView:
+    """The TCP extras of one finished row of the compiled table, shaped like :class:`Conn`."""
+
+    __slots__ = ("ack_ts", "app_ts", "ipid2", "opay", "rdata_ts", "syn", "syn_ts", "synack_ts")
+
+    def __init__(self, r: list[int], opts: bytes | None, opay: list[tuple[int, bytes]] | None,
+                 c: dict[str, int]) -> None:  # fmt: skip
+        self.syn = (
+            (r[c["IPV"]], r[c["SYN_TTL"]], r[c["SYN_DF"]], r[c["SYN_IPID"]], r[c["SYN_WIN"]],
+             opts or b"")
+            if r[c["SYNTS"]] >= 0 else None
+        )  # fmt: skip
+        self.ipid2 = r[c["IPID2"]]
+        self.syn_ts = r[c["SYNTS"]]
+        self.synack_ts = r[c["SYNACKTS"]]
+        self.ack_ts = r[c["ACKTS"]]
+        self.rdata_ts = r[c["RDATATS"]]
+        self.app_ts = r[c["APPTS"]]
+        self.opay = opay or []
+
+
+def _frame_fast(out: dict[str, object], sensor: str) -> pd.DataFrame:
+    from attrib.io._pcap_fast import COLS as C
+
+    S = out["S"]
+    assert isinstance(S, np.ndarray)
+    obj = out["obj"]
+    assert isinstance(obj, np.ndarray)
+    hist = out["hist"]
+    assert isinstance(hist, list)
+    n = len(S)
+    proto = S[:, C["PROTO"]]
+    dur = S[:, C["LAST"]] - S[:, C["TS0"]]
+    pos = dur > 0
+    cols: dict[str, object] = {
+        "ts": pd.to_datetime(S[:, C["TS0"]], unit="ns", utc=True),
+        "src_ip": obj[:, 0], "src_port": S[:, C["OPORT"]], "dst_ip": obj[:, 1],
+        "dst_port": S[:, C["RPORT"]],
+        "proto": [_PROTO.get(p, "unknown_transport") for p in proto.tolist()],
+        "duration": pd.array(np.where(pos, dur / 1e9, np.nan), dtype="Float64"),
+        "bytes_out": pd.array(S[:, C["SZ0"]], dtype="Int64"),
+        "bytes_in": pd.array(S[:, C["SZ1"]], dtype="Int64"),
+        "pkts_out": S[:, C["PK0"]], "pkts_in": S[:, C["PK1"]],
+        "ip_bytes_out": S[:, C["IB0"]], "ip_bytes_in": S[:, C["IB1"]],
+        "conn_state": np.asarray(CONN_STATES, dtype=object)[S[:, C["CSTATE"]]],
+        "history": [h if h and p in (6, 17) else None for h, p in zip(hist, proto.tolist(),
+                                                                      strict=True)],
+    }  # fmt: skip
+    for k in ("bytes_out", "bytes_in"):
+        arr = cols[k]
+        assert isinstance(arr, pd.arrays.IntegerArray)
+        arr[~pos] = pd.NA
+    cols["uid"] = _uids(out["K"], S[:, C["TS0"]])
+    df = pd.DataFrame(cols)
+    tcp = np.flatnonzero(proto == 6)
+    if len(tcp):
+        extra = []
+        for i in tcp.tolist():
+            row: dict[str, object] = {}
+            _tcp_fields(_TcpView(S[i].tolist(), obj[i, 2], obj[i, 3], C), row)  # type: ignore[arg-type]
+            extra.append(row)
+        ex = pd.DataFrame(extra, index=tcp)
+        for col in ex.columns:
+            df[col] = ex[col].reindex(range(n))
+    df["source"] = "pcap"
+    df["sensor"] = sensor
+    for col in ("rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms"):
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Float64")
+    return conform_events(df)
+
+
+_LUT = np.frombuffer(_B62.encode(), dtype=np.uint8)
+
+
+def _uids(keys: object, ts: np.ndarray) -> np.ndarray:
+    """Zeek-style connection ids (``C`` + 17 base-62 digits) from flow key and start time."""
+    k = np.asarray(keys, dtype=np.uint64)
+    h1 = (k ^ ts.astype(np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
+    h1 ^= h1 >> np.uint64(31)
+    h2 = (h1 + np.uint64(0x632BE59BD9B4E019)) * np.uint64(0xBF58476D1CE4E5B9)
+    h2 ^= h2 >> np.uint64(27)
+    digits = np.empty((len(k), 18), dtype=np.uint8)
+    digits[:, 0] = ord("C")
+    for part, cols in ((h1, range(1, 10)), (h2, range(10, 18))):
+        v = part.copy()
+        for j in cols:
+            digits[:, j] = _LUT[(v % np.uint64(62)).astype(np.int64)]
+            v //= np.uint64(62)
+    return np.frombuffer(digits.tobytes(), dtype="S18").astype(str).astype(object)
