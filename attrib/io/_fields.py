@@ -159,7 +159,7 @@ def _text(v: Any) -> str:
         return str(int(v))
     if isinstance(v, dict | list):
         return json.dumps(v, separators=(",", ":"))
-    return str(v).strip()
+    return str(v)
 
 
 def as_int_array(values: Iterable[Any], dtype: str = "Int64") -> pd.Series:
@@ -247,7 +247,7 @@ def normalize_client_ip(value: Any) -> tuple[str | None, int | None]:
             return None, None
         port = int(p)
     try:
-        addr = ipaddress.ip_address(s)
+        addr = ipaddress.ip_address(s.partition("%")[0])  # a zone (fe80::1%eth0) is local detail
     except ValueError:
         return None, None
     if port is not None and not 0 <= port <= 65535:
@@ -275,7 +275,9 @@ def split_client_ips(values: Sequence[Any], ctx: ReadContext) -> tuple[pd.Series
     tuple of pandas.Series
         ``(src_ip, src_port)`` as ``string[pyarrow]`` and ``UInt16``.
     """
-    raw = pd.Series([v if isinstance(v, str) else None for v in values], dtype=object)
+    raw = pd.Series(
+        [v if v is None or isinstance(v, str) else str(v) for v in values], dtype=object
+    )
     codes, uniques = pd.factorize(raw)  # null -> code -1
     parsed = [normalize_client_ip(u) for u in uniques]
     ip_u = pd.array([a for a, _ in parsed] + [None], dtype=_STR)  # type: ignore[call-overload]
