@@ -78,10 +78,12 @@ class StagedOutputs:
             The published files.
         """
         done = []
+        mode = 0o666 & ~_umask()  # mkstemp makes 0600 files; outputs are meant to be shared
         try:
             for name in OUTPUT_FILES:
                 src = self.staging / name
                 if src.exists():
+                    os.chmod(src, mode)
                     os.replace(src, self.out / name)
                     done.append(self.out / name)
         except OSError as exc:
@@ -179,6 +181,12 @@ def stage_outputs(
         raise
     logger.info("outputs staged in %s", staging)
     return staged
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _remove_stale(dest: Path) -> None:

@@ -122,3 +122,12 @@ def test_stale_staging_of_dead_run_removed(tmp_path):
     live.mkdir()
     _write(out)
     assert not stale.exists() and live.exists()
+
+
+def test_outputs_get_normal_file_modes(tmp_path):
+    old = os.umask(0o022)
+    try:
+        files = _write(tmp_path / "out")
+    finally:
+        os.umask(old)
+    assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o644"}
