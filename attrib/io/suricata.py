@@ -16,7 +16,9 @@ Mapping (EVE -> canonical): ``flow.start`` -> ``ts`` (the event ``timestamp`` fo
 ``flow.end - flow.start`` -> ``duration``, ``pkts_toserver/toclient`` -> ``pkts_out/in``,
 ``bytes_toserver/toclient`` -> ``ip_bytes_out/in`` (Suricata counts whole packets, headers
 included, so these are not Zeek's payload ``bytes_out``), ``app_proto`` -> ``service``,
-``flow_id`` -> ``uid``, ``host`` (sensor-name) -> ``sensor``, ``tls.ja3.hash`` -> ``ja3``,
+``flow_id`` -> ``uid``, ``event_type`` -> ``event_type`` (``flow`` for flow rows, joined
+or not; ``tls``/``ssh``/``http`` for app events without a flow row), ``host`` (sensor-name) ->
+``sensor`` (else the file path), ``tls.ja3.hash`` -> ``ja3``,
 ``tls.ja4`` -> ``ja4``, ``tls.sni`` -> ``tls_sni``, ``tls.version`` -> ``tls_version``,
 ``ssh.client.software_version`` -> ``ssh_client``, ``ssh.client.hassh.hash`` -> ``hassh``,
 ``http.http_user_agent`` -> ``user_agent``. ``conn_state`` is derived from the TCP flags of the
@@ -142,6 +144,7 @@ def _frame(recs: list[dict[str, Any]], sensor: str) -> pd.DataFrame:
     proto = [r.get("proto") for r in recs]
     cols: dict[str, Any] = {
         "_event_type": et,
+        "event_type": as_str_array(et),
         "ts": start.where(is_flow & start.notna(), stamp),
         "src_ip": as_str_array(r.get("src_ip") for r in recs),
         "src_port": as_int_array((r.get("src_port") for r in recs), "UInt16"),

@@ -99,6 +99,7 @@ def test_conn_state_icmp_udp_and_unjoined_tls():
     tls = by_uid(df, "8811111111111111")  # no flow event in the file: kept on its own
     assert tls["ts"] == pd.Timestamp("2023-01-25T18:39:00", tz="UTC")
     assert tls["tls_sni"] == "vpn.example.org" and pd.isna(tls["duration"])
+    assert tls["event_type"] == "tls" and udp["event_type"] == "flow"
 
 
 def test_join_across_chunks_and_buffer_overflow(tmp_path):
