@@ -94,6 +94,8 @@ def _graph(clusters: list[dict[str, Any]], by_ip: dict[str, dict[str, Any]]) -> 
     idx = {n: i for i, n in enumerate(g.nodes)}
     nodes = []
     for n, d in g.nodes(data=True):
+        # label clusters, and only the ASNs that link several origins (less clutter)
+        d["show_label"] = d["kind"] == "cluster" or (d["kind"] == "asn" and g.degree(n) > 1)
         x = 30 + 480 * (pos[n][0] - x0) / ((x1 - x0) or 1)
         y = 20 + 380 * (pos[n][1] - y0) / ((y1 - y0) or 1)
         nodes.append({**d, "id": n, "x": round(x, 1), "y": round(y, 1)})

@@ -141,7 +141,7 @@
     }
     shape.appendChild(sv("title", {}, n.title || n.label));
     g.appendChild(shape);
-    if (n.kind !== "origin") g.appendChild(sv("text", {x: n.x + 9, y: n.y + 3}, n.label));
+    if (n.show_label) g.appendChild(sv("text", {x: n.x + 9, y: n.y + 3}, n.label));
   });
   if (!G.nodes.length) g.appendChild(sv("text", {x: 20, y: 30}, "No clusters in this run."));
 
