@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "OriginScorer": "attrib.score:OriginScorer",
     "load_model": "attrib.score:load_model",
     "build_origins": "attrib.features:build_origins",
+    "OriginClusterer": "attrib.cluster:OriginClusterer",
     "OriginAccumulator": "attrib.features:OriginAccumulator",
     "analyze": "attrib.pipeline:analyze",
     "Analysis": "attrib.analysis:Analysis",
@@ -36,6 +37,7 @@ __all__ = ["__version__", *sorted(_LAZY)]
 
 if TYPE_CHECKING:  # pragma: no cover
     from attrib.analysis import Analysis as Analysis
+    from attrib.cluster import OriginClusterer as OriginClusterer
     from attrib.errors import AttribError as AttribError
     from attrib.features import OriginAccumulator as OriginAccumulator
     from attrib.features import build_origins as build_origins

@@ -1,0 +1,289 @@
+"""Infrastructure clustering of origins: :class:`OriginClusterer`.
+
+Origins are linked by evidence that one operator stands behind them — a rare TLS fingerprint
+or TCP stack in common, the same target accounts, a hand-off in time between look-alikes, the
+same /24 — each weighted by how rare the shared thing is among *all* origins, so traits that
+thousands of benign users share (a stock browser, a carrier's pool) cannot glue an office or a
+mobile network to an adversary's exits. Communities of that weighted graph (Louvain, seeded)
+are the clusters. ``method="hdbscan"`` clusters an embedding of the same evidence instead;
+``docs/clustering.md`` compares the two.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
+
+from attrib import _cluster_graph as g
+from attrib.errors import ConfigError
+from attrib.schema import CLUSTER_COLUMNS
+
+__all__ = ["DEFAULT_TRAIT_WEIGHTS", "OriginClusterer", "summarize_clusters"]
+
+logger = logging.getLogger(__name__)
+
+#: origins column -> weight of sharing a perfectly rare value of it.
+DEFAULT_TRAIT_WEIGHTS: dict[str, float] = {
+    "top_ja4": 1.0,
+    "top_tcp_fp": 0.6,
+    "top_user_agent": 0.6,
+    "target_set": 1.0,
+    "net24": 0.4,
+}
+_HANDOFF_TRAITS = ["top_user_agent", "top_ja4", "top_tcp_fp", "target_set"]
+
+
+class OriginClusterer(ClusterMixin, BaseEstimator):
+    """Group origins into the infrastructure (clusters) they belong to.
+
+    Parameters
+    ----------
+    method
+        ``"graph"`` (weighted similarity graph + Louvain communities) or ``"hdbscan"``
+        (HDBSCAN on an SVD embedding of the IDF-weighted trait/target tokens).
+    trait_weights
+        Origins column -> weight; default :data:`DEFAULT_TRAIT_WEIGHTS`. ``net24`` is derived
+        from ``ip``.
+    account_weight
+        Weight of the IDF-weighted cosine similarity of the accounts two origins touched.
+    handoff_weight
+        Weight of an immediate hand-off between look-alike origins.
+    max_group
+        A value shared by more origins than this links nobody.
+    min_idf
+        Values rarer-weighted below this (too common) link nobody.
+    min_weight
+        Edges with less total evidence are dropped before community detection.
+    resolution
+        Louvain resolution (higher: smaller communities).
+    min_cluster_size
+        Smaller groups are left unclustered (label -1).
+    random_state
+        Seed of the community detection.
+
+    Attributes
+    ----------
+    labels_ : numpy.ndarray
+        Cluster label per origin (-1 = none).
+    cluster_ids_ : pandas.Series
+        Cluster id text per origin (``<NA>`` = none), aligned to the input index.
+    clusters_ : pandas.DataFrame
+        One row per cluster: :data:`attrib.schema.CLUSTER_COLUMNS` except ``score``.
+    edges_ : pandas.DataFrame
+        The similarity edges used (``a``, ``b`` positions and ``w``), for inspection.
+
+    Examples
+    --------
+    >>> c = OriginClusterer(random_state=0).fit(origins)  # doctest: +SKIP
+    >>> c.clusters_[["cluster", "size", "shared_traits"]]  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        method: str = "graph",
+        trait_weights: dict[str, float] | None = None,
+        account_weight: float = 1.0,
+        handoff_weight: float = 0.8,
+        max_group: int = 200,
+        min_idf: float = 0.3,
+        min_weight: float = 0.6,
+        resolution: float = 1.0,
+        min_cluster_size: int = 2,
+        random_state: int | None = 0,
+    ) -> None:
+        self.method = method
+        self.trait_weights = trait_weights
+        self.account_weight = account_weight
+        self.handoff_weight = handoff_weight
+        self.max_group = max_group
+        self.min_idf = min_idf
+        self.min_weight = min_weight
+        self.resolution = resolution
+        self.min_cluster_size = min_cluster_size
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> OriginClusterer:
+        """Cluster the origins table.
+
+        Parameters
+        ----------
+        X
+            Origins (from :func:`attrib.features.build_origins`); uses ``ip``, ``first_seen``,
+            ``last_seen``, trait columns, ``accounts`` and enrichment columns when present.
+        y
+            Ignored.
+
+        Returns
+        -------
+        OriginClusterer
+            ``self``.
+        """
+        if self.method not in ("graph", "hdbscan"):
+            raise ConfigError(
+                f"OriginClusterer: method must be 'graph' or 'hdbscan', not {self.method!r}"
+            )
+        o = _with_net24(X.reset_index(drop=True))
+        self.edges_ = self._edges(o)
+        raw = self._graph_labels(len(o)) if self.method == "graph" else self._hdbscan_labels(o)
+        self.labels_ = _relabel(raw, o, self.min_cluster_size)
+        ids = pd.Series(pd.NA, index=X.index, dtype="string[pyarrow]")
+        has = self.labels_ >= 0
+        ids[has] = [f"C{n + 1:04d}" for n in self.labels_[has]]
+        self.cluster_ids_ = ids
+        self.clusters_ = summarize_clusters(o, self.labels_, list(self._weights()))
+        logger.info("%d origins -> %d clusters", len(o), len(self.clusters_))
+        return self
+
+    def _weights(self) -> dict[str, float]:
+        return dict(DEFAULT_TRAIT_WEIGHTS if self.trait_weights is None else self.trait_weights)
+
+    def _edges(self, o: pd.DataFrame) -> pd.DataFrame:
+        n = len(o)
+        cap = self._cap(n)
+        parts = [g.trait_edges(o[c], w, cap) for c, w in self._weights().items() if c in o]
+        if "accounts" in o and self.account_weight > 0:
+            parts.append(g.account_edges(o["accounts"], self.account_weight, cap))
+        if self.handoff_weight > 0:
+            common = [c for c in _HANDOFF_TRAITS if c in o]
+            rare = o.copy()
+            for c in common:  # only rare look-alikes count as a hand-off
+                counts = rare[c].map(rare[c].value_counts())
+                rare[c] = rare[c].where(
+                    g.idf(counts.to_numpy(dtype=float, na_value=0.0), n) >= self.min_idf
+                )
+            parts.append(g.handoff_edges(rare, common, self.handoff_weight))
+        e = g.combine(parts)
+        return e[e["w"] >= self.min_weight].reset_index(drop=True)
+
+    def _cap(self, n: int) -> int:
+        """Largest sharing group still informative: ``max_group`` and the ``min_idf`` floor."""
+        n3 = max(n, 3)
+        by_idf = int(np.floor(n3 / (n3 / 2) ** self.min_idf))
+        return max(2, min(self.max_group, by_idf))
+
+    def _graph_labels(self, n: int) -> np.ndarray:
+        labels = np.full(n, -1, dtype=np.int64)
+        if not len(self.edges_):
+            return labels
+        graph = nx.Graph()
+        graph.add_weighted_edges_from(
+            zip(
+                self.edges_["a"].tolist(),
+                self.edges_["b"].tolist(),
+                self.edges_["w"].tolist(),
+                strict=True,
+            )
+        )
+        comms = nx.community.louvain_communities(
+            graph, weight="weight", resolution=self.resolution, seed=self.random_state
+        )
+        for k, members in enumerate(comms):
+            labels[list(members)] = k
+        return labels
+
+    def _hdbscan_labels(self, o: pd.DataFrame) -> np.ndarray:
+        from attrib._cluster_embed import embed_and_hdbscan
+
+        return embed_and_hdbscan(o, self._weights(), self.account_weight, self._cap(len(o)),
+                                 self.min_cluster_size, self.random_state)  # fmt: skip
+
+
+def _with_net24(o: pd.DataFrame) -> pd.DataFrame:
+    if "ip" not in o.columns or "net24" in o.columns:
+        return o
+    ip = o["ip"].astype("string")
+    v4 = ip.str.contains(".", regex=False).fillna(False)
+    net = ip.str.rsplit(".", n=1).str[0].where(v4)
+    v6 = ip.str.split(":").str[:3].str.join(":").where(~v4 & ip.notna())
+    return o.assign(net24=net.fillna(v6).astype("string"))
+
+
+def _relabel(raw: np.ndarray, o: pd.DataFrame, min_size: int) -> np.ndarray:
+    """Drop small groups; number the rest by first sighting (deterministic ids)."""
+    s = pd.Series(raw)
+    sizes = s.map(s.value_counts())
+    keep = (s >= 0) & (sizes >= min_size)
+    out = np.full(len(raw), -1, dtype=np.int64)
+    if not keep.any():
+        return out
+    first = o["first_seen"] if "first_seen" in o else pd.Series(0, index=o.index)
+    order = (
+        pd.DataFrame({"l": s[keep], "t": first[keep], "ip": o["ip"][keep] if "ip" in o else 0})
+        .groupby("l").min().sort_values(["t", "ip"]).index
+    )  # fmt: skip
+    lut = {lab: k for k, lab in enumerate(order)}
+    out[keep.to_numpy()] = s[keep].map(lut).to_numpy()
+    return out
+
+
+def summarize_clusters(o: pd.DataFrame, labels: np.ndarray, traits: list[str]) -> pd.DataFrame:
+    """One row per cluster: members, span, shared traits, networks and countries spanned.
+
+    Parameters
+    ----------
+    o
+        Origins (positional).
+    labels
+        Cluster label per origin (-1 = none).
+    traits
+        Trait columns reported in ``shared_traits`` when most members share a value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`attrib.schema.CLUSTER_COLUMNS` except ``score``.
+    """
+    cols = [c for c in CLUSTER_COLUMNS if c != "score"]
+    m = labels >= 0
+    if not m.any():
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in cols})
+    sub = o[m].assign(_l=labels[m])
+    grp = sub.groupby("_l", sort=True)
+
+    def joined(col: str) -> pd.Series:
+        if col not in sub:
+            return pd.Series("", index=grp.size().index)
+        return grp[col].agg(lambda s: ";".join(sorted({str(x) for x in s.dropna()})))
+
+    out = pd.DataFrame({
+        "cluster": [f"C{k + 1:04d}" for k in grp.size().index],
+        "size": grp.size().to_numpy(),
+        "members": joined("ip").to_numpy(),
+        "first_seen": grp["first_seen"].min().to_numpy() if "first_seen" in sub else pd.NaT,
+        "last_seen": grp["last_seen"].max().to_numpy() if "last_seen" in sub else pd.NaT,
+        "shared_traits": _shared(sub, grp, traits).to_numpy(),
+        "asns": joined("asn").to_numpy(),
+        "countries": joined("country").to_numpy(),
+        "net_types": joined("net_type").to_numpy(),
+    })  # fmt: skip
+    return out[cols]
+
+
+def _shared(sub: pd.DataFrame, grp: Any, traits: list[str]) -> pd.Series:
+    """``trait=value (k/n)`` for values at least half of a cluster's members share."""
+    size = grp.size()
+    parts = []
+    for c in [t for t in traits if t in sub]:
+        vc = sub.groupby(["_l", c], observed=True).size().reset_index(name="k")
+        vc = vc.sort_values(["_l", "k"], ascending=[True, False], kind="stable")
+        vc = vc.drop_duplicates("_l")
+        n = size.reindex(vc["_l"]).to_numpy()
+        vc = vc[(vc["k"].to_numpy() * 2 >= n) & (vc["k"].to_numpy() >= 2)]
+        n = size.reindex(vc["_l"]).to_numpy()
+        txt = (
+            f"{c}="
+            + vc[c].astype(str)
+            + " ("
+            + vc["k"].astype(str)
+            + "/"
+            + pd.Series(n, index=vc.index).astype(str)
+            + ")"
+        )
+        parts.append(pd.DataFrame({"l": vc["_l"].to_numpy(), "t": txt.to_numpy()}))
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"l": [], "t": []})
+    return df.groupby("l")["t"].agg("; ".join).reindex(size.index).fillna("")
