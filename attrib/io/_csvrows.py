@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
-from attrib.io._jsonlines import DEFAULT_MAX_LINE_BYTES, open_utf8, utf8_head
+from attrib.io._jsonlines import DEFAULT_MAX_LINE_BYTES, RECORD_BATCH, open_utf8, utf8_head
 from attrib.io._source import Source
 
 __all__ = ["CsvRow", "csv_header", "iter_csv_batches", "normalize_header"]
@@ -78,7 +78,7 @@ def csv_header(head: bytes) -> list[str] | None:
 
 
 def iter_csv_batches(source: Source, ctx: ReadContext) -> Iterator[list[CsvRow]]:
-    """Yield batches of at most ``ctx.chunksize`` CSV rows as dicts keyed by normalised header.
+    """Yield batches of CSV rows (at most ``min(ctx.chunksize, RECORD_BATCH)``) as dicts.
 
     Rows whose field count differs from the header, and lines past the length cap, are
     skipped and counted with their line number.
@@ -107,6 +107,7 @@ def iter_csv_batches(source: Source, ctx: ReadContext) -> Iterator[list[CsvRow]]
         header = [normalize_header(h) for h in raw_header]
     except ValueError as exc:
         raise FormatError(str(source.path), str(exc), 1) from None
+    size = max(1, min(ctx.chunksize, RECORD_BATCH))
     batch: list[CsvRow] = []
     while True:
         try:
@@ -122,7 +123,7 @@ def iter_csv_batches(source: Source, ctx: ReadContext) -> Iterator[list[CsvRow]]
             ctx.bad("field count mismatch", lines.lineno)
             continue
         batch.append((lines.lineno, dict(zip(header, row, strict=True))))
-        if len(batch) >= ctx.chunksize:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:

@@ -32,6 +32,7 @@ from attrib.io._source import Source
 __all__ = [
     "CONTAINER_KEYS",
     "DEFAULT_MAX_LINE_BYTES",
+    "RECORD_BATCH",
     "Record",
     "head_records",
     "iter_record_batches",
@@ -45,6 +46,10 @@ logger = logging.getLogger(__name__)
 CONTAINER_KEYS = ("records", "value")
 #: Longest JSON line accepted (bytes); longer lines are skipped and counted.
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+#: Records parsed into Python objects at a time. A parsed sign-in record costs several KiB
+#: as dicts, so batches stay well below ``chunksize`` rows; readers turn each batch into a
+#: compact typed frame before parsing the next.
+RECORD_BATCH = 20_000
 
 #: A record with its 1-based line number (lines) or record number (arrays and wrappers).
 Record = tuple[int, dict[str, Any]]
@@ -238,7 +243,7 @@ def _partial_items(data: bytes, prefixes: set[str], limit: int) -> list[dict[str
 
 
 def iter_record_batches(source: Source, ctx: ReadContext) -> Iterator[list[Record]]:
-    """Yield batches of at most ``ctx.chunksize`` JSON object records.
+    """Yield batches of at most ``min(ctx.chunksize, RECORD_BATCH)`` JSON object records.
 
     Lines that are not JSON, not an object, or longer than ``ctx.options["max_line_bytes"]``
     (default :data:`DEFAULT_MAX_LINE_BYTES`) are skipped and counted with their line number.
@@ -265,10 +270,11 @@ def iter_record_batches(source: Source, ctx: ReadContext) -> Iterator[list[Recor
         records = _iter_lines(source, ctx)
     else:
         records = _iter_items(source, ctx, layout[1])
+    size = max(1, min(ctx.chunksize, RECORD_BATCH))
     batch: list[Record] = []
     for rec in records:
         batch.append(rec)
-        if len(batch) >= ctx.chunksize:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
