@@ -18,7 +18,11 @@ from types import ModuleType
 __all__ = ["READER_MODULES", "format_names", "module_for"]
 
 #: Reader modules in sniffing order: binary magics first, then JSON shapes, then text tables.
-READER_MODULES: tuple[str, ...] = ("pcap", "suricata", "signin", "zeek")  # zeek: TSV/JSON; keep text tables last
+READER_MODULES: tuple[str, ...] = (
+    "pcap", "suricata", "signin",
+    # text tables last; "netflow" also sniffs "flow" for any unclaimed table, so it stays last
+    "zeek", "netflow",
+)  # fmt: skip
 
 
 def _load(name: str) -> ModuleType:

@@ -36,14 +36,14 @@ def _map_for(log_type: str) -> dict[str, str]:
     return m
 
 
-def _flatten(rec: dict[str, Any]) -> dict[str, Any]:
+def flatten(rec: dict[str, Any]) -> dict[str, Any]:
     """Flatten nested objects (``{"id": {"orig_h": ...}}``) into Zeek's dotted names."""
     if not any(isinstance(v, dict) for v in rec.values()):
         return rec
     out: dict[str, Any] = {}
     for k, v in rec.items():
         if isinstance(v, dict):
-            for k2, v2 in _flatten(v).items():
+            for k2, v2 in flatten(v).items():
                 out[f"{k}.{k2}"] = v2
         else:
             out[k] = v
@@ -87,7 +87,7 @@ def read_json_chunks(raw: IO[bytes], ctx: ReadContext, max_line: int) -> Iterato
         if not isinstance(rec, dict):
             ctx.bad("not a JSON object", lineno)
             continue
-        recs.append(_flatten(rec))
+        recs.append(flatten(rec))
         if len(recs) >= ctx.chunksize:
             yield _frame(recs, nulled)
             recs = []
@@ -112,7 +112,7 @@ def _log_type(rec: dict[str, Any]) -> str:
     return t
 
 
-def _scalar(v: Any) -> Any:
+def scalar(v: Any) -> Any:
     if isinstance(v, list):
         return ",".join(str(x) for x in v)
     if isinstance(v, bool):
@@ -136,7 +136,7 @@ def _frame(recs: list[dict[str, Any]], nulled: Counter[str]) -> pd.DataFrame:
         for zname, col in _map_for(t).items():
             v = rec.get(zname)
             if v is not None:
-                cols.setdefault(col, [None] * n)[i] = _scalar(v)
+                cols.setdefault(col, [None] * n)[i] = scalar(v)
         for sf in SENSOR_FIELDS:
             if rec.get(sf) is not None:
                 sensors[i] = str(rec[sf])

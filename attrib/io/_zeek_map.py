@@ -155,8 +155,10 @@ def _numeric(arr: pa.Array, target: pa.DataType, col: str, nulled: Counter[str])
     if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type):
         if pa.types.is_integer(target) and pa.types.is_floating(arr.type):
             bad = pc.fill_null(pc.not_equal(pc.floor(arr), arr), False)
-            arr = pc.if_else(bad, pa.nulls(len(arr), arr.type), arr)
-            nulled[f"invalid {col}"] += pc.sum(bad).as_py() or 0
+            nbad = int(pc.sum(bad).as_py() or 0)
+            if nbad:
+                arr = pc.if_else(bad, pa.nulls(len(arr), arr.type), arr)
+                nulled[f"invalid {col}"] += nbad
         return arr.cast(target, safe=False)
     s = _as_str(arr)
     try:
@@ -168,7 +170,9 @@ def _numeric(arr: pa.Array, target: pa.DataType, col: str, nulled: Counter[str])
         frac = ser.notna() & (ser != np.floor(ser))
         ser = ser.mask(frac)
     out = pa.array(ser.to_numpy(dtype="float64", na_value=np.nan), pa.float64(), from_pandas=True)
-    nulled[f"invalid {col}"] += int(pc.sum(pc.and_(pc.is_valid(s), pc.is_null(out))).as_py() or 0)
+    nbad = int(pc.sum(pc.and_(pc.is_valid(s), pc.is_null(out))).as_py() or 0)
+    if nbad:
+        nulled[f"invalid {col}"] += nbad
     return out.cast(target, safe=False)
 
 
