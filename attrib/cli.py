@@ -21,12 +21,17 @@ __all__ = ["COMMANDS", "cli", "main"]
 
 #: command name -> "module:attribute" of its click command
 COMMANDS: dict[str, str] = {
+    "data": "attrib.commands.data:data_cmd",
     "enrich": "attrib.commands.enrich:enrich_cmd",
     "read": "attrib.commands.read:read_cmd",
+    "simulate": "attrib.commands.simulate:simulate_cmd",
     "serve": "attrib.commands.serve:serve_cmd",
     "keys": "attrib.commands.serve:keys_cmd",
     "analyze": "attrib.commands.analyze:analyze_cmd",
     "store": "attrib.commands.store:store_cmd",
+    "train": "attrib.commands.model:train_cmd",
+    "evaluate": "attrib.commands.model:evaluate_cmd",
+    "score": "attrib.commands.model:score_cmd",
 }
 
 
