@@ -12,11 +12,12 @@ memory sampled for ``run.json``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ PathLike = str | os.PathLike[str]
 #: Score from which an origin or cluster is *flagged* (STIX export, report counts).
 DEFAULT_THRESHOLD = 0.5
 _ENRICH_BATCH = 200_000
+_FEATURE_CHUNK = 500_000
 
 
 def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
@@ -109,6 +111,26 @@ def _enrich(enricher: Any, events: pd.DataFrame, show: bool | None) -> pd.DataFr
     if not parts:
         return enricher.lookup(ips)
     return pd.concat(parts, ignore_index=True)
+
+
+def _n_slices(events: pd.DataFrame) -> int:
+    return max(1, -(-len(events) // _FEATURE_CHUNK))
+
+
+def _slices(events: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """Row slices (views) of the events, so feature building can report progress."""
+    for i in range(0, max(len(events), 1), _FEATURE_CHUNK):
+        yield events.iloc[i : i + _FEATURE_CHUNK]
+
+
+@contextlib.contextmanager
+def _step(desc: str, show: bool | None) -> Iterator[None]:
+    """A one-step progress bar (or start/done log lines) around a single long call."""
+    it = iter(_progress([None], desc, total=1, unit="step", enabled=show))
+    next(it)
+    yield
+    for _ in it:
+        pass
 
 
 def _days(events: pd.DataFrame, ips: pd.Series) -> pd.DataFrame:
@@ -259,14 +281,16 @@ def _run(
     ctx = complete_context(configured, events, enrichment)
     with stats.stage("features") as rec:
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
-        origins = build_origins(events, enrichment, ctx, enricher=enricher, history=history)
+        chunks = _progress(_slices(events), "features", total=_n_slices(events), unit="chunk",
+                           enabled=show)  # fmt: skip
+        origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
         rec["rows"] = len(origins)
-    with stats.stage("cluster") as rec:
+    with stats.stage("cluster") as rec, _step("clustering", show):
         clusterer = OriginClusterer().fit(origins)
-        origins = origins.assign(cluster=clusterer.cluster_ids_)
+        origins = origins.assign(cluster=clusterer.cluster_ids_.to_numpy())
         clusters = clusterer.clusters_
         rec["rows"] = len(clusters)
-    with stats.stage("score") as rec:
+    with stats.stage("score") as rec, _step("scoring", show):
         scorer = load_model(model)
         origins = scorer.score_origins(origins)
         clusters = _cluster_scores(clusters, origins)

@@ -29,6 +29,7 @@ __all__ = ["complete_context", "infer_context"]
 logger = logging.getLogger(__name__)
 
 _MAX_SERVICES = 16
+_SHARED_EGRESS = r"cgnat|private_relay|vpn|tor_exit"
 _MAX_HOME = 3
 
 
@@ -126,13 +127,21 @@ def _is_multicast(ips: pd.Series) -> pd.Series:
     return _addr_flag(ips, "is_multicast")
 
 
-def infer_offices(events: pd.DataFrame, min_accounts: int = 5) -> tuple[str, ...]:
+def infer_offices(
+    events: pd.DataFrame, enrichment: pd.DataFrame | None = None, min_accounts: int = 5
+) -> tuple[str, ...]:
     """Addresses where many distinct accounts sign in successfully (an office's NAT egress).
+
+    Mobile carriers' CGNAT and shared egress (Private Relay, VPNs, Tor) also put many accounts
+    behind one address; with ``enrichment``, addresses of mobile networks or with such tags
+    are not offices.
 
     Parameters
     ----------
     events
         The events table.
+    enrichment
+        ``ip``, ``net_type`` and ``tags`` of the source addresses, when known.
     min_accounts
         Distinct accounts needed, and at least 5 % of all accounts seen.
 
@@ -150,7 +159,19 @@ def infer_offices(events: pd.DataFrame, min_accounts: int = 5) -> tuple[str, ...
     n_users = ok["user"].nunique()
     per_ip = ok.groupby("src_ip", observed=True)["user"].nunique()
     need = max(min_accounts, int(0.05 * n_users) + 1)
-    return tuple(str(ip) for ip in per_ip[per_ip >= need].sort_values(ascending=False).index)
+    hits = per_ip[per_ip >= need].sort_values(ascending=False)
+    if enrichment is not None and len(hits) and "ip" in enrichment.columns:
+        e = enrichment.dropna(subset=["ip"]).drop_duplicates("ip").set_index("ip")
+        e = e.reindex(hits.index.astype(str))
+        nt = e["net_type"].astype("string") if "net_type" in e.columns else None
+        tags = e["tags"].astype("string").fillna("") if "tags" in e.columns else None
+        shared = pd.Series(False, index=e.index)
+        if nt is not None:
+            shared |= (nt == "mobile").fillna(False)
+        if tags is not None:
+            shared |= tags.str.contains(_SHARED_EGRESS, regex=True)
+        hits = hits[~shared.to_numpy(dtype=bool)]
+    return tuple(str(ip) for ip in hits.index)
 
 
 def infer_context(
@@ -205,7 +226,7 @@ def complete_context(ctx: OrgContext, events: pd.DataFrame, enrichment: pd.DataF
             changes["services"] = tuple(ipaddress.ip_network(s) for s in svc)
             inferred.append("services")
     if not ctx.offices:
-        off = infer_offices(events)
+        off = infer_offices(events, enrichment)
         if off:
             changes["offices"] = tuple(ipaddress.ip_network(s) for s in off)
             inferred.append("offices")

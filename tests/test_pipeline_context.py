@@ -105,6 +105,34 @@ def test_infer_everything():
     assert set(ctx.inferred) == {"home_countries", "services", "offices", "accounts"}
 
 
+def test_mobile_cgnat_is_not_an_office():
+    from attrib.pipeline_context import infer_offices
+
+    ev = _events()
+    mobile = conform_events(
+        pd.DataFrame(
+            [
+                {
+                    "ts": pd.Timestamp("2026-03-02", tz="UTC"),
+                    "src_ip": "192.0.2.99",
+                    "user": f"u{i}@corp",
+                    "outcome": "success",
+                    "source": "entra",
+                }
+                for i in range(15)
+            ]
+        )
+    )
+    ev = pd.concat([ev, mobile], ignore_index=True)
+    assert set(infer_offices(ev)) == {"192.0.2.10", "192.0.2.99"}
+    enr = pd.DataFrame(
+        {"ip": ["192.0.2.10", "192.0.2.99"], "net_type": ["business", "mobile"], "tags": ["", ""]}
+    )
+    assert infer_offices(ev, enr) == ("192.0.2.10",)
+    enr["net_type"], enr["tags"] = "business", ["", "cgnat"]
+    assert infer_offices(ev, enr) == ("192.0.2.10",)
+
+
 def test_configured_fields_are_kept():
     cfg = OrgContext.from_dict({"home_countries": ["DE"], "services": ["192.0.2.99"]})
     ctx = complete_context(cfg, _events(), ENRICH)

@@ -141,6 +141,9 @@ def stix_bundle(
     by_ip = origins.set_index(origins["ip"].astype(str), drop=False)
     in_cluster: set[str] = set()
     for crow in clusters.to_dict("records"):
+        given = plain(crow.get("score"))
+        if given is not None and float(given) < threshold:
+            continue
         ips = [ip for ip in members(crow.get("members")) if ip in by_ip.index]
         if not ips:
             ips = list(by_ip.index[origins["cluster"].astype("string") == str(crow["cluster"])])
