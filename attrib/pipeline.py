@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 import attrib.accessor  # noqa: F401  (registers DataFrame.attrib)
 from attrib import __version__
@@ -79,16 +80,23 @@ def _read(
 ) -> pd.DataFrame:
     if isinstance(inputs, pd.DataFrame):  # events already read (notebooks, df.attrib)
         return _in_window(conform_events(inputs), since, until).reset_index(drop=True)
-    chunks = [
-        _in_window(c, since, until)
-        for c in _progress(
-            iter_read(inputs, skip_unreadable=True, report=report),
-            "reading", unit="chunk", enabled=show,
-        )
-    ]  # fmt: skip
-    if not chunks:
+    # Chunks are parked as Arrow tables (string columns are shared, not copied) and turned
+    # into one frame with self_destruct, so the concatenation never holds two copies.
+    tables = []
+    for c in _progress(
+        iter_read(inputs, skip_unreadable=True, report=report), "reading", unit="chunk",
+        enabled=show,
+    ):  # fmt: skip
+        c = _in_window(c, since, until)
+        if len(c):
+            tables.append(pa.Table.from_pandas(c, preserve_index=False))
+        del c
+    if not tables:
         return empty_events()
-    df = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    table = pa.concat_tables(tables, promote_options="default")
+    tables.clear()
+    df = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
     return conform_events(_join_by_uid(df))
 
 
