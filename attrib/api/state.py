@@ -116,12 +116,16 @@ class ServiceState:
 
         enricher = default_enricher(self.settings.geoip_dir)
         self.data_version = str(getattr(enricher, "version", "unknown"))
-        try:
-            from attrib.score import load_model
+        from attrib.errors import ModelError
+        from attrib.score import load_model
 
+        try:
             self.model = load_model(self.settings.model)
             self.model_version = str(getattr(self.model, "version_", "unknown"))
-        except ImportError:
+        except ModelError as exc:
+            if self.settings.model is not None:  # asked for explicitly: refuse to start
+                raise
+            logger.warning("no scoring model (%s): /v1/score answers 503", exc)
             self.model_version = "unavailable"
         self.metrics.info = {
             "version": __version__, "data": self.data_version, "model": self.model_version,

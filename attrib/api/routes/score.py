@@ -48,18 +48,23 @@ def _events_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _score(state: ServiceState, events: pd.DataFrame) -> list[dict[str, Any]]:
-    from attrib.pipeline import score_events
+    from attrib.pipeline import analyze
 
-    origins = score_events(
-        events, model=state.model, geoip_dir=state.settings.geoip_dir, store=state.settings.store
-    )
+    st = state.settings
+    a = analyze(events, model=st.model, geoip_dir=st.geoip_dir, progress=False)
+    origins = a.origins.sort_values("rank")
     cols = [c for c in ("ip", "score", "rank", "cluster", "net_type", "asn", "as_org", "country",
-                        "reasons", "reasons_json") if c in origins.columns]  # fmt: skip
+                        "first_seen", "last_seen", "reasons", "reasons_json")
+            if c in origins.columns]  # fmt: skip
+    known = state._store_rows([str(ip) for ip in origins["ip"]])
     out = []
     for rec in origins[cols].to_dict("records"):
         item = {k: _plain(v) for k, v in rec.items()}
         if isinstance(item.get("reasons_json"), str):
             item["reasons_json"] = json.loads(item["reasons_json"])
+        hist = known.get(str(item["ip"]))
+        if hist:  # what earlier analyses stored about this origin
+            item["history"] = {k.removeprefix("attrib."): v for k, v in hist.items()}
         out.append(item)
     return out
 
