@@ -301,6 +301,7 @@ def _run(
     with stats.stage("score") as rec, _step("scoring", show):
         scorer = load_model(model)
         origins = scorer.score_origins(origins)
+        origins = origins.sort_values("rank", kind="stable").reset_index(drop=True)
         clusters = _cluster_scores(clusters, origins)
         rec["rows"] = len(origins)
     meta = {
