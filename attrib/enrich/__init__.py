@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from attrib._paths import default_data_dir
 from attrib.enrich._bundle import Bundle, load_bundle
@@ -148,10 +150,7 @@ class Enricher:
             if invalid), ``ip_error`` and :data:`attrib.schema.ENRICH_COLUMNS`.
         """
         s = ips if isinstance(ips, pd.Series) else pd.Series(list(ips), dtype=object)
-        if isinstance(s.dtype, pd.StringDtype) or s.dtype == object:
-            codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        else:
-            codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+        codes, uniques = _factorize(s)
         p = parse_unique(np.asarray(uniques, dtype=object))
         u = self._lookup_unique(p)
         # row for missing input (code -1)
@@ -171,7 +170,7 @@ class Enricher:
         city = np.full(n, None, dtype=object)
         lat = np.full(n, np.nan)
         lon = np.full(n, np.nan)
-        tags: list[set[str]] = [set() for _ in range(n)]
+        tags: dict[int, set[str]] = {}  # sparse: most addresses carry no tag
         nt = np.full(n, "unknown", dtype=object)
         conf = np.zeros(n)
         evid = np.full(n, None, dtype=object)
@@ -199,7 +198,7 @@ class Enricher:
             ti = b.tags.lookup(is4, p.v4, p.v6)
             ti[~valid] = -1
             for i in np.flatnonzero(ti >= 0):
-                tags[i].update(str(b.tag_sets[ti[i]]).split(","))
+                tags.setdefault(int(i), set()).update(str(b.tag_sets[ti[i]]).split(","))
         # user databases take precedence for the fields they carry (first file wins)
         conn = np.full(n, None, dtype=object)
         hosting_flag = np.zeros(n, dtype=bool)
@@ -232,7 +231,7 @@ class Enricher:
                 elif c in _ANON_TAGS:
                     for i, v in zip(np.flatnonzero(ok), vals, strict=True):
                         if v:
-                            tags[i].add(_ANON_TAGS[c])
+                            tags.setdefault(int(i), set()).add(_ANON_TAGS[c])
                             if c == "is_hosting_provider":
                                 hosting_flag[i] = True
             done.update(has)
@@ -248,17 +247,20 @@ class Enricher:
             vpn_asn = np.zeros(n, dtype=bool)
             vpn_asn[hit] = info["in_vpn_list"].to_numpy(dtype=bool)[k[hit]]
             for i in np.flatnonzero(vpn_asn):
-                tags[i].add("vpn")
+                tags.setdefault(int(i), set()).add("vpn")
         sp_idx, sp_sets = special_index()
         si = sp_idx.lookup(is4, p.v4, p.v6)
         si[~valid] = -1
         for i in np.flatnonzero(si >= 0):
-            tags[i].update(sp_sets[si[i]].split(","))
-        for i in range(n):
+            tags.setdefault(int(i), set()).update(sp_sets[si[i]].split(","))
+        nt[~valid] = "unknown"
+        conf[~valid] = 0.0
+        evid[~valid] = None
+        todo = set(tags) | set(np.flatnonzero(pd.notna(conn) | hosting_flag).tolist())
+        for i in sorted(todo):
             if not valid[i]:
-                nt[i], conf[i], evid[i] = "unknown", 0.0, None
                 continue
-            tg = tags[i]
+            tg = tags.get(i, set())
             special = [x for x in _NO_NET_TYPE_TAGS if x in tg]
             if special:
                 # list snapshots sometimes carry special-use space; it is not routable
@@ -290,8 +292,11 @@ class Enricher:
                     prev = f"; ASN says {nt[i]}" if nt[i] != "unknown" else ""
                     nt[i], conf[i] = "hosting", 0.7
                     evid[i] = f"address in datacenter range list{prev}"
-            if evid[i] is None and asn[i] < 0:
-                evid[i] = "address not in any ASN table"
+        evid[valid & (asn < 0) & pd.isna(evid)] = "address not in any ASN table"
+        tag_text = np.full(n, None, dtype=object)
+        for i, tg in tags.items():
+            if tg:
+                tag_text[i] = ",".join(sorted(tg))
         out = pd.DataFrame(
             {
                 "ip": pd.Series(p.text, dtype=_STR),
@@ -305,7 +310,7 @@ class Enricher:
                 "net_type": pd.Categorical(nt, categories=list(NET_TYPES)),
                 "net_type_confidence": pd.array(conf, dtype="Float64"),
                 "net_type_evidence": pd.Series(evid, dtype=_STR),
-                "tags": pd.Series([",".join(sorted(t)) if t else None for t in tags], dtype=_STR),
+                "tags": pd.Series(tag_text, dtype=_STR),
             }
         )
         out.loc[asn < 0, "asn"] = pd.NA
@@ -346,6 +351,18 @@ class Enricher:
             out["bundle"] = None
         out["user_databases"] = [t.info() for t in self.user_dbs]
         return out
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (-1 for missing) and unique values; arrow's hash encoding for text."""
+    try:
+        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+        return np.asarray(codes), np.asarray(uniques, dtype=object)
+    enc = pc.dictionary_encode(arr)
+    codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, np.asarray(enc.dictionary.to_pylist(), dtype=object)
 
 
 _DEFAULT: dict[str, Enricher] = {}

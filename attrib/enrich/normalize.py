@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrib.enrich._index import K16, U32, v6_keys
+from attrib.enrich._index import K16, U32
 
 __all__ = ["normalize_ips"]
 
@@ -103,10 +104,29 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
     valid = np.zeros(n, dtype=bool)
     is_v4 = np.zeros(n, dtype=bool)
     v4 = np.zeros(n, dtype=np.uint32)
-    hi = np.zeros(n, dtype=np.uint64)
-    lo = np.zeros(n, dtype=np.uint64)
-    mask64 = (1 << 64) - 1
+    keys: list[bytes] = [b""] * n
+    pton, ntop, af4, af6 = socket.inet_pton, socket.inet_ntop, socket.AF_INET, socket.AF_INET6
+    mapped = b"\x00" * 10 + b"\xff\xff"
     for i, raw in enumerate(vals):
+        # fast path: canonical text that the C parser accepts and prints back identically
+        if type(raw) is str:
+            try:
+                b4 = pton(af4, raw)
+                if ntop(af4, b4) == raw:
+                    text[i], valid[i], is_v4[i] = raw, True, True
+                    v4[i] = int.from_bytes(b4, "big")
+                    continue
+            except (OSError, ValueError):
+                try:
+                    b16 = pton(af6, raw)
+                except (OSError, ValueError):
+                    b16 = None
+                if b16 is not None and b16[:12] != mapped:
+                    t6 = ntop(af6, b16)
+                    if "." not in t6:
+                        text[i], valid[i] = t6, True
+                        keys[i] = b16
+                        continue
         addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
         err: str | None = None
         if isinstance(raw, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
@@ -143,10 +163,8 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
             is_v4[i] = True
             v4[i] = int(addr)
         else:
-            x = int(addr)
-            hi[i] = x >> 64
-            lo[i] = x & mask64
-    return Parsed(text, error, valid, is_v4, v4, v6_keys(hi, lo))
+            keys[i] = addr.packed
+    return Parsed(text, error, valid, is_v4, v4, np.array(keys, dtype="S16"))
 
 
 def normalize_ips(values: Iterable[Any]) -> tuple[pd.Series, pd.Series]:

@@ -76,3 +76,15 @@ def test_decorated_addresses_round_trip(addr, port: int, pad: str) -> None:
     ips, errs = normalize_ips([pad + f + pad for f in forms])
     assert errs.isna().all(), list(zip(forms, errs, strict=True))
     assert {ipaddress.ip_address(x) for x in ips} == {plain}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.ip_addresses())
+def test_canonical_text_matches_ipaddress(addr) -> None:
+    import ipaddress
+
+    want = addr.ipv4_mapped if getattr(addr, "ipv4_mapped", None) else addr
+    for form in (str(addr), addr.exploded, str(addr).upper()):
+        ips, errs = normalize_ips([form])
+        assert ips[0] == str(want), form
+        assert ipaddress.ip_address(ips[0]) == want
