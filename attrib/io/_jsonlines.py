@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import ijson
+import orjson
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
@@ -49,7 +50,7 @@ DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 #: Records parsed into Python objects at a time. A parsed sign-in record costs several KiB
 #: as dicts, so batches stay well below ``chunksize`` rows; readers turn each batch into a
 #: compact typed frame before parsing the next.
-RECORD_BATCH = 20_000
+RECORD_BATCH = 5_000
 
 #: A record with its 1-based line number (lines) or record number (arrays and wrappers).
 Record = tuple[int, dict[str, Any]]
@@ -310,21 +311,29 @@ def _loads_line(line: bytes, lineno: int, ctx: ReadContext) -> dict[str, Any] | 
     if not line.strip():
         return None
     try:
-        obj = json.loads(line)
-    except UnicodeDecodeError:
-        try:
-            obj = json.loads(line.decode("latin-1"))
-        except ValueError:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        obj = _loads_legacy(line)
+        if obj is None:
             ctx.bad("invalid JSON", lineno)
             return None
         ctx.stats.nulled["non-UTF-8 line decoded as Latin-1"] += 1
-    except ValueError:
-        ctx.bad("invalid JSON", lineno)
-        return None
     if not isinstance(obj, dict):
         ctx.bad("not a JSON object", lineno)
         return None
     return obj
+
+
+def _loads_legacy(line: bytes) -> Any:
+    """Parse a line that is not valid UTF-8 JSON as Latin-1 text; ``None`` if still invalid."""
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            return orjson.loads(line.decode("latin-1"))
+        except orjson.JSONDecodeError:
+            return None
+    return None
 
 
 def _iter_items(source: Source, ctx: ReadContext, prefix: str) -> Iterator[Record]:

@@ -19,11 +19,11 @@ logged one) and leaves ``dst_ip`` null. Row policy:
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import orjson
 import pandas as pd
 
 from attrib.errors import FormatError, UnknownFormatError
@@ -161,7 +161,7 @@ def _auditdata_batches(source: Source, ctx: ReadContext) -> Iterator[list[dict[s
 def _auditdata(row: Mapping[str, str]) -> dict[str, Any] | None:
     text = next((v for k, v in row.items() if k.lower() == "auditdata"), "")
     try:
-        rec = json.loads(text)
+        rec = orjson.loads(text)
     except ValueError:
         return None
     return rec if isinstance(rec, dict) else None
