@@ -439,3 +439,27 @@ def test_chunks_bounded_for_arrays_and_wrappers(tmp_path):
         path.write_text(body)
         sizes = [len(c) for c in attrib.iter_read(path, chunksize=5)]
         assert sizes == [5, 5, 5, 5, 3]
+
+
+def test_sniff_record_longer_than_the_head(tmp_path):
+    """A sign-in with hundreds of CA policies is longer than the 64 KiB sniffing window."""
+    big = {
+        "time": "2024-03-06T07:54:59.1234567Z", "category": "SignInLogs",
+        "operationName": "Sign-in activity", "resultType": "0",
+        "properties": {
+            "createdDateTime": "2024-03-06T07:54:58Z", "userPrincipalName": "big@contoso.example",
+            "ipAddress": "198.51.100.9", "status": {"errorCode": 0},
+            "appliedConditionalAccessPolicies": [
+                {"id": str(i), "displayName": f"policy {i}", "result": "notApplied"}
+                for i in range(3000)
+            ],
+        },
+    }
+    for layout in ("lines", "array"):
+        path = tmp_path / f"{layout}.json"
+        body = json.dumps([big, big]) if layout == "array" else json.dumps(big) + "\n"
+        path.write_text(body)
+        assert len(body) > 64 * 1024
+        assert detect_format(open_source(path)) == "entra"
+        df, _ = read(path)
+        assert df.iloc[0]["user"] == "big@contoso.example"
