@@ -120,20 +120,43 @@ def infer_log_type(fields: set[str]) -> str:
     return "unknown"
 
 
+_NULLS: dict[tuple[str, int], Any] = {}
+
+
+def _shared(key: str, n: int) -> Any:
+    """Read-only all-null buffers shared by the null columns of a frame.
+
+    Arrow arrays are immutable and pandas copies a read-only numpy buffer before writing
+    into it, so sharing them is safe; it saves allocating (and page-faulting) one buffer per
+    null column and chunk.
+    """
+    got = _NULLS.get((key, n))
+    if got is None:
+        if len(_NULLS) > 16:
+            _NULLS.clear()
+        if key == "str":
+            got = pa.chunked_array([pa.nulls(n, pa.string())])
+        else:
+            got = np.zeros(n, dtype=key) if key != "mask" else np.ones(n, dtype=bool)
+            got.flags.writeable = False
+        _NULLS[(key, n)] = got
+    return got
+
+
 def _null(col: str, n: int) -> pd.Series:
     """An all-null column of ``col``'s canonical dtype, built without per-value work."""
     dtype: Any = EVENT_DTYPES[col]
-    mask = np.ones(n, dtype=bool)
     k = kind(col)
     if k == _STR:
-        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(n, pa.string())))
+        return pd.Series(pd.arrays.ArrowStringArray(_shared("str", n)), copy=False)
     if k == _CAT:
-        return pd.Series(pd.Categorical.from_codes(np.full(n, -1, "int8"), dtype=dtype))
+        return pd.Series(pd.Categorical.from_codes(_shared("int8", n) - 1, dtype=dtype), copy=False)
+    mask = _shared("mask", n)
     if k == _FLOAT:
-        return pd.Series(pd.arrays.FloatingArray(np.zeros(n), mask))
+        return pd.Series(pd.arrays.FloatingArray(_shared("float64", n), mask), copy=False)
     if k in (_INT, _PORT):
-        vals = np.zeros(n, dtype="uint16" if k == _PORT else "int64")
-        return pd.Series(pd.arrays.IntegerArray(vals, mask))
+        vals = _shared("uint16" if k == _PORT else "int64", n)
+        return pd.Series(pd.arrays.IntegerArray(vals, mask), copy=False)
     return pd.Series(pd.NA, index=range(n), dtype=dtype)
 
 
@@ -199,7 +222,7 @@ def _from_secs(secs: pa.Array, nulled: Counter[str]) -> pd.Series:
         secs = pc.if_else(out_of_range, pa.nulls(len(secs), pa.float64()), secs)
     us = pc.round(pc.multiply(secs, 1e6)).cast(pa.int64())
     ts = us.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("ns", tz="UTC"))
-    return pd.Series(ts.to_pandas(), dtype=_TS_DTYPE)
+    return pd.Series(ts.to_pandas(), dtype=_TS_DTYPE, copy=False)
 
 
 def _text_ts(s: pa.Array, nulled: Counter[str]) -> pd.Series:
@@ -235,7 +258,7 @@ def _categorical(arr: pa.Array, col: str, nulled: Counter[str]) -> pd.Series:
     unknown = int(((codes == -1) & (idx < len(enc.dictionary))).sum())
     if unknown:
         nulled[f"unknown {col}"] += unknown
-    return pd.Series(pd.Categorical.from_codes(codes.astype("int8"), dtype=dtype))
+    return pd.Series(pd.Categorical.from_codes(codes.astype("int8"), dtype=dtype), copy=False)
 
 
 def to_frame(
@@ -254,7 +277,9 @@ def to_frame(
         if col == "source":
             code = SOURCES.index(source)
             dtype = cast(Any, dtype)
-            out[col] = pd.Series(pd.Categorical.from_codes(np.full(n, code, "int8"), dtype=dtype))
+            out[col] = pd.Series(
+                pd.Categorical.from_codes(np.full(n, code, "int8"), dtype=dtype), copy=False
+            )
             continue
         if col == "event_type":
             arr = (
@@ -267,8 +292,8 @@ def to_frame(
         if arr is None:
             out[col] = _null(col, n)
             continue
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
+        if isinstance(arr, pa.ChunkedArray) and (kind(col) == _CAT or arr.num_chunks == 1):
+            arr = arr.combine_chunks()  # categoricals need one dictionary
         out[col] = _convert(arr, col, nulled)
     return pd.DataFrame(out, copy=False)
 
@@ -280,7 +305,7 @@ def _convert(arr: pa.Array, col: str, nulled: Counter[str]) -> pd.Series:
     if k == _CAT:
         return _categorical(arr, col, nulled)
     if k == _STR:
-        return pd.Series(pd.arrays.ArrowStringArray(_as_str(arr)))
+        return pd.Series(pd.arrays.ArrowStringArray(_as_str(arr)), copy=False)
     if k == _PORT:
         num = _numeric(arr, pa.int64(), col, nulled)
         bad = pc.fill_null(pc.or_(pc.less(num, 0), pc.greater(num, 65535)), False)
@@ -288,9 +313,11 @@ def _convert(arr: pa.Array, col: str, nulled: Counter[str]) -> pd.Series:
         if nbad:
             nulled[f"invalid {col}"] += nbad
             num = pc.if_else(bad, pa.nulls(len(num), pa.int64()), num)
-        return pd.Series(num.cast(pa.uint16()).to_pandas(types_mapper=_MAPPER.get))
+        return pd.Series(num.cast(pa.uint16()).to_pandas(types_mapper=_MAPPER.get), copy=False)
     target = pa.int64() if k == _INT else pa.float64()
-    return pd.Series(_numeric(arr, target, col, nulled).to_pandas(types_mapper=_MAPPER.get))
+    return pd.Series(
+        _numeric(arr, target, col, nulled).to_pandas(types_mapper=_MAPPER.get), copy=False
+    )
 
 
 _MAPPER = {

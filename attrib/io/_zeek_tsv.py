@@ -286,11 +286,15 @@ def decode_strings(
     Invalid UTF-8 (e.g. latin-1 bytes in a UTF-8 log) is replaced with U+FFFD; returns the
     strings and how many values needed a replacement.
     """
+    if not (backslash or paren or not empty.startswith(b"(")):
+        try:  # fast path: nothing to unescape in this block; stays chunked, no copy
+            return col.cast(pa.string()), 0
+        except pa.ArrowInvalid:
+            pass
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
     if arr.type != pa.binary():
         arr = arr.cast(pa.binary())
-    if backslash or paren or not empty.startswith(b"("):
-        arr = _unescape_array(arr, empty)
+    arr = _unescape_array(arr, empty)
     try:
         return arr.cast(pa.string()), 0
     except pa.ArrowInvalid:

@@ -178,14 +178,14 @@ class _TsvReader:
         nulled = self.ctx.stats.nulled
         cols: dict[str, pa.Array] = {}
         for zname, col in fmap.items():
-            arr = table.column(zname).combine_chunks()
+            arr = table.column(zname)
             if kind(col) in ("str", "cat") and pa.types.is_binary(arr.type):
                 arr = self._strings(arr, nulled, backslash, paren)
             cols[col] = arr
         sensor = None
         for sf in SENSOR_FIELDS:
             if sf in table.column_names:
-                sensor = self._strings(table.column(sf).combine_chunks(), nulled, backslash, paren)
+                sensor = self._strings(table.column(sf), nulled, backslash, paren)
                 break
         return to_frame(cols, table.num_rows, nulled, event_type=log_type, sensor=sensor)
 
