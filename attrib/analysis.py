@@ -130,7 +130,8 @@ class Analysis:
         if cluster is not None:
             sel = set(self.members(cluster)["ip"])
         else:
-            sel = {str(ips)} if isinstance(ips, str) else {str(i) for i in (ips or [])}
+            seq = [] if ips is None else [ips] if isinstance(ips, str) else list(ips)
+            sel = {str(i) for i in seq}
         ev = self.events[self.events["src_ip"].isin(sel) & self.events["user"].notna()]
         cols = ["user", "events", "successes", "failures", "origins", "apps",
                 "first_seen", "last_seen"]  # fmt: skip
