@@ -57,7 +57,9 @@ def trait_edges(values: pd.Series, weight: float, max_group: int) -> pd.DataFram
     return pd.DataFrame({"a": a, "b": b, "w": w})
 
 
-def account_edges(accounts: pd.Series, weight: float, max_group: int) -> pd.DataFrame:
+def account_edges(
+    accounts: pd.Series, weight: float, max_group: int, min_shared: int = 2
+) -> pd.DataFrame:
     """Edges between origins targeting the same accounts (IDF-weighted cosine of the sets).
 
     Parameters
@@ -68,6 +70,8 @@ def account_edges(accounts: pd.Series, weight: float, max_group: int) -> pd.Data
         Weight of identical rare target sets.
     max_group
         Accounts touched by more origins carry no edge.
+    min_shared
+        Fewer accounts in common link nobody (an account's owner and a spray both touch it).
 
     Returns
     -------
@@ -87,7 +91,10 @@ def account_edges(accounts: pd.Series, weight: float, max_group: int) -> pd.Data
     j = j[j["i"] < j["i_b"]]
     if not len(j):
         return _empty()
-    dot = (j["q"] * j["q_b"]).groupby([j["i"], j["i_b"]]).sum()
+    grp = (j["q"] * j["q_b"]).groupby([j["i"], j["i_b"]])
+    dot = grp.sum()[grp.size() >= min_shared]  # one account in common is a coincidence
+    if not len(dot):
+        return _empty()
     a = dot.index.get_level_values(0).to_numpy()
     b = dot.index.get_level_values(1).to_numpy()
     cos = dot.to_numpy() / (norm.reindex(a).to_numpy() * norm.reindex(b).to_numpy())
