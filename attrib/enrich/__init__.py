@@ -149,8 +149,7 @@ class Enricher:
             Same length and order as ``ips`` (fresh RangeIndex): ``ip`` (normalised, ``<NA>``
             if invalid), ``ip_error`` and :data:`attrib.schema.ENRICH_COLUMNS`.
         """
-        s = ips if isinstance(ips, pd.Series) else pd.Series(list(ips), dtype=object)
-        codes, uniques = _factorize(s)
+        codes, uniques = _factorize(ips)
         p = parse_unique(np.asarray(uniques, dtype=object))
         u = self._lookup_unique(p)
         # row for missing input (code -1)
@@ -353,13 +352,19 @@ class Enricher:
         return out
 
 
-def _factorize(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def _factorize(values: Any) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 for missing) and unique values; arrow's hash encoding for text."""
+    if isinstance(values, pd.Series):
+        seq: Any = values.array if isinstance(values.dtype, pd.StringDtype) else values.tolist()
+    elif isinstance(values, (list, np.ndarray)):
+        seq = values
+    else:
+        seq = list(values)
     try:
-        arr = pa.array(s.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-        return np.asarray(codes), np.asarray(uniques, dtype=object)
+        arr = pa.array(seq, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        c, u = pd.factorize(pd.Series(list(seq), dtype=object), use_na_sentinel=True)
+        return np.asarray(c), np.asarray(u, dtype=object)
     enc = pc.dictionary_encode(arr)
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, np.asarray(enc.dictionary.to_pylist(), dtype=object)

@@ -99,11 +99,12 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
     """
     vals = list(values)
     n = len(vals)
-    text = np.empty(n, dtype=object)
-    error = np.empty(n, dtype=object)
-    valid = np.zeros(n, dtype=bool)
-    is_v4 = np.zeros(n, dtype=bool)
-    v4 = np.zeros(n, dtype=np.uint32)
+    # plain Python lists in the loop (numpy item assignment is slow); arrays at the end
+    text: list[str | None] = [None] * n
+    error: list[str | None] = [None] * n
+    valid = bytearray(n)
+    is_v4 = bytearray(n)
+    b4s: list[bytes] = [b"\x00\x00\x00\x00"] * n
     keys: list[bytes] = [b""] * n
     pton, ntop, af4, af6 = socket.inet_pton, socket.inet_ntop, socket.AF_INET, socket.AF_INET6
     mapped = b"\x00" * 10 + b"\xff\xff"
@@ -113,8 +114,9 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
             try:
                 b4 = pton(af4, raw)
                 if ntop(af4, b4) == raw:
-                    text[i], valid[i], is_v4[i] = raw, True, True
-                    v4[i] = int.from_bytes(b4, "big")
+                    text[i] = raw
+                    valid[i] = is_v4[i] = 1
+                    b4s[i] = b4
                     continue
             except (OSError, ValueError):
                 try:
@@ -124,7 +126,8 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
                 if b16 is not None and b16[:12] != mapped:
                     t6 = ntop(af6, b16)
                     if "." not in t6:
-                        text[i], valid[i] = t6, True
+                        text[i] = t6
+                        valid[i] = 1
                         keys[i] = b16
                         continue
         addr: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
@@ -148,7 +151,6 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
         else:
             err = f"not text ({type(raw).__name__})"
         if addr is None:
-            text[i] = None
             error[i] = err or "not an IP address"
             continue
         if isinstance(addr, ipaddress.IPv6Address):
@@ -156,15 +158,21 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
                 addr = addr.ipv4_mapped
             elif addr.scope_id:
                 addr = ipaddress.IPv6Address(str(addr).split("%", 1)[0])
-        valid[i] = True
+        valid[i] = 1
         text[i] = str(addr)
-        error[i] = None
         if isinstance(addr, ipaddress.IPv4Address):
-            is_v4[i] = True
-            v4[i] = int(addr)
+            is_v4[i] = 1
+            b4s[i] = addr.packed
         else:
             keys[i] = addr.packed
-    return Parsed(text, error, valid, is_v4, v4, np.array(keys, dtype="S16"))
+    return Parsed(
+        np.array(text, dtype=object),
+        np.array(error, dtype=object),
+        np.frombuffer(bytes(valid), dtype=np.uint8).astype(bool),
+        np.frombuffer(bytes(is_v4), dtype=np.uint8).astype(bool),
+        np.frombuffer(b"".join(b4s), dtype=">u4").astype(np.uint32),
+        np.array(keys, dtype="S16"),
+    )
 
 
 def normalize_ips(values: Iterable[Any]) -> tuple[pd.Series, pd.Series]:
