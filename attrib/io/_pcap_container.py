@@ -20,6 +20,11 @@ from attrib.io._base import ReadContext
 
 __all__ = ["PCAP_MAGICS", "PacketBatch", "is_capture", "iter_batches"]
 
+try:  # compiled record walk (numba, part of the pcap extra); a plain loop otherwise
+    from attrib.io._pcap_fast import scan_records as _scan_records
+except ImportError:  # pragma: no cover
+    _scan_records = None  # type: ignore[assignment]
+
 logger = logging.getLogger(__name__)
 
 #: magic -> (byte order, nanosecond timestamps)
@@ -107,32 +112,15 @@ def _iter_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketB
     snaplen, link = struct.unpack(order + "II", head[16:24])
     link &= 0xFFFF  # upper bits carry FCS information
     limit = max(MAX_CAPLEN, snaplen if snaplen < 16 * MAX_CAPLEN else 0)
-    cap = struct.Struct(order + "I")
     frac_mult = 1 if nano else 1000
     rec_no = 1
     rest = b""
     while True:
         data = fh.read(BLOCK_BYTES)
         buf = rest + data if rest else data
-        n = len(buf)
-        pos = 0
-        starts: list[int] = []
-        add = starts.append
-        unpack = cap.unpack_from
-        while pos + 16 <= n:
-            incl = unpack(buf, pos + 8)[0]
-            if incl > limit:
-                raise FormatError(
-                    path,
-                    f"record caplen {incl} is absurd (snaplen {snaplen})",
-                    line=rec_no + len(starts),
-                )
-            if pos + 16 + incl > n:
-                break
-            add(pos)
-            pos += 16 + incl
+        pos, starts = _scan(buf, order, limit, path, rec_no)
         rest = buf[pos:]
-        if starts:
+        if len(starts):
             yield _pcap_batch(buf, starts, order, frac_mult, link, rec_no)
             rec_no += len(starts)
         if not data:
@@ -142,11 +130,39 @@ def _iter_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketB
         ctx.bad(f"truncated {what} past end of file", rec_no)
 
 
+def _scan(buf: bytes, order: str, limit: int, path: str, rec_no: int) -> tuple[int, np.ndarray]:
+    """Offsets of the whole records in ``buf`` and the offset after the last one."""
+    if _scan_records is not None:
+        a = np.frombuffer(buf, dtype=np.uint8)
+        out = np.empty(len(buf) // 16 + 1, dtype=np.int64)
+        k, pos, bad = _scan_records(a, order == ">", limit, out)
+        if bad:
+            raise FormatError(path, f"record caplen is absurd (> {limit})", line=rec_no + k)
+        return pos, out[:k]
+    cap = struct.Struct(order + "I")
+    n = len(buf)
+    pos = 0
+    starts: list[int] = []
+    add = starts.append
+    unpack = cap.unpack_from
+    while pos + 16 <= n:
+        incl = unpack(buf, pos + 8)[0]
+        if incl > limit:
+            raise FormatError(
+                path, f"record caplen {incl} is absurd (> {limit})", line=rec_no + len(starts)
+            )
+        if pos + 16 + incl > n:
+            break
+        add(pos)
+        pos += 16 + incl
+    return pos, np.asarray(starts, dtype=np.int64)
+
+
 def _pcap_batch(
-    buf: bytes, starts: list[int], order: str, frac_mult: int, link: int, rec_no: int
+    buf: bytes, starts: np.ndarray, order: str, frac_mult: int, link: int, rec_no: int
 ) -> PacketBatch:
     arr = np.frombuffer(buf, dtype=np.uint8)
-    p = np.asarray(starts, dtype=np.int64)
+    p = starts
     dt = np.dtype(order + "u4")
     idx = p[:, None] + np.arange(16, dtype=np.int64)
     hdr = arr[idx].copy().view(dt).astype(np.int64)  # (n, 4)
@@ -215,7 +231,7 @@ def _iter_pcapng(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[Packe
             elif btype in (6, 2, 3):
                 pkt = _packet_block(buf, pos, blen, btype, order, ifaces)
                 if pkt is None:
-                    ctx.bad("pcapng packet block without a valid interface or length", rec_no)
+                    ctx.bad("pcapng packet block: bad interface, length or timestamp", rec_no)
                 else:
                     off, cl, wl, ts, lk = pkt
                     offs.append(off)
@@ -282,4 +298,6 @@ def _packet_block(
     itf = ifaces[iface]
     t = (hi << 32) | lo
     ts = (t * 1_000_000_000) // itf.units + itf.offset_s * 1_000_000_000
+    if not 0 <= ts < 1 << 62:  # beyond 2116: a corrupt timestamp or resolution
+        return None
     return pos + 28, cl, wl, ts, itf.link

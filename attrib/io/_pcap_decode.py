@@ -75,13 +75,21 @@ class _G:
         self.last = len(self.a) - 1
 
     def u8(self, p: np.ndarray) -> np.ndarray:
-        return self.a[np.clip(p, 0, self.last)].astype(np.int64)
+        return np.take(self.a, p, mode="clip").astype(np.int64)
 
     def u16(self, p: np.ndarray) -> np.ndarray:
         return (self.u8(p) << 8) | self.u8(p + 1)
 
     def u32(self, p: np.ndarray) -> np.ndarray:
         return (self.u16(p) << 16) | self.u16(p + 2)
+
+
+def _isin(x: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
+    """``np.isin`` for a handful of values (much cheaper on small batches)."""
+    out = x == values[0]
+    for v in values[1:]:
+        out |= x == v
+    return out
 
 
 def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -98,7 +106,7 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
     et[eth] = g.u16(off[eth] + 12)
     l3[eth] = off[eth] + 14
     for _ in range(3):  # 802.1Q / 802.1ad / QinQ
-        m = eth & np.isin(et, (0x8100, 0x88A8, 0x9100))
+        m = eth & _isin(et, (0x8100, 0x88A8, 0x9100))
         if not m.any():
             break
         et[m] = g.u16(l3[m] + 2)
@@ -108,7 +116,7 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
         ppp = g.u16(l3[m] + 6)
         et[m] = np.where(ppp == 0x21, _V4, np.where(ppp == 0x57, _V6, 0))
         l3[m] += 8
-    m = eth & np.isin(et, (0x8847, 0x8848))  # MPLS: skip labels to bottom of stack
+    m = eth & _isin(et, (0x8847, 0x8848))  # MPLS: skip labels to bottom of stack
     for _ in range(4):
         if not m.any():
             break
@@ -126,7 +134,7 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
     et[m] = g.u16(off[m])
     l3[m] = off[m] + 20
     known |= m
-    m = np.isin(link, (12, 14, 101))
+    m = _isin(link, (12, 14, 101))
     et[m] = -1
     known |= m
     et[link == 228] = _V4
@@ -140,7 +148,7 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
             if shift:  # host byte order: pick the interpretation that is small
                 sw = (g.u8(b + 3) << 24) | (g.u8(b + 2) << 16) | (g.u8(b + 1) << 8) | g.u8(b)
                 af = np.where(af > 0xFFFF, sw, af)
-            et[m] = np.where(af == 2, _V4, np.where(np.isin(af, (10, 24, 28, 30)), _V6, 0))
+            et[m] = np.where(af == 2, _V4, np.where(_isin(af, (10, 24, 28, 30)), _V6, 0))
             l3[m] = b + 4
             known |= m
     byver = et == -1
@@ -204,7 +212,7 @@ def _tunnels(g: _G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     link = np.zeros(n, dtype=np.int64)
     ipok = (d.reason == 0) | (d.reason == _OTHER)
     l4 = d.l4
-    m = ipok & np.isin(d.proto, (4, 41)) & (d.frag == 0)  # IP in IP
+    m = ipok & _isin(d.proto, (4, 41)) & (d.frag == 0)  # IP in IP
     inner[m], link[m] = l4[m], 101
     m = ipok & (d.proto == 47) & (d.frag == 0)  # GRE
     if m.any():
@@ -213,7 +221,7 @@ def _tunnels(g: _G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         pt = g.u16(b + 2)
         hl = 4 + 4 * ((fl >> 15) & 1) + 4 * ((fl >> 13) & 1) + 4 * ((fl >> 12) & 1)
         off = b + hl
-        lk = np.where(np.isin(pt, (0x0800, 0x86DD)), 101, np.where(pt == 0x6558, 1, 0))
+        lk = np.where(_isin(pt, (0x0800, 0x86DD)), 101, np.where(pt == 0x6558, 1, 0))
         ers2 = pt == 0x88BE
         ers3 = pt == 0x22EB
         off = np.where(ers2, off + 8, np.where(ers3, off + 12, off))
@@ -233,7 +241,7 @@ def _tunnels(g: _G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         elif port == 6081:
             off = b + 8 + (g.u8(b) & 0x3F) * 4
             pt = g.u16(b + 2)
-            lk = np.where(pt == 0x6558, 1, np.where(np.isin(pt, (0x0800, 0x86DD)), 101, 0))
+            lk = np.where(pt == 0x6558, 1, np.where(_isin(pt, (0x0800, 0x86DD)), 101, 0))
         elif port == 3544:
             off = b.copy()
             for _ in range(2):  # authentication / origin indication headers
@@ -258,12 +266,12 @@ def _tunnels(g: _G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
                 off = np.where(more, off + ln, off)
                 nxt = np.where(more & (ln > 0), g.u8(off - 1), 0)
             ok_t = ((f >> 5) == 1) & (g.u8(b + 1) == 0xFF)
-            lk = np.where(ok_t & np.isin(g.u8(off) >> 4, (4, 6)), 101, 0)
+            lk = np.where(ok_t & _isin(g.u8(off) >> 4, (4, 6)), 101, 0)
         inner[m] = np.where(lk > 0, off, -1)
         link[m] = lk
     which = np.flatnonzero((inner >= 0) & (link > 0) & (inner < d.end))
     # IP-level tunnels (GRE, IP in IP) have no session of their own in Zeek's conn.log
-    ipt = which[np.isin(d.proto[which], (4, 41, 47))]
+    ipt = which[_isin(d.proto[which], (4, 41, 47))]
     d.ok[ipt] = False
     d.reason[ipt] = _TUNNEL
     return which, inner[which], link[which]
@@ -322,7 +330,7 @@ def _decode_once(batch: PacketBatch) -> Decoded:
         p = b + 40
         fr = np.zeros(len(b), dtype=np.int64)
         for _ in range(8):
-            ext = np.isin(nh, _IPV6_EXT)
+            ext = _isin(nh, _IPV6_EXT)
             fm = nh == 44
             ah = nh == 51
             if not (ext.any() or fm.any() or ah.any()):

@@ -449,3 +449,27 @@ def _extras(S: np.ndarray, P: np.ndarray, c: int, e: int, t: int, fk: int, pl: i
                 S[c, PN] += 1
     elif pl > 0 and S[c, RDATATS] < 0:
         S[c, RDATATS] = t
+
+
+@njit(cache=True)
+def scan_records(a: np.ndarray, big: bool, limit: int, out: np.ndarray) -> tuple[int, int, int]:
+    """Walk classic-pcap record headers in ``a``.
+
+    Returns (records found, offset after the last whole record, 1 if a caplen exceeded
+    ``limit`` at that offset else 0); record start offsets go to ``out``.
+    """
+    n = len(a)
+    pos = 0
+    k = 0
+    while pos + 16 <= n:
+        b0, b1 = np.int64(a[pos + 8]), np.int64(a[pos + 9])
+        b2, b3 = np.int64(a[pos + 10]), np.int64(a[pos + 11])
+        incl = (b0 << 24 | b1 << 16 | b2 << 8 | b3) if big else (b3 << 24 | b2 << 16 | b1 << 8 | b0)
+        if incl > limit:
+            return k, pos, 1
+        if pos + 16 + incl > n:
+            break
+        out[k] = pos
+        k += 1
+        pos += 16 + int(incl)
+    return k, pos, 0

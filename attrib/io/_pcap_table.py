@@ -93,41 +93,59 @@ class FastTracker:
                 self.frags[_frag_id(batch.buf, int(d.l3[j]))] = self.live[int(d.key[j])]
 
     def _new_rows(self, buf: bytes, d: Decoded, lo: int, hi: int) -> None:
+        if hi <= lo:
+            return
         S, obj = self.S, self.obj
-        for c in range(lo, hi):
-            j = int(S[c, F.FIRSTPKT])
-            ipv, l3 = int(d.ipv[j]), int(d.l3[j])
-            if ipv == 4:
-                a = socket.inet_ntop(socket.AF_INET, buf[l3 + 12 : l3 + 16])
-                b = socket.inet_ntop(socket.AF_INET, buf[l3 + 16 : l3 + 20])
+        j = S[lo:hi, F.FIRSTPKT]
+        ipv, l3, flip = d.ipv[j].tolist(), d.l3[j].tolist(), S[lo:hi, F.FLIP].tolist()
+        ntop = socket.inet_ntop
+        v4, v6 = socket.AF_INET, socket.AF_INET6
+        origs, resps = [], []
+        for v, o, fl in zip(ipv, l3, flip, strict=True):
+            if v == 4:
+                a, b = ntop(v4, buf[o + 12 : o + 16]), ntop(v4, buf[o + 16 : o + 20])
             else:
-                a = socket.inet_ntop(socket.AF_INET6, buf[l3 + 8 : l3 + 24])
-                b = socket.inet_ntop(socket.AF_INET6, buf[l3 + 24 : l3 + 40])
-            if S[c, F.FLIP]:
+                a, b = ntop(v6, buf[o + 8 : o + 24]), ntop(v6, buf[o + 24 : o + 40])
+            if fl:
                 a, b = b, a
-            obj[c, 0], obj[c, 1] = a, b
+            origs.append(a)
+            resps.append(b)
+        obj[lo:hi, 0] = origs
+        obj[lo:hi, 1] = resps
 
     def _syn_options(self, buf: bytes, d: Decoded) -> None:
         n = int(self.used[0])
         rows = np.flatnonzero(self.S[:n, F.SYNPKT] >= 0)
-        for c in rows.tolist():
-            j = int(self.S[c, F.SYNPKT])
-            l4, thl = int(d.l4[j]), int(d.thl[j])
-            self.obj[c, 2] = buf[l4 + 20 : min(l4 + thl, int(d.end[j]))]
-            self.S[c, F.SYNPKT] = -1
+        if not len(rows):
+            return
+        j = self.S[rows, F.SYNPKT]
+        lo = (d.l4[j] + 20).tolist()
+        hi = np.minimum(d.l4[j] + d.thl[j], d.end[j]).tolist()
+        col = self.obj[:, 2]
+        for c, a, b in zip(rows.tolist(), lo, hi, strict=True):
+            col[c] = buf[a:b]
+        self.S[rows, F.SYNPKT] = -1
 
     def _payloads(self, buf: bytes, d: Decoded) -> None:
         n = int(self.used[0])
-        rows = np.flatnonzero(self.S[:n, F.PN] > 0)
-        for c in rows.tolist():
-            segs = self.obj[c, 3]
+        pn = self.S[:n, F.PN]
+        rows = np.flatnonzero(pn > 0)
+        if not len(rows):
+            return
+        counts = pn[rows]
+        rr = np.repeat(rows, counts)
+        kk = np.arange(len(rr)) - np.repeat(np.cumsum(counts) - counts, counts)
+        j = self.P[rr, kk]
+        o = d.pay[j]
+        ends = np.minimum(o + d.plen[j], d.end[j])
+        col = self.obj[:, 3]
+        for c, sq, a, b in zip(rr.tolist(), d.seq[j].tolist(), o.tolist(), ends.tolist(),
+                               strict=True):  # fmt: skip
+            segs = col[c]
             if segs is None:
-                segs = self.obj[c, 3] = []
-            for k in range(int(self.S[c, F.PN])):
-                j = int(self.P[c, k])
-                o = int(d.pay[j])
-                segs.append((int(d.seq[j]), buf[o : min(o + int(d.plen[j]), int(d.end[j]))]))
-            self.S[c, F.PN] = 0
+                segs = col[c] = []
+            segs.append((sq, buf[a:b]))
+        self.S[rows, F.PN] = 0
 
     def _later_fragments(self, buf: bytes, d: Decoded, later: np.ndarray) -> None:
         for j in later.tolist():

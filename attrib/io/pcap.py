@@ -20,6 +20,7 @@ import logging
 import math
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -166,13 +167,37 @@ def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
 
     tr = FastTracker()
     sensor = source.path.name
+    parts: list[dict[str, Any]] = []
+    rows = 0
     for batch, d in _batches(source, ctx):
         out = tr.feed(batch, d)
         if out is not None:
-            yield _frame_fast(out, sensor)
+            parts.append(out)
+            rows += len(out["S"])
+            if rows >= ctx.chunksize:  # one frame per chunk: pandas costs per frame, not row
+                yield _frame_fast(_concat(parts), sensor)
+                parts, rows = [], 0
     out = tr.flush()
     if out is not None:
-        yield _frame_fast(out, sensor)
+        parts.append(out)
+    if parts:
+        yield _frame_fast(_concat(parts), sensor)
+
+
+def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    if len(parts) == 1:
+        return parts[0]
+    from attrib.io._pcap_fast import COLS
+
+    S = np.concatenate([p["S"] for p in parts])
+    order = np.argsort(S[:, COLS["TS0"]], kind="stable")
+    hist = [h for p in parts for h in p["hist"]]
+    return {
+        "S": S[order],
+        "obj": np.concatenate([p["obj"] for p in parts])[order],
+        "K": np.concatenate([p["K"] for p in parts])[order],
+        "hist": [hist[i] for i in order.tolist()],
+    }
 
 
 def _read_reference(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
@@ -316,7 +341,7 @@ class _TcpView:
         self.opay = opay or []
 
 
-def _frame_fast(out: dict[str, object], sensor: str) -> pd.DataFrame:
+def _frame_fast(out: dict[str, Any], sensor: str) -> pd.DataFrame:
     from attrib.io._pcap_fast import COLS as C
 
     S = out["S"]

@@ -1,0 +1,275 @@
+"""The pcap/pcapng reader: containers, link types, connections, fingerprints, latency, errors."""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from _pcap_build import eth, handshake, ip4, ip6, pcap, pcapng, tcp, udp
+
+from attrib.errors import AttribError, FormatError, UnknownFormatError
+from attrib.io import ReadReport, detect_format, open_source, read
+from attrib.io.pcap import rtt_distance_km, sniff
+from attrib.schema import EVENT_COLUMNS
+
+V6A = bytes.fromhex("20010db8000000000000000000000001")
+V6B = bytes.fromhex("20010db8000000000000000000000002")
+
+
+def _write(tmp_path: Path, data: bytes, name: str = "c.pcap") -> Path:
+    p = tmp_path / name
+    p.write_bytes(data)
+    return p
+
+
+def _one(df: pd.DataFrame) -> pd.Series:
+    assert len(df) == 1, df
+    return df.iloc[0]
+
+
+def _check_handshake(row: pd.Series) -> None:
+    assert (row["src_ip"], row["src_port"], row["dst_ip"], row["dst_port"]) == (
+        "192.0.2.1", 40000, "198.51.100.5", 80,
+    )  # fmt: skip
+    assert row["proto"] == "tcp"
+    assert row["conn_state"] == "SF"
+    assert row["history"] == "ShADdFf"  # the responder never sends a pure ACK
+    assert (row["bytes_out"], row["bytes_in"]) == (5, 6)
+    assert (row["pkts_out"], row["pkts_in"]) == (5, 3)
+    assert row["ip_bytes_out"] == 5 * 40 + 20 + 5
+    assert row["source"] == "pcap"
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("nano", [False, True])
+def test_classic_pcap_both_byte_orders_and_resolutions(tmp_path: Path, order: str,
+                                                       nano: bool) -> None:  # fmt: skip
+    data = pcap([eth(p) for p in handshake()], order=order, nano=nano, t0=1_700_000_000.25)
+    p = _write(tmp_path, data)
+    assert detect_format(open_source(p)) == "pcap"
+    df = read(p)
+    assert list(df.columns) == list(EVENT_COLUMNS)
+    row = _one(df)
+    _check_handshake(row)
+    assert row["ts"] == pd.Timestamp(1_700_000_000.25, unit="s", tz="UTC")
+    assert row["duration"] == pytest.approx(
+        0.06, abs=1e-6
+    )  # last ACK after both FINs: Zeek stops the clock
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_pcapng_interfaces_with_own_link_types_and_resolutions(tmp_path: Path, order: str) -> None:
+    hs = handshake()
+    pkts = [(0, 100.0 + i * 0.001, eth(p)) for i, p in enumerate(hs)]
+    other = ip4("10.0.0.1", "10.0.0.2", 17, udp(5000, 53, b"q" * 20))
+    pkts.append((1, 100.5, other))  # raw IPv4 on interface 1 with nanosecond stamps
+    data = pcapng(pkts, ifaces=[(1, 6), (101, 9)], order=order)
+    df = read(_write(tmp_path, data, "c.pcapng"))
+    assert len(df) == 2
+    _check_handshake(df[df["proto"] == "tcp"].iloc[0])
+    u = df[df["proto"] == "udp"].iloc[0]
+    assert u["ts"] == pd.Timestamp(100.5, unit="s", tz="UTC")
+    assert (u["conn_state"], u["history"], u["pkts_out"]) == ("S0", "D", 1)
+
+
+def _sll(l3: bytes, etype: int = 0x0800) -> bytes:
+    return struct.pack("!HHH8sH", 0, 1, 6, b"\0" * 8, etype) + l3
+
+
+def _sll2(l3: bytes, etype: int = 0x0800) -> bytes:
+    return struct.pack("!HHIHBB8s", etype, 0, 2, 1, 0, 6, b"\0" * 8) + l3
+
+
+LINKS = {
+    "ethernet-qinq": (1, lambda p: eth(p, vlans=(100, 200))),
+    "sll": (113, _sll),
+    "sll2": (276, _sll2),
+    "raw101": (101, lambda p: p),
+    "raw12": (12, lambda p: p),
+    "null-host-order": (0, lambda p: struct.pack("<I", 2) + p),
+    "null-big-endian": (0, lambda p: struct.pack(">I", 2) + p),
+    "openbsd-loop": (108, lambda p: struct.pack(">I", 2) + p),
+    "pppoe": (
+        1,
+        lambda p: eth(
+            b"\x11\x00\x00\x01" + struct.pack("!H", len(p) + 2) + b"\x00\x21" + p, etype=0x8864
+        ),
+    ),  # fmt: skip
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINKS))
+def test_link_types(tmp_path: Path, name: str) -> None:
+    link, wrap = LINKS[name]
+    df = read(_write(tmp_path, pcap([wrap(p) for p in handshake()], link=link)))
+    _check_handshake(_one(df))
+
+
+def test_ipv6_with_extension_headers_and_icmpv6(tmp_path: Path) -> None:
+    hop = bytes([6, 0]) + b"\x01\x04\x00\x00\x00\x00"  # hop-by-hop -> TCP, 8 bytes
+    syn = ip6(V6A, V6B, 0, hop + tcp(50000, 443, 1, 0, 0x02, opts=b"\x02\x04\x05\x8c"))
+    synack = ip6(V6B, V6A, 6, tcp(443, 50000, 9, 2, 0x12))
+    echo = ip6(V6A, V6B, 58, b"\x80\x00\x00\x00\x00\x01\x00\x01" + b"x" * 8)
+    reply = ip6(V6B, V6A, 58, b"\x81\x00\x00\x00\x00\x01\x00\x01" + b"x" * 8)
+    frames = [eth(f, etype=0x86DD) for f in (syn, synack, echo, reply)]
+    df = read(_write(tmp_path, pcap(frames)))
+    t = df[df["proto"] == "tcp"].iloc[0]
+    assert (t["src_ip"], t["dst_port"], t["conn_state"], t["history"]) == (
+        "2001:db8::1", 443, "S1", "Sh",
+    )  # fmt: skip
+    assert t["tcp_fp"].startswith("6:64:0:64240:1420::M:")
+    assert t["tunnel_hint"] == "wireguard:mtu1480" or t["tunnel_hint"].endswith("mtu1480")
+    i = df[df["proto"] == "icmp"].iloc[0]
+    assert (i["src_port"], i["dst_port"], i["pkts_out"], i["pkts_in"]) == (128, 129, 1, 1)
+    assert (i["bytes_out"], i["bytes_in"], i["conn_state"]) == (8, 8, "OTH")
+
+
+def test_snaplen_truncated_packets_are_used_as_far_as_they_go(tmp_path: Path) -> None:
+    frames = [eth(p) for p in handshake(data=b"x" * 1000, reply=b"y" * 2000)]
+    caps = [min(len(f), 54) for f in frames]  # Ethernet + IPv4 + bare TCP header
+    df = read(_write(tmp_path, pcap(frames, snaplen=54, caplens=caps)))
+    row = _one(df)
+    assert (row["bytes_out"], row["bytes_in"], row["conn_state"]) == (1000, 2000, "SF")
+    assert pd.isna(row["tcp_fp"]) or "!" in row["tcp_fp"] or row["tcp_fp"].count(":") == 7
+
+
+def test_fingerprint_latency_and_http_user_agent(tmp_path: Path) -> None:
+    req = b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: curl/8.5.0\r\n\r\n"
+    df = read(_write(tmp_path, pcap([eth(p) for p in handshake(data=req)], step=0.02)))
+    row = _one(df)
+    assert row["user_agent"] == "curl/8.5.0"
+    assert row["service"] == "http"
+    assert row["tcp_fp"] == "4:64:0:64240:1460:7:M,S,T,N,W:df,id+"
+    assert row["tcp_os"] == "linux"
+    assert pd.isna(row["tunnel_hint"])
+    assert row["rtt_syn_ms"] == pytest.approx(20.0)
+    assert row["rtt_ack_ms"] == pytest.approx(20.0)
+
+
+def test_ssh_banner(tmp_path: Path) -> None:
+    hs = handshake(dp=22, data=b"SSH-2.0-OpenSSH_9.6p1 Ubuntu-3\r\n", reply=b"SSH-2.0-x\r\n")
+    row = _one(read(_write(tmp_path, pcap([eth(p) for p in hs]))))
+    assert row["ssh_client"] == "SSH-2.0-OpenSSH_9.6p1 Ubuntu-3"
+    assert row["service"] == "ssh"
+
+
+def test_rejected_and_unanswered_and_half_open(tmp_path: Path) -> None:
+    a, b = "192.0.2.1", "198.51.100.5"
+    frames = [
+        ip4(a, b, 6, tcp(1111, 25, 7, 0, 0x02)),
+        ip4(b, a, 6, tcp(25, 1111, 0, 8, 0x14)),  # RST-ACK: REJ
+        ip4(a, b, 6, tcp(2222, 25, 7, 0, 0x02)),  # unanswered: S0
+        ip4(a, b, 6, tcp(3333, 443, 50, 90, 0x18, data=b"abc")),  # midstream: OTH
+    ]
+    df = read(_write(tmp_path, pcap([eth(f) for f in frames])))
+    got = {r.src_port: (r.conn_state, r.history) for r in df.itertuples()}
+    assert got[1111] == ("REJ", "Sr")
+    assert got[2222] == ("S0", "S")
+    assert got[3333] == ("OTH", "D")
+
+
+def test_inactivity_timeouts_split_connections(tmp_path: Path) -> None:
+    q = ip4("10.0.0.1", "10.0.0.9", 17, udp(4000, 123, b"n" * 48))
+    frames = [eth(q), eth(q)]
+    df = read(_write(tmp_path, pcap(frames, step=61.0)))  # udp: 1 minute
+    assert len(df) == 2
+    df = read(_write(tmp_path, pcap(frames, step=59.0)))
+    assert len(df) == 1 and _one(df)["pkts_out"] == 2
+
+
+def test_ipv4_fragments_are_counted_not_reassembled(tmp_path: Path) -> None:
+    payload = udp(5353, 5353, b"z" * 100)
+    first = ip4("10.0.0.1", "10.0.0.2", 17, payload[:64], flags_frag=0x2000, ident=77)
+    later = ip4("10.0.0.1", "10.0.0.2", 17, payload[64:], flags_frag=8, ident=77)
+    row = _one(read(_write(tmp_path, pcap([eth(first), eth(later)], step=0.0))))
+    assert row["pkts_out"] == 1  # as Zeek: one (reassembled) datagram
+    assert row["ip_bytes_out"] == 20 + len(payload)
+
+
+def test_vxlan_payload_is_decapsulated(tmp_path: Path) -> None:
+    inner = [eth(p) for p in handshake()]
+    outer = [eth(ip4("172.16.0.1", "172.16.0.2", 17, udp(33333, 4789, b"\x08\0\0\0\0\0\x01\0" + f)))
+             for f in inner]  # fmt: skip
+    df = read(_write(tmp_path, pcap(outer)))
+    assert len(df) == 2
+    _check_handshake(df[df["proto"] == "tcp"].iloc[0])
+    assert _one(df[df["proto"] == "udp"])["dst_port"] == 4789
+
+
+# ---- bad input -------------------------------------------------------------------------------
+
+
+def test_wrong_magic_and_empty_file(tmp_path: Path) -> None:
+    assert sniff(b"\x00\x01\x02\x03" * 8) is None
+    with pytest.raises(UnknownFormatError):
+        read(_write(tmp_path, b"\x00\x01\x02\x03" * 8))
+    with pytest.raises(UnknownFormatError, match="empty"):
+        read(_write(tmp_path, b""))
+    with pytest.raises(UnknownFormatError, match="not pcap"):
+        read(_write(tmp_path, b"GARBAGE!" * 10), format="pcap")
+
+
+def test_record_past_end_of_file_is_a_counted_skip(tmp_path: Path) -> None:
+    data = pcap([eth(p) for p in handshake()])
+    rep = ReadReport()
+    df = read(_write(tmp_path, data[:-10]), report=rep)
+    assert len(df) == 1
+    assert rep.files[0].skipped["truncated record data past end of file"] == 1
+    assert _one(df)["pkts_out"] == 4  # the last ACK was cut
+
+
+def test_absurd_caplen_is_a_format_error(tmp_path: Path) -> None:
+    data = bytearray(pcap([eth(p) for p in handshake()]))
+    struct.pack_into("<I", data, 24 + 8, 0x7FFFFFFF)
+    with pytest.raises(FormatError, match="caplen"):
+        read(_write(tmp_path, bytes(data)))
+
+
+def test_garbage_link_and_ip_headers_are_counted(tmp_path: Path) -> None:
+    good = [eth(p) for p in handshake()]
+    bad_ip = eth(b"\x45\x00\x00\x10" + b"\xff" * 16)  # IHL 20 but total length 16
+    short = eth(b"\x45")  # IPv4 header cut off
+    arp = eth(b"\x00\x01" * 14, etype=0x0806)  # not IP: ignored, not an error
+    rep = ReadReport()
+    df = read(_write(tmp_path, pcap([*good, bad_ip, short, arp])), report=rep)
+    _check_handshake(_one(df))
+    assert rep.files[0].skipped["packet: truncated or bad IP header"] == 2
+
+
+def test_unsupported_link_type_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match="unsupported link type 127"):
+        read(_write(tmp_path, pcap([b"\x00" * 40], link=127)))
+
+
+def test_cut_off_tcp_options(tmp_path: Path) -> None:
+    syn = ip4("192.0.2.1", "198.51.100.5", 6, tcp(1, 80, 1, 0, 0x02, opts=b"\x02\x04\x05\xb4\x03\x03"
+                                                   + b"\x08\x0a"))  # fmt: skip
+    row = _one(read(_write(tmp_path, pcap([eth(syn)]))))
+    assert row["tcp_fp"].split(":")[6].endswith("!")
+
+
+def test_errors_never_escape_as_tracebacks(tmp_path: Path) -> None:
+    data = pcap([eth(p) for p in handshake()])
+    for cut in range(0, len(data), 7):
+        try:
+            read(_write(tmp_path, data[:cut] or b"\x00"))
+        except AttribError:
+            pass
+
+
+def test_rtt_distance_bound() -> None:
+    assert rtt_distance_km(10.0, inflation=1.0) == 1000.0
+    assert rtt_distance_km(10.0) == 500.0
+    assert math.isnan(rtt_distance_km(float("nan")))
+    assert math.isnan(rtt_distance_km(-1.0))
+
+
+def test_reference_and_compiled_engines_agree(tmp_path: Path) -> None:
+    frames = [eth(p) for p in handshake()] + [eth(p) for p in handshake(sp=40001, dp=443)]
+    p = _write(tmp_path, pcap(frames))
+    a = read(p, options={"pcap_engine": "python"})
+    b = read(p)
+    pd.testing.assert_frame_equal(a.drop(columns="uid"), b.drop(columns="uid"))

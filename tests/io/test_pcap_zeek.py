@@ -1,0 +1,80 @@
+"""Agreement with Zeek's own conn.log on Zeek's test traces (see bench/zeek_agreement.py)."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+import pandas as pd
+import pytest
+from _pcap_data import REPO, ZEEK_DIR, need
+
+from attrib.io import read
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "zeek_agreement", REPO / "bench" / "zeek_agreement.py"
+    )
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _pairs() -> dict[str, tuple[Path, Path]]:
+    if not (ZEEK_DIR / "PAIRS.tsv").exists():
+        return {}
+    with open(ZEEK_DIR / "PAIRS.tsv", newline="") as fh:
+        return {
+            r["test"]: (ZEEK_DIR / r["baseline"], ZEEK_DIR / r["trace"])
+            for r in csv.DictReader(fh, delimiter="\t")
+            if r["log"] == "conn.log"
+        }
+
+
+PAIRS = _pairs()
+# (test, identical rows expected) — every Zeek row must be matched
+SMALL = {
+    "core.pppoe": 7,
+    "scripts.base.protocols.ftp.ftp-ipv4": 5,
+    "scripts.base.protocols.ftp.ftp-ipv6": 6,
+    "core.tunnels.gre": 7,
+    "core.tunnels.teredo_bubble_with_payload": 7,
+    "scripts.base.protocols.ssh.half-duplex-client": 25,
+    "scripts.base.frameworks.logging.field-extension": 34,
+}
+
+
+@pytest.mark.parametrize("test", sorted(SMALL))
+def test_small_traces_agree_with_zeek(test: str) -> None:
+    need(ZEEK_DIR / "PAIRS.tsv")
+    base, trace = PAIRS[test]
+    bench = _bench()
+    zeek = [r for r in bench.parse_conn_log(need(base)) if r.get("proto") and "id.orig_h" in r]
+    matched, same, diffs = bench.compare(zeek, bench.ours(need(trace)))
+    assert matched == len(zeek), diffs
+    assert same == SMALL[test], diffs
+
+
+def test_engines_agree_on_every_trace() -> None:
+    need(ZEEK_DIR / "PAIRS.tsv")
+    traces = sorted({t for _, t in PAIRS.values() if t.suffix != ".gz" and t.exists()})
+    checked = 0
+    for t in traces:
+        try:
+            fast = read(t)
+        except Exception as exc:  # unsupported link types are errors for both engines
+            with pytest.raises(type(exc)):
+                read(t, options={"pcap_engine": "python"})
+            continue
+        ref = read(t, options={"pcap_engine": "python"})
+        cols = [c for c in fast.columns if c != "uid"]
+        key = ["ts", "src_ip", "src_port", "dst_ip", "dst_port", "proto"]
+        a = fast[cols].sort_values(key, kind="stable").reset_index(drop=True)
+        b = ref[cols].sort_values(key, kind="stable").reset_index(drop=True)
+        pd.testing.assert_frame_equal(a, b, obj=str(t))
+        checked += 1
+    assert checked >= 20
