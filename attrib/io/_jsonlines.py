@@ -243,8 +243,10 @@ def _partial_items(data: bytes, prefixes: set[str], limit: int) -> list[dict[str
     return out
 
 
-def iter_record_batches(source: Source, ctx: ReadContext) -> Iterator[list[Record]]:
-    """Yield batches of at most ``min(ctx.chunksize, RECORD_BATCH)`` JSON object records.
+def iter_record_batches(
+    source: Source, ctx: ReadContext, batch_size: int = RECORD_BATCH
+) -> Iterator[list[Record]]:
+    """Yield batches of at most ``min(ctx.chunksize, batch_size)`` JSON object records.
 
     Lines that are not JSON, not an object, or longer than ``ctx.options["max_line_bytes"]``
     (default :data:`DEFAULT_MAX_LINE_BYTES`) are skipped and counted with their line number.
@@ -258,6 +260,8 @@ def iter_record_batches(source: Source, ctx: ReadContext) -> Iterator[list[Recor
         The input file.
     ctx
         The read context.
+    batch_size
+        Records per batch at most (small records such as EVE lines can afford more).
 
     Yields
     ------
@@ -271,7 +275,7 @@ def iter_record_batches(source: Source, ctx: ReadContext) -> Iterator[list[Recor
         records = _iter_lines(source, ctx)
     else:
         records = _iter_items(source, ctx, layout[1])
-    size = max(1, min(ctx.chunksize, RECORD_BATCH))
+    size = max(1, min(ctx.chunksize, batch_size))
     batch: list[Record] = []
     for rec in records:
         batch.append(rec)

@@ -61,6 +61,9 @@ _APP_PATHS: dict[str, tuple[str, ...]] = {
     "user_agent": ("http", "http_user_agent"),
 }
 _FIN, _SYN, _RST = 0x01, 0x02, 0x04
+#: EVE lines parsed per batch: small records, and fewer, larger batches keep the per-batch
+#: work on the pending-flow buffer (up to ``chunksize`` rows) amortised.
+_BATCH = 50_000
 
 
 def sniff(head: bytes) -> str | None:
@@ -103,7 +106,7 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str = "suricata") -> Iter
     """
     sensor = str(source.path)
     pending = pd.DataFrame()
-    for batch in iter_record_batches(source, ctx):
+    for batch in iter_record_batches(source, ctx, _BATCH):
         frame = _frame(_keep(batch, ctx), sensor)
         if frame.empty:
             continue
@@ -222,9 +225,16 @@ def _add_pending(pending: pd.DataFrame, apps: pd.DataFrame) -> pd.DataFrame:
     """
     if apps.empty:
         return pending
-    both = apps if pending.empty else pd.concat([pending, apps], ignore_index=True)
-    first = both.groupby("uid", sort=False, dropna=True).first()
-    return first.reset_index()
+    new = apps.groupby("uid", sort=False, dropna=True).first().reset_index()
+    if pending.empty:
+        return new
+    again = new["uid"].isin(pending["uid"]).to_numpy()
+    if not again.any():  # the usual case: appending is enough
+        return pd.concat([pending, new], ignore_index=True)
+    seen = pending["uid"].isin(new.loc[again, "uid"]).to_numpy()
+    merged = pd.concat([pending[seen], new[again]], ignore_index=True)
+    merged = merged.groupby("uid", sort=False).first().reset_index()
+    return pd.concat([pending[~seen], merged, new[~again]], ignore_index=True)
 
 
 def _join(flows: pd.DataFrame, pending: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

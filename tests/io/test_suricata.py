@@ -217,3 +217,19 @@ def test_cli_one_line_error_for_garbage(tmp_path, capsys):
     rc = main(["read", str(path), "--format", "suricata"])
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and "x.json" in err and "Traceback" not in err
+
+
+def test_app_events_of_one_flow_merge_across_batches(tmp_path):
+    recs = [json.loads(x) for x in EVE.read_text().splitlines()]
+    tls = next(r for r in recs if r["event_type"] == "tls" and r["flow_id"] == 1136547846432710)
+    flow = next(r for r in recs if r["event_type"] == "flow" and r["flow_id"] == 1136547846432710)
+    other = next(r for r in recs if r["event_type"] == "flow" and r["flow_id"] == 5511111111111111)
+    http = {**tls, "event_type": "http", "http": {"http_user_agent": "Agent/1"}}
+    del http["tls"]
+    path = tmp_path / "eve.json"
+    path.write_text("".join(json.dumps(r) + "\n" for r in [tls, other, http, flow]))
+    df = pd.concat(list(attrib.iter_read(path, chunksize=2)), ignore_index=True)
+    assert len(df) == 2
+    row = by_uid(df, "1136547846432710")
+    assert row["tls_sni"] == "mail.example.org" and row["user_agent"] == "Agent/1"
+    assert row["ja4"] == "t13d1516h2_8daaf6152771_02713d6af862" and row["event_type"] == "flow"
