@@ -64,6 +64,15 @@ _NS_MIN = 60 * 10**9
 _NS_HOUR = 3_600 * 10**9
 
 
+_WIDE = frozenset({"ts_min", "ts_max", "success_min", "access_max"})
+
+
+def _narrow(df: pd.DataFrame) -> pd.DataFrame:
+    """Codes, days, minutes and counts fit 32 bits: halve the partials' memory."""
+    cols = {c: np.int32 for c in df.columns if df[c].dtype == np.int64 and c not in _WIDE}
+    return df.astype(cols) if cols else df
+
+
 @dataclass
 class _Table:
     keys: list[str]
@@ -73,7 +82,7 @@ class _Table:
 
     def add(self, df: pd.DataFrame) -> None:
         if len(df):
-            self.parts.append(df)
+            self.parts.append(_narrow(df))
             self.rows += len(df)
 
     def merged(self) -> pd.DataFrame:
@@ -85,6 +94,7 @@ class _Table:
                 df = df.groupby(self.keys, sort=False).agg(self.aggs).reset_index()
             else:
                 df = df.drop_duplicates(self.keys, ignore_index=True)
+        df = _narrow(df)
         self.parts = [df]
         self.rows = len(df)
         return df
@@ -99,6 +109,7 @@ class Partials:
     trait: dict[str, Vocab]
     tables: dict[str, pd.DataFrame]
     eligible: np.ndarray
+    hours: np.ndarray
     has_identity: bool
     has_conn: bool
 
@@ -128,7 +139,6 @@ def _tables() -> dict[str, _Table]:
             },
         ),
         "day": _Table(["ip", "day"], {"n": s, "n_signin": s, "n_failure": s}),
-        "hour": _Table(["ip", "hour"], {"n": s}),
         "acct": _Table(["ip", "user", "day"], {"n": s, "n_signin": s}),
         "host": _Table(["ip", "host"], {}),
         "svc": _Table(["ip", "svc"], {}),
@@ -177,6 +187,7 @@ class OriginAccumulator:
         self._svc = Vocab()
         self._eligible: list[bool] = []
         self._t = _tables()
+        self._hours = np.zeros((0, 24), dtype=np.uint32)
         self._has_identity = False
         self._has_conn = False
         self.events_seen = 0
@@ -255,11 +266,19 @@ class OriginAccumulator:
             .sum()
             .reset_index()
         )
-        base["hour"] = (ts // _NS_HOUR) % 24
-        t["hour"].add(base.groupby(["ip", "hour"], sort=False)[["n"]].sum().reset_index())
+        self._fold_hours(ip, (ts // _NS_HOUR) % 24)
         self._fold_identity(base, user, ident, succ, access, ts)
         self._fold_sets(ev, ip, ident)
         self._fold_rtt(ev, ip)
+
+    def _fold_hours(self, ip: np.ndarray, hour: np.ndarray) -> None:
+        """UTC hour-of-day histogram per origin, dense (24 counters per origin code)."""
+        need = len(self._ip)
+        if need > len(self._hours):
+            grown = np.zeros((max(need, 2 * len(self._hours), 1024), 24), dtype=np.uint32)
+            grown[: len(self._hours)] = self._hours
+            self._hours = grown
+        np.add.at(self._hours, (ip, hour), 1)
 
     def _fold_identity(
         self,
@@ -353,6 +372,7 @@ class OriginAccumulator:
             trait=self._trait,
             tables={k: v.merged() for k, v in self._t.items()},
             eligible=np.asarray(self._eligible, dtype=bool),
+            hours=self._hours,
             has_identity=self._has_identity,
             has_conn=self._has_conn,
         )

@@ -93,10 +93,7 @@ def _best_zone(
     p: Partials, ctx: OrgContext, index: pd.Index, n: np.ndarray, ref_ns: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Best-fit UTC offset for office hours and its circular distance to the victim's."""
-    hrs = p.tables["hour"]
-    pos = index.get_indexer(pd.Index(hrs["ip"]))
-    hist = np.zeros((len(index), 24), dtype=np.float32)
-    np.add.at(hist, (pos, hrs["hour"].to_numpy(dtype=np.int64)), hrs["n"].to_numpy(np.float32))
+    hist = p.hours[index.to_numpy()].astype(np.float32)
     start, end = ctx.work_hours
     # local hour = utc hour + offset: the work window in UTC for each offset
     shares = np.empty((len(index), len(_OFFSETS)), dtype=np.float32)
