@@ -99,36 +99,84 @@ def explain_arrays(
     k = max(0, min(top, p))
     if n == 0 or k == 0:
         return [""] * n, ["[]"] * n
-    # stable sort on -contribution: equal contributions keep feature order (deterministic)
-    order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
+    order = _top_k(contrib, k)
     sel = np.take_along_axis(contrib, order, axis=1)
     ok = sel > min_contribution
     texts = np.full((n, k), "", dtype=object)
     items = np.full((n, k), "", dtype=object)
     for j in np.unique(order[ok]):
         mask = ok & (order == j)
-        rows = np.nonzero(mask)[0]
-        vals = values[rows, j]
-        cons = sel[mask]
-        name = features[j]
-        tmpl = templates.get(name)
-        t = [render(tmpl, name, float(v)) for v in vals]
+        vals = values[np.nonzero(mask)[0], j]
+        t, it = _render_feature(features[j], templates.get(features[j]), vals, sel[mask])
         texts[mask] = t
-        items[mask] = [
-            json.dumps(
-                {
-                    "feature": name,
-                    "value": None if math.isnan(v) else float(v),
-                    "contribution": round(float(c), 4),
-                    "text": s,
-                },
-                sort_keys=True,
-            )
-            for v, c, s in zip(vals, cons, t, strict=True)
-        ]
+        items[mask] = it
     counts = ok.sum(axis=1)
     reasons = ["; ".join(r[:c]) for r, c in zip(texts.tolist(), counts.tolist(), strict=True)]
     rjson = [
         "[" + ", ".join(r[:c]) + "]" for r, c in zip(items.tolist(), counts.tolist(), strict=True)
     ]
     return reasons, rjson
+
+
+def _top_k(contrib: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` largest contributions per row, largest first.
+
+    Equal contributions go to the earlier feature (a tiny index-proportional tilt), so the
+    choice is deterministic.
+    """
+    p = contrib.shape[1]
+    key = -contrib + np.arange(p) * 1e-12
+    part = (
+        np.argpartition(key, k - 1, axis=1)[:, :k]
+        if k < p
+        else np.tile(np.arange(p), (len(key), 1))
+    )
+    sub = np.take_along_axis(key, part, axis=1)
+    return np.take_along_axis(part, np.argsort(sub, axis=1, kind="stable"), axis=1)
+
+
+def _display(feature: str, vals: np.ndarray) -> np.ndarray:
+    """Display strings for many values of one feature (formatted once per distinct value)."""
+    r = vals.astype(np.float64, copy=True)
+    finite = np.isfinite(r)
+    if not (feature.startswith(_FLAG_PREFIXES) or feature in _FLAGS):
+        is_share = (feature.endswith("_share") or feature in _SHARES) and bool(
+            np.all((r[finite] >= 0) & (r[finite] <= 1))
+        )
+        if is_share:
+            r[finite] = np.rint(r[finite] * 100) / 100
+        else:
+            a = np.abs(r[finite])
+            mag = np.floor(np.log10(np.where(a > 0, a, 1.0)))
+            dec = np.where(a >= 100, 0, np.where(a >= 10, 1, 1 - mag))
+            scale = 10.0**dec
+            r[finite] = np.rint(r[finite] * scale) / scale
+    uniq, inv = np.unique(r, return_inverse=True)
+    shown = np.asarray([format_value(feature, float(u)) for u in uniq], dtype=object)
+    return np.asarray(shown[inv.ravel()], dtype=object)
+
+
+def _render_feature(
+    name: str, template: str | None, vals: np.ndarray, cons: np.ndarray
+) -> tuple[list[str], list[str]]:
+    """Sentences and JSON items for the selected values of one feature."""
+    disp = _display(name, vals)
+    udisp, inv = np.unique(disp.astype(str), return_inverse=True)
+    nan_text = render(template, name, float("nan"))
+    utext = [
+        nan_text if d == "unknown" else (
+            template.replace("{value}", d) if template and "{value}" in template
+            else (f"{template}: {d}" if template else f"{name} = {d}")
+        )
+        for d in udisp
+    ]  # fmt: skip
+    ujson = [json.dumps(t) for t in utext]
+    inv = inv.ravel()
+    texts = [utext[i] for i in inv]
+    fj = json.dumps(name)
+    items = [
+        f'{{"contribution": {c:.4f}, "feature": {fj}, "text": {ujson[i]}, '
+        f'"value": {"null" if v != v else repr(v)}}}'
+        for c, i, v in zip(cons.tolist(), inv.tolist(), vals.tolist(), strict=True)
+    ]
+    return texts, items

@@ -96,8 +96,10 @@ def _fail(path: Path, reason: str) -> ModelError:
     return ModelError(f"{path}: {reason}")
 
 
-def read_verified(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     """Read, checksum-verify and parse a model file (structure not yet validated).
+
+    Returns the parsed document and the file's sha256.
 
     Raises
     ------
@@ -132,7 +134,7 @@ def read_verified(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise _fail(p, f"not a JSON model file ({exc})") from None
     if not isinstance(doc, dict):
         raise _fail(p, "not an attrib model (top level is not an object)")
-    return doc
+    return doc, actual
 
 
 def _floats(p: Path, name: str, v: Any, n: int | None = None) -> np.ndarray:

@@ -17,6 +17,7 @@ out, so calibration is measured on scenarios the weights never saw.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -56,7 +57,19 @@ MODEL_NAME = f"attrib-scorer-{MODEL_VERSION}.json"
 # columns that identify or describe an origin but must never be learned from (memorising
 # addresses, networks or places instead of behaviour)
 _NEVER_FEATURES = frozenset(
-    {"ip", "score", "rank", "cluster", "asn", "lat", "lon", "net_type_confidence", "label", "y"}
+    {
+        "ip",
+        "score",
+        "rank",
+        "cluster",
+        "asn",
+        "lat",
+        "lon",
+        "label",
+        "y",
+        "seed",
+        "baseline_failed_signins",
+    }
 )
 
 
@@ -127,6 +140,9 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         Training provenance (scenarios, seeds, metrics) saved with the model.
     version_ : str
         Model version.
+    model_id_ : str
+        ``attrib-scorer-<version>+<sha256 prefix>`` for a model loaded from a file (what
+        ``run.json`` records).
     """
 
     def __init__(
@@ -241,7 +257,9 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         self.descriptions_ = {
             f: t for f, t in {**desc, **CONTEXT_DESCRIPTIONS}.items() if f in self.features_
         }
-        self.metadata_: dict[str, Any] = {}
+        self.metadata_: dict[str, Any] = {
+            "features_sha256": hashlib.sha256(",".join(self.features_).encode()).hexdigest(),
+        }
         self.version_ = MODEL_VERSION
         return self
 
@@ -362,10 +380,13 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         idx = origins.index if isinstance(origins, pd.DataFrame) else None
         return pd.DataFrame(self.model_.contributions(Xm), columns=self.features_, index=idx)
 
-    def _explain_rows(self, Xm: np.ndarray, top: int) -> tuple[list[str], list[str]]:
+    def _explain_rows(
+        self, Xm: np.ndarray, top: int, contrib: np.ndarray | None = None
+    ) -> tuple[list[str], list[str]]:
+        c = self.model_.contributions(Xm) if contrib is None else contrib
         return explain_arrays(
-            self.model_.contributions(Xm), Xm, self.features_, self.descriptions_,
-            top=top, min_contribution=self.min_contribution,
+            c, Xm, self.features_, self.descriptions_, top=top,
+            min_contribution=self.min_contribution,
         )  # fmt: skip
 
     def explain(self, origins: pd.DataFrame, top: int = 3) -> pd.DataFrame:
@@ -416,14 +437,15 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self, "model_")
         Xm = self._matrix(origins, fitting=False)
-        z = self.model_.logit(Xm)
+        contrib = self.model_.contributions(Xm)
+        z = self.model_.base + contrib.sum(axis=1)
         p = self.model_.calibrate(z)
         ip = (origins["ip"].astype("string").fillna("").to_numpy(dtype=object)
               if "ip" in origins.columns else np.arange(len(origins)))  # fmt: skip
         order = np.lexsort((ip, -z, -p))
         rank = np.empty(len(p), dtype=np.int64)
         rank[order] = np.arange(1, len(p) + 1)
-        reasons, rjson = self._explain_rows(Xm, self.top)
+        reasons, rjson = self._explain_rows(Xm, self.top, contrib)
         out = origins.copy()
         out["score"] = p
         out["rank"] = pd.array(rank, dtype="Int64")
@@ -486,7 +508,7 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         ModelError
             Missing, tampered (checksum), pickled, malformed or incompatible file.
         """
-        doc = read_verified(path)
+        doc, digest = read_verified(path)
         model = model_from_dict(doc, path)
         params = doc.get("params")
         classes = doc.get("classes")
@@ -504,6 +526,7 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         meta = doc.get("metadata", {})
         est.metadata_ = meta if isinstance(meta, dict) else {}
         est.version_ = str(doc.get("version", "unknown"))
+        est.model_id_ = f"attrib-scorer-{est.version_}+{digest[:12]}"
         return est
 
 

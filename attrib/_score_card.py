@@ -1,0 +1,171 @@
+"""``MODEL_CARD.md``: what a scoring model was trained on, how it does, and where it fails."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__: list[str] = []  # private module
+
+_LIMITS = """\
+- **Simulated training data.** The model has only seen the simulator's benign population,
+  confounders and campaigns. Behaviour the simulator does not produce (other identity
+  providers' error semantics, unusual office set-ups, campaigns that mimic users' working
+  hours exactly) can be mis-ranked. Retrain with labelled data of your own
+  (`OriginScorer().fit(origins, y, groups=...)`) when you have it.
+- **Batch context.** Cluster-context features (cluster size, short-lived residential peers)
+  and fingerprint-sharing features are computed over the table being scored: the same origin
+  can score differently in a one-day batch than in a month of logs. Score whole analysis
+  windows, not single events.
+- **Calibration** was fitted on held-out folds of the *training* scenarios (whole scenarios
+  held out). Base rates in real networks differ from the simulator's: read scores as a
+  ranking with a rough probability scale, not as exact odds.
+- **No memorised addresses.** Addresses, ASNs and coordinates are never model inputs; only
+  behaviour and network properties are. A campaign re-using known infrastructure is not
+  flagged for that reason alone (use the sightings store for that).
+- **Explanations** are exact for the additive model (contributions add up to the log-odds)
+  but describe the *model*, not ground truth: a reason is what raised the score, to be
+  checked by an analyst.
+"""
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3f}"
+
+
+def _preset_table(res: dict[str, Any]) -> list[str]:
+    lines = [
+        "| preset | scenarios | origins | adversary | model AP | P@k | recall top 1% (ceiling) "
+        "| failed sign-ins AP / P@k | IsolationForest AP / P@k | AP ÷ best baseline "
+        "| baseline (1−AP) ÷ model (1−AP) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for key, e in [*res["presets"].items(), ("**all held-out**", res["overall"])]:
+        m, f, i = e["model"], e["failed_signins"], e["isolation_forest"]
+        lines.append(
+            f"| {key} | {e['scenarios']} | {e['origins']} | {e['adversary']} | {_fmt(m['ap'])} "
+            f"| {_fmt(m['p_at_k'])} | {_fmt(m['recall_top1pct'])} "
+            f"({_fmt(m['recall_top1pct_max'])}) | {_fmt(f['ap'])} / {_fmt(f['p_at_k'])} "
+            f"| {_fmt(i['ap'])} / {_fmt(i['p_at_k'])} | {e['ap_ratio_vs_best_baseline']:.2f} "
+            f"| {e['ap_shortfall_ratio_best_baseline_vs_model']:.1f} |"
+        )
+    return lines
+
+
+def _fp_table(res: dict[str, Any]) -> list[str]:
+    fk = res["fp_kinds"]
+    lines = [
+        f"False positives among the top k (k = adversary origins per scenario), pooled over "
+        f"the held-out scenarios: **{fk['false_positives']} of {fk['top_k_slots']}** slots.",
+        "",
+        "| confounder / benign kind | count | share of top-k slots |",
+        "|---|---:|---:|",
+    ]
+    for kd, v in fk["by_kind"].items():
+        lines.append(f"| {kd} | {v['count']} | {v['share_of_top_k']:.1%} |")
+    if not fk["by_kind"]:
+        lines.append("| (none) | 0 | 0.0% |")
+    return lines
+
+
+def render_card(
+    model: Any,
+    *,
+    digest: str,
+    model_file: str,
+    train: dict[str, Any],
+    evaluation: dict[str, Any] | None,
+    eval_scenarios: list[str],
+    commands: dict[str, str],
+    date: dt.date | None = None,
+) -> str:
+    """Markdown model card.
+
+    Parameters
+    ----------
+    model
+        The fitted :class:`~attrib.score.OriginScorer`.
+    digest
+        sha256 of the model file.
+    model_file
+        Its file name.
+    train
+        Training provenance (scenarios, seed, origins, adversary, per-scenario counts).
+    evaluation
+        :func:`attrib._score_eval.evaluate` result on held-out scenarios (or None).
+    eval_scenarios
+        The held-out scenario specs.
+    commands
+        Name -> shell command reproducing the model and the figures.
+    date
+        Card date (default: today, UTC).
+
+    Returns
+    -------
+    str
+        The card.
+    """
+    day = (date or dt.datetime.now(dt.UTC).date()).isoformat()
+    p = model.get_params()
+    cal = model.model_.calibration.get("method", "none")
+    out = [
+        f"# attrib origin scorer {model.version_}",
+        "",
+        f"- **File:** `models/{model_file}` (JSON, plain data; never pickled)",
+        f"- **sha256:** `{digest}` (also in `{model_file}.sha256`; verified on every load)",
+        f"- **Date:** {day}",
+        "- **Task:** rank the origin IP addresses of an analysis window by how likely they are "
+        "exits of an ORB / covert proxy network used by an intrusion campaign.",
+        "",
+        "## Model",
+        "",
+        "An additive model (a generalised additive logistic model): every feature is cut into "
+        f"at most {p['n_bins']} quantile bins plus a *missing* slot, and an L2-regularised "
+        f"(C={p['C']}, class_weight={p['class_weight']}) logistic regression learns one weight "
+        "per bin. An origin's log-odds is the base plus one contribution per feature, so the "
+        "reasons shown for it are exact. The log-odds are calibrated to probabilities with "
+        f"**{cal}** regression fitted on out-of-fold log-odds, holding out whole training "
+        f"scenarios ({p['cv']}-fold GroupKFold).",
+        "",
+        f"Inputs ({len(model.features_)}): the per-origin features of `attrib.features` and "
+        "three cluster-context features computed over the scored table. Never inputs: "
+        "addresses, ASNs, coordinates.",
+        "",
+        "<details><summary>feature list</summary>",
+        "",
+        ", ".join(f"`{f}`" for f in model.features_),
+        "",
+        "</details>",
+        "",
+        "## Training data",
+        "",
+        "Simulator scenarios (`attrib.simulate`): "
+        + ", ".join(f"`{s}`" for s in train["scenarios"])
+        + f" — {train['origins']} origins, {train['adversary']} adversary.",
+        "",
+        "| scenario | origins | adversary |",
+        "|---|---:|---:|",
+        *[f"| {s} | {n} | {a} |" for s, n, a in train["per_scenario"]],
+        "",
+        "## Evaluation on held-out scenarios",
+        "",
+    ]
+    if evaluation is None:
+        out += ["Not evaluated.", ""]
+    else:
+        out += [
+            f"Held-out scenarios: {', '.join(f'`{s}`' for s in eval_scenarios)} — presets, "
+            "seeds and victim countries not used in training or tuning. Metrics are computed "
+            "per scenario (one ranking per data set) and averaged. Baselines on the same "
+            "scenarios: ranking by failed sign-ins, and an IsolationForest over the model's "
+            "features fitted on each scenario.",
+            "",
+            *_preset_table(evaluation),
+            "",
+            *_fp_table(evaluation),
+            "",
+        ]
+    out += ["## Known limits", "", _LIMITS, "## Reproduce", "", "```sh"]
+    out += [f"{cmd}    # {name}" for name, cmd in commands.items()]
+    out += ["```", ""]
+    return "\n".join(out)
