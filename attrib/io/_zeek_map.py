@@ -160,15 +160,28 @@ def _null(col: str, n: int) -> pd.Series:
     return pd.Series(pd.NA, index=range(n), dtype=dtype)
 
 
-def _as_str(arr: pa.Array) -> pa.Array:
+def _as_str(arr: pa.Array, nulled: Counter[str] | None = None) -> pa.Array:
+    """Text from text or raw bytes; invalid UTF-8 is replaced with U+FFFD (and counted)."""
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         return arr
     try:
         return arr.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        vals = [v if v is None or isinstance(v, str) else bytes(v).decode("utf-8", "replace")
-                for v in arr.to_pylist()]  # fmt: skip
-        return pa.array(vals, pa.string())
+        pass
+    vals: list[str | None] = []
+    replaced = 0
+    for v in arr.to_pylist():
+        if v is None or isinstance(v, str):
+            vals.append(v)
+            continue
+        try:
+            vals.append(bytes(v).decode("utf-8"))
+        except UnicodeDecodeError:
+            replaced += 1
+            vals.append(bytes(v).decode("utf-8", "replace"))
+    if replaced and nulled is not None:
+        nulled["invalid utf-8 replaced"] += replaced
+    return pa.array(vals, pa.string())
 
 
 def _numeric(arr: pa.Array, target: pa.DataType, col: str, nulled: Counter[str]) -> pa.Array:
@@ -305,7 +318,7 @@ def _convert(arr: pa.Array, col: str, nulled: Counter[str]) -> pd.Series:
     if k == _CAT:
         return _categorical(arr, col, nulled)
     if k == _STR:
-        return pd.Series(pd.arrays.ArrowStringArray(_as_str(arr)), copy=False)
+        return pd.Series(pd.arrays.ArrowStringArray(_as_str(arr, nulled)), copy=False)
     if k == _PORT:
         num = _numeric(arr, pa.int64(), col, nulled)
         bad = pc.fill_null(pc.or_(pc.less(num, 0), pc.greater(num, 65535)), False)

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+
+from attrib.errors import UnreadableFileError
 
 __all__: list[str] = []
 
@@ -40,6 +43,20 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
 def unescape(value: bytes) -> bytes:
     r"""Decode Zeek's ``\\xNN`` escapes (what Zeek's own ASCII input reader undoes)."""
     return _HEX_ESC.sub(lambda m: bytes((int(m.group(1), 16),)), value)
+
+
+def guarded(path: str, chunks: Iterator[Any]) -> Iterator[Any]:
+    """Re-raise a truncated or corrupt compressed stream as one ``UnreadableFileError``."""
+    try:
+        yield from chunks
+    except (EOFError, zlib.error) as exc:
+        raise UnreadableFileError(f"{path}: truncated or corrupt compressed data ({exc})") from None
+    except OSError as exc:  # gzip/bz2 raise OSError subclasses (BadGzipFile, "Invalid data stream")
+        raise UnreadableFileError(f"{path}: cannot read: {exc}") from None
+    except Exception as exc:
+        if type(exc).__name__ == "ZstdError":
+            raise UnreadableFileError(f"{path}: corrupt zstd data ({exc})") from None
+        raise
 
 
 @dataclass
@@ -96,6 +113,8 @@ class Piece:
     #: whether the data holds a backslash (possible ``\\xNN`` escape) / a "(" (``(empty)``)
     backslash: bool = True
     paren: bool = True
+    #: whether the data is valid UTF-8 (Arrow cannot report a non-UTF-8 invalid row)
+    utf8: bool = True
 
 
 class LineTooLong(Exception):  # noqa: N818 - internal signal, never escapes the reader
@@ -163,8 +182,17 @@ def _next_header(buf: bytes, pos: int, n: int) -> int:
         pos = j + 1
 
 
+def _valid_utf8(view: memoryview) -> bool:
+    try:
+        str(view, "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _pieces(buf: bytes, pos: int, n: int, lineno: int) -> Generator[Piece, None, int]:
     view = memoryview(buf)
+    ascii_block = buf.isascii()
     while pos < n:
         if buf[pos] == 35:  # "#"
             nl = buf.find(b"\n", pos, n)
@@ -179,6 +207,7 @@ def _pieces(buf: bytes, pos: int, n: int, lineno: int) -> Generator[Piece, None,
                 data=view[pos:end],
                 backslash=buf.find(b"\\", pos, end) >= 0,
                 paren=buf.find(b"(", pos, end) >= 0,
+                utf8=ascii_block or _valid_utf8(view[pos:end]),
             )
             lineno += buf.count(b"\n", pos, end)
             if end == n and buf[n - 1] != 10:
@@ -199,13 +228,15 @@ class BlockResult:
 
 
 def parse_block(
-    data: memoryview, first_line: int, header: ZeekHeader, keep: list[str]
+    data: memoryview, first_line: int, header: ZeekHeader, keep: list[str], utf8: bool = True
 ) -> BlockResult:
     """Parse whole data lines of one section with Arrow; typed first, raw bytes on failure.
 
     Columns in ``keep`` are returned; numeric Zeek types come back as numbers when every value
     of the block parses (the fast path), otherwise as raw bytes for the caller to coerce.
     """
+    if not utf8:
+        return _parse_dropping_bad_lines(data, first_line, header, keep)
     try:
         return _parse(data, first_line, header, keep, typed=True)
     except pa.ArrowInvalid as exc:
@@ -216,6 +247,33 @@ def parse_block(
         return _parse(data, first_line, header, keep, typed=False)
     except pa.ArrowInvalid:
         return _parse(data, first_line, header, keep, typed=False, whole=True)
+
+
+def _parse_dropping_bad_lines(
+    data: memoryview, first_line: int, header: ZeekHeader, keep: list[str]
+) -> BlockResult:
+    """Slow path: drop lines with the wrong field count in Python, then parse the rest."""
+    n = len(header.fields)
+    good: list[bytes] = []
+    bad: list[tuple[int, int]] = []
+    for i, line in enumerate(bytes(data).split(b"\n")):
+        if not line.strip(b"\r"):
+            continue
+        count = line.count(header.separator) + 1
+        if count == n:
+            good.append(line)
+        else:
+            bad.append((first_line + i, count))
+    clean = memoryview(b"\n".join(good) + b"\n") if good else memoryview(b"")
+    if not good:
+        return BlockResult(_empty_table(keep), bad, False)
+    res = _parse(clean, first_line, header, keep, typed=False, whole=True)
+    res.bad_rows = bad + res.bad_rows
+    return res
+
+
+def _empty_table(keep: list[str]) -> pa.Table:
+    return pa.table({k: pa.array([], pa.binary()) for k in keep})
 
 
 def _parse(

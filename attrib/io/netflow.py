@@ -31,7 +31,7 @@ from attrib.io._flow_mapping import NFDUMP, FlowMapping, load_mapping, mapping_f
 from attrib.io._source import Source
 from attrib.io._zeek_json import flatten, iter_lines, scalar
 from attrib.io._zeek_map import to_frame, to_ts
-from attrib.io._zeek_tsv import MAX_LINE_BYTES, split_stream
+from attrib.io._zeek_tsv import MAX_LINE_BYTES, guarded, split_stream
 
 __all__ = ["FORMATS", "NFDUMP_COLUMNS", "read_chunks", "sniff"]
 
@@ -101,9 +101,10 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
     max_line = int(ctx.options.get("max_line_bytes", MAX_LINE_BYTES))
     with source.open() as raw:
         if mapping.format == "json":
-            yield from _json_chunks(raw, ctx, mapping, fmt, max_line)
+            chunks = _json_chunks(raw, ctx, mapping, fmt, max_line)
         else:
-            yield from _csv_chunks(raw, source, ctx, mapping, fmt, max_line)
+            chunks = _csv_chunks(raw, source, ctx, mapping, fmt, max_line)
+        yield from guarded(str(source.path), chunks)
 
 
 def _mapping(source: Source, ctx: ReadContext) -> FlowMapping:
@@ -147,6 +148,8 @@ def _csv_chunks(
         if cut >= 0:
             data = data[:cut]
         if data.strip():
+            if not data.isascii():
+                data = _utf8_or_replaced(data, ctx)
             table = _parse_csv(data, first, names, m, ctx)
             pending.append(table)
             rows += table.num_rows
@@ -172,6 +175,27 @@ def _header(line: bytes, m: FlowMapping, path: str) -> tuple[list[str], FlowMapp
         )
     present = {c: src for c, src in m.columns.items() if src in names}
     return names, replace(m, columns=present)
+
+
+def _utf8_or_replaced(data: bytes, ctx: ReadContext) -> bytes:
+    """Valid UTF-8 as is; otherwise invalid bytes become U+FFFD, counted per line.
+
+    (Arrow cannot hand a non-UTF-8 malformed row to its invalid-row handler.)
+    """
+    try:
+        data.decode("utf-8")
+        return data
+    except UnicodeDecodeError:
+        pass
+    out = []
+    for line in data.split(b"\n"):
+        try:
+            line.decode("utf-8")
+            out.append(line)
+        except UnicodeDecodeError:
+            ctx.stats.nulled["invalid utf-8 replaced"] += 1
+            out.append(line.decode("utf-8", "replace").encode("utf-8"))
+    return b"\n".join(out)
 
 
 def _trailer_at(data: bytes) -> int:
@@ -288,7 +312,7 @@ def _frame(
     if fmt == "nfdump":
         _null_unexported_reverse(cols)
     sensor = cols.pop("sensor", None)
-    df = to_frame(cols, n, nulled, event_type="flow", sensor=_text(sensor), source=fmt)
+    df = to_frame(cols, n, nulled, event_type="flow", sensor=sensor, source=fmt)
     if ts is not None:
         df["ts"] = ts.reset_index(drop=True)
     if dur is not None:

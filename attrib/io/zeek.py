@@ -36,6 +36,7 @@ from attrib.io._zeek_tsv import (
     BlockResult,
     ZeekHeader,
     decode_strings,
+    guarded,
     parse_block,
     split_stream,
     unescape,
@@ -99,9 +100,10 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str = "zeek") -> Iterator
     is_json = source.head(4096).lstrip().startswith(b"{")
     with source.open() as raw:
         if is_json:
-            yield from read_json_chunks(raw, ctx, max_line)
+            chunks = read_json_chunks(raw, ctx, max_line)
         else:
-            yield from _TsvReader(source, ctx).run(raw, block, max_line)
+            chunks = _TsvReader(source, ctx).run(raw, block, max_line)
+        yield from guarded(str(source.path), chunks)
 
 
 class _TsvReader:
@@ -127,7 +129,7 @@ class _TsvReader:
                 continue
             assert piece.data is not None
             plan = self.plan or self._plan(piece.line)
-            res = parse_block(piece.data, piece.line, self.header, plan[2])
+            res = parse_block(piece.data, piece.line, self.header, plan[2], piece.utf8)
             res.backslash, res.paren = piece.backslash, piece.paren
             if res.bad_rows:
                 expected = len(self.header.fields)
