@@ -191,6 +191,7 @@ def _iter_pcapng(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[Packe
     order = "<"
     ifaces: list[_Iface] = []
     rec_no = 1
+    last_ts = 0
     rest = head
     eof = False
     while True:
@@ -234,6 +235,9 @@ def _iter_pcapng(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[Packe
                     ctx.bad("pcapng packet block: bad interface, length or timestamp", rec_no)
                 else:
                     off, cl, wl, ts, lk = pkt
+                    if ts < 0:
+                        ts = last_ts
+                    last_ts = ts
                     offs.append(off)
                     caps.append(cl)
                     wires.append(wl)
@@ -286,7 +290,7 @@ def _packet_block(
             return None
         wl = struct.unpack_from(order + "I", buf, pos + 8)[0]
         cl = min(wl, blen - 16)
-        return pos + 12, cl, wl, 0, ifaces[0].link
+        return pos + 12, cl, wl, -1, ifaces[0].link  # no timestamp: the caller carries one
     if blen < 32:
         return None
     if btype == 6:

@@ -273,3 +273,21 @@ def test_reference_and_compiled_engines_agree(tmp_path: Path) -> None:
     a = read(p, options={"pcap_engine": "python"})
     b = read(p)
     pd.testing.assert_frame_equal(a.drop(columns="uid"), b.drop(columns="uid"))
+
+
+def test_pcapng_simple_packet_blocks_and_ts_offset(tmp_path: Path) -> None:
+    frames = [eth(p) for p in handshake()]
+    shb = struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+    opts = struct.pack("<HHq", 14, 8, 1000) + b"\0\0\0\0"  # if_tsoffset = 1000 s
+    blocks = [(0x0A0D0D0A, shb), (1, struct.pack("<HHI", 1, 0, 65535) + opts)]
+    blocks.append((6, struct.pack("<IIIII", 0, 0, 5_000_000, len(frames[0]), len(frames[0]))
+                   + frames[0]))  # fmt: skip
+    blocks += [(3, struct.pack("<I", len(f)) + f) for f in frames[1:]]  # no time: previous one
+    out = b""
+    for bt, body in blocks:
+        body += b"\0" * (-len(body) % 4)
+        out += struct.pack("<II", bt, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+    df = read(_write(tmp_path, out, "spb.pcapng"))
+    t = _one(df)
+    assert t["ts"] == pd.Timestamp(1005, unit="s", tz="UTC")
+    assert (t["pkts_out"], t["pkts_in"], t["conn_state"]) == (5, 3, "SF")
