@@ -149,7 +149,7 @@ def as_str_array(values: Iterable[Any]) -> pd.Series:
     pandas.Series
         Text column.
     """
-    out = [None if v is None or v == "" else _text(v) for v in values]
+    out = [None if v is None or v == "" else v if type(v) is str else _text(v) for v in values]
     return pd.Series(out, dtype=_STR)
 
 

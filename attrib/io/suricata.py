@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from attrib.io._base import ReadContext
-from attrib.io._fields import as_int_array, as_str_array, parse_timestamps, pluck
+from attrib.io._fields import as_int_array, as_str_array, parse_timestamps
 from attrib.io._jsonlines import Record, head_records, iter_record_batches
 from attrib.io._source import Source
 from attrib.schema import conform_events
@@ -141,8 +141,8 @@ def _frame(recs: list[dict[str, Any]], sensor: str) -> pd.DataFrame:
         return pd.DataFrame()
     et = [r["event_type"] for r in recs]
     is_flow = pd.Series([e == "flow" for e in et])
-    start = parse_timestamps([pluck(r, ("flow", "start")) for r in recs])
-    end = parse_timestamps([pluck(r, ("flow", "end")) for r in recs])
+    start = parse_timestamps([_dig(r, ("flow", "start")) for r in recs])
+    end = parse_timestamps([_dig(r, ("flow", "end")) for r in recs])
     stamp = parse_timestamps([r.get("timestamp") for r in recs])
     proto = [r.get("proto") for r in recs]
     cols: dict[str, Any] = {
@@ -170,13 +170,22 @@ def _frame(recs: list[dict[str, Any]], sensor: str) -> pd.DataFrame:
         "ip_bytes_out": "bytes_toserver", "ip_bytes_in": "bytes_toclient",
     }  # fmt: skip
     for col, key in flow_cols.items():
-        cols[col] = as_int_array(pluck(r, ("flow", key)) for r in recs)
+        cols[col] = as_int_array(_dig(r, ("flow", key)) for r in recs)
     for col, path in _APP_PATHS.items():
-        cols[col] = as_str_array(pluck(r, path) for r in recs)
+        cols[col] = as_str_array(_dig(r, path) for r in recs)
     cols["conn_state"] = pd.Series([_conn_state(r) for r in recs], dtype="object")
     df = pd.DataFrame(cols)
     df["source"] = "suricata"
     return df
+
+
+def _dig(obj: Any, path: tuple[str, ...]) -> Any:
+    """Exact nested lookup: EVE keys are fixed lower-case, so no case folding is needed."""
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
 
 
 def _service(rec: dict[str, Any]) -> str | None:
@@ -206,7 +215,7 @@ def _conn_state(rec: dict[str, Any]) -> str | None:
     ts, tc = _flags(tcp.get("tcp_flags_ts")), _flags(tcp.get("tcp_flags_tc"))
     if ts is None or not ts & _SYN:
         return None
-    to_client = pluck(rec, ("flow", "pkts_toclient"))
+    to_client = _dig(rec, ("flow", "pkts_toclient"))
     if tc is None and to_client == 0:
         return "S0"
     if tc is None:
