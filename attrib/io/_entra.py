@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from attrib.io._fields import ci_get, first_of, pluck
+from attrib.io._fields import ci_get, first_of, pluck, unjson
 
 __all__ = [
     "ENTRA_CATEGORIES",
@@ -73,8 +73,14 @@ _CODE = (("status", "errorCode"),)
 _LOC = ("location", "LocationDetails")
 
 
-def _body(rec: Mapping[str, Any]) -> Any:
+def _properties(rec: Mapping[str, Any]) -> Any:
+    """``properties`` as a mapping (some Event Hub pipelines ship it as JSON text)."""
     props = ci_get(rec, "properties")
+    return unjson(props) if isinstance(props, str) else props
+
+
+def _body(rec: Mapping[str, Any]) -> Any:
+    props = _properties(rec)
     return props if isinstance(props, Mapping) else rec
 
 
@@ -91,7 +97,7 @@ def is_entra_record(rec: Mapping[str, Any]) -> bool:
     bool
         True for Azure Monitor sign-in records, Sentinel rows and Graph ``signIn`` resources.
     """
-    props = ci_get(rec, "properties")
+    props = _properties(rec)
     if isinstance(props, Mapping):
         cat = ci_get(rec, "category")
         op = ci_get(rec, "operationName")

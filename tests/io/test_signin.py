@@ -444,11 +444,15 @@ def test_chunks_bounded_for_arrays_and_wrappers(tmp_path):
 def test_sniff_record_longer_than_the_head(tmp_path):
     """A sign-in with hundreds of CA policies is longer than the 64 KiB sniffing window."""
     big = {
-        "time": "2024-03-06T07:54:59.1234567Z", "category": "SignInLogs",
-        "operationName": "Sign-in activity", "resultType": "0",
+        "time": "2024-03-06T07:54:59.1234567Z",
+        "category": "SignInLogs",
+        "operationName": "Sign-in activity",
+        "resultType": "0",
         "properties": {
-            "createdDateTime": "2024-03-06T07:54:58Z", "userPrincipalName": "big@contoso.example",
-            "ipAddress": "198.51.100.9", "status": {"errorCode": 0},
+            "createdDateTime": "2024-03-06T07:54:58Z",
+            "userPrincipalName": "big@contoso.example",
+            "ipAddress": "198.51.100.9",
+            "status": {"errorCode": 0},
             "appliedConditionalAccessPolicies": [
                 {"id": str(i), "displayName": f"policy {i}", "result": "notApplied"}
                 for i in range(3000)
@@ -463,3 +467,14 @@ def test_sniff_record_longer_than_the_head(tmp_path):
         assert detect_format(open_source(path)) == "entra"
         df, _ = read(path)
         assert df.iloc[0]["user"] == "big@contoso.example"
+
+
+@needs_panther
+def test_entra_properties_as_json_text(tmp_path):
+    """Some Event Hub pipelines stringify ``properties``."""
+    logs = [{**x, "properties": json.dumps(x["properties"])} for x in azure_logs()]
+    path = write_lines(tmp_path / "eh.json", logs)
+    assert detect_format(open_source(path)) == "entra"
+    df, _ = read(path)
+    check_row(df.iloc[0], ENTRA_FAILED)
+    check_row(df.iloc[5], ENTRA_LEGACY)

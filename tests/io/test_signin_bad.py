@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 
 import attrib
 from attrib.errors import FormatError, InputError, TooManyBadRowsError, UnknownFormatError
@@ -186,3 +187,30 @@ def test_empty_and_whitespace_files(tmp_path):
     blank.write_text("\n\n   \n")
     with pytest.raises(UnknownFormatError):
         attrib.read(blank)
+
+
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared reference data absent")
+def test_sniffers_do_not_claim_other_formats():
+    """Zeek TSV/JSON logs, nfdump CSV, pcaps and OneLogin events are none of ours."""
+    from attrib.io._source import open_source as src_of
+    from attrib.io.suricata import sniff as eve_sniff
+
+    files = [
+        p
+        for d in ("samples/otrf-apt29", "zeek-btest/Baseline", "samples/nfdump")
+        for p in sorted((SHARED / d).rglob("*"))
+        if p.is_file() and p.name != "LICENSE"
+    ]
+    assert len(files) > 50
+    for p in files:
+        head = src_of(p).head()
+        assert sniff(head) is None, p
+        assert eve_sniff(head) is None, p
+    onelogin = yaml.safe_load(
+        (SHARED / "samples/panther-fixtures/onelogin_high_risk_failed_login.yml").read_text()
+    )
+    body = "".join(json.dumps(t["Log"]) + "\n" for t in onelogin["Tests"]).encode()
+    assert sniff(body) is None and eve_sniff(body) is None
