@@ -12,30 +12,26 @@ memory sampled for ``run.json``.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import platform
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 
 import attrib.accessor  # noqa: F401  (registers DataFrame.attrib)
 from attrib import __version__
 from attrib._atomic import ensure_writable_dir
-from attrib._progress import progress as _progress
+from attrib._front import _step, materialised_front, streamed_front
 from attrib._runstats import RunStats
 from attrib.analysis import Analysis
 from attrib.context import OrgContext
 from attrib.errors import ConfigError
-from attrib.io import ReadReport, iter_read
-from attrib.pipeline_context import complete_context
-from attrib.schema import conform_events, empty_events
+from attrib.io import ReadReport
 
 __all__ = ["DEFAULT_THRESHOLD", "Analysis", "analyze"]
 
@@ -44,8 +40,6 @@ logger = logging.getLogger(__name__)
 PathLike = str | os.PathLike[str]
 #: Score from which an origin or cluster is *flagged* (STIX export, report counts).
 DEFAULT_THRESHOLD = 0.5
-_ENRICH_BATCH = 200_000
-_FEATURE_CHUNK = 500_000
 
 
 def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
@@ -56,96 +50,6 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
     except (ValueError, TypeError):
         raise ConfigError(f"--{name}: {value!r} is not a date or timestamp") from None
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
-def _in_window(
-    chunk: pd.DataFrame, since: pd.Timestamp | None, until: pd.Timestamp | None
-) -> pd.DataFrame:
-    if since is None and until is None:
-        return chunk
-    keep = pd.Series(True, index=chunk.index)
-    if since is not None:
-        keep &= (chunk["ts"] >= since).fillna(False)
-    if until is not None:
-        keep &= (chunk["ts"] < until).fillna(False)
-    return chunk[keep]
-
-
-def _read(
-    inputs: PathLike | Iterable[PathLike] | pd.DataFrame,
-    report: ReadReport,
-    since: pd.Timestamp | None,
-    until: pd.Timestamp | None,
-    show: bool | None,
-) -> pd.DataFrame:
-    if isinstance(inputs, pd.DataFrame):  # events already read (notebooks, df.attrib)
-        return _in_window(conform_events(inputs), since, until).reset_index(drop=True)
-    # Chunks are parked as Arrow tables (string columns are shared, not copied) and turned
-    # into one frame with self_destruct, so the concatenation never holds two copies.
-    tables = []
-    for c in _progress(
-        iter_read(inputs, skip_unreadable=True, report=report), "reading", unit="chunk",
-        enabled=show,
-    ):  # fmt: skip
-        c = _in_window(c, since, until)
-        if len(c):
-            tables.append(pa.Table.from_pandas(c, preserve_index=False))
-        del c
-    if not tables:
-        return empty_events()
-    table = pa.concat_tables(tables, promote_options="default")
-    tables.clear()
-    df = table.to_pandas(self_destruct=True, split_blocks=True)
-    del table
-    return conform_events(_join_by_uid(df))
-
-
-def _join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
-    """Zeek ssl/ssh/http rows onto their conn row (the reader contract's cross-file step)."""
-    try:
-        from attrib.io.zeek import join_by_uid
-    except ImportError:  # pragma: no cover - the zeek reader ships with attrib
-        return df
-    return join_by_uid(df)
-
-
-def _enrich(enricher: Any, events: pd.DataFrame, show: bool | None) -> pd.DataFrame:
-    ips = pd.Series(pd.unique(events["src_ip"].dropna()), dtype="string")
-    batches = [ips.iloc[i : i + _ENRICH_BATCH] for i in range(0, len(ips), _ENRICH_BATCH)]
-    parts = [
-        enricher.lookup(b)
-        for b in _progress(batches, "enrichment", total=len(batches), unit="batch", enabled=show)
-    ]
-    if not parts:
-        return enricher.lookup(ips)
-    return pd.concat(parts, ignore_index=True)
-
-
-def _n_slices(events: pd.DataFrame) -> int:
-    return max(1, -(-len(events) // _FEATURE_CHUNK))
-
-
-def _slices(events: pd.DataFrame) -> Iterator[pd.DataFrame]:
-    """Row slices (views) of the events, so feature building can report progress."""
-    for i in range(0, max(len(events), 1), _FEATURE_CHUNK):
-        yield events.iloc[i : i + _FEATURE_CHUNK]
-
-
-@contextlib.contextmanager
-def _step(desc: str, show: bool | None) -> Iterator[None]:
-    """A one-step progress bar (or start/done log lines) around a single long call."""
-    it = iter(_progress([None], desc, total=1, unit="step", enabled=show))
-    next(it)
-    yield
-    for _ in it:
-        pass
-
-
-def _days(events: pd.DataFrame, ips: pd.Series) -> pd.DataFrame:
-    """Per-origin, per-UTC-day event counts for the sightings store."""
-    ev = events.loc[events["src_ip"].isin(ips) & events["ts"].notna(), ["src_ip", "ts"]]
-    g = ev.groupby([ev["src_ip"], ev["ts"].dt.floor("D")], observed=True).size()
-    return g.rename("events").rename_axis(["ip", "day"]).reset_index()
 
 
 def _cluster_scores(clusters: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
@@ -196,6 +100,7 @@ def analyze(
     threshold: float = DEFAULT_THRESHOLD,
     progress: bool | None = None,
     run_id: str | None = None,
+    keep_events: bool = True,
 ) -> Analysis:
     """Analyse logs and captures: rank origins, find their infrastructure, explain why.
 
@@ -226,6 +131,10 @@ def analyze(
         Progress bars on (True), off (False) or on a terminal only (None).
     run_id
         Identifier of the run; generated when absent.
+    keep_events
+        Keep the events table (``Analysis.events``). False streams the inputs into the feature
+        accumulator in bounded memory (what ``attrib analyze`` does); ``Analysis.events`` is
+        then empty.
 
     Returns
     -------
@@ -249,8 +158,8 @@ def analyze(
     try:
         return _run(
             inputs, out=out, configured=configured, model=model, sightings=sightings,
-            since=t_since, until=t_until, geoip_dir=geoip_dir, threshold=threshold,
-            show=progress, run_id=run_id, created=created,
+            window=(t_since, t_until), geoip_dir=geoip_dir, threshold=threshold,
+            show=progress, keep_events=keep_events, run_id=run_id, created=created,
         )  # fmt: skip
     finally:
         if sightings is not None:
@@ -264,35 +173,23 @@ def _run(
     configured: OrgContext,
     model: PathLike | None,
     sightings: Any,
-    since: pd.Timestamp | None,
-    until: pd.Timestamp | None,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
     geoip_dir: PathLike | None,
     threshold: float,
     show: bool | None,
+    keep_events: bool,
     run_id: str,
     created: datetime,
 ) -> Analysis:
     from attrib.cluster import OriginClusterer
-    from attrib.enrich import default_enricher
-    from attrib.features import build_origins
     from attrib.score import load_model
 
     stats = RunStats()
     report = ReadReport()
-    with stats.stage("read") as rec:
-        events = _read(inputs, report, since, until, show)
-        rec["rows"] = len(events)
-    with stats.stage("enrich") as rec:
-        enricher = default_enricher(geoip_dir)
-        enrichment = _enrich(enricher, events, show)
-        rec["rows"] = len(enrichment)
-    ctx = complete_context(configured, events, enrichment)
-    with stats.stage("features") as rec:
-        history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
-        chunks = _progress(_slices(events), "features", total=_n_slices(events), unit="chunk",
-                           enabled=show)  # fmt: skip
-        origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
-        rec["rows"] = len(origins)
+    stream = not keep_events and not isinstance(inputs, pd.DataFrame)
+    front_of = streamed_front if stream else materialised_front
+    f = front_of(inputs, report, configured, window, stats, sightings, geoip_dir, show)  # type: ignore[arg-type]
+    origins = f.origins
     with stats.stage("cluster") as rec, _step("clustering", show):
         clusterer = OriginClusterer().fit(origins)
         origins = origins.assign(cluster=clusterer.cluster_ids_.to_numpy())
@@ -307,31 +204,35 @@ def _run(
     meta = {
         "run_id": run_id, "created": created.isoformat(), "versions": _versions(),
         "attrib_version": __version__, "inputs": _input_list(report),
-        "read": report.as_dict(),
+        "read": report.as_dict(), "mode": "streamed" if stream else "materialised",
         "window": {
-            "since": since.isoformat() if since is not None else None,
-            "until": until.isoformat() if until is not None else None,
-            "start": events["ts"].min() if len(events) else None,
-            "end": events["ts"].max() if len(events) else None,
+            "since": window[0].isoformat() if window[0] is not None else None,
+            "until": window[1].isoformat() if window[1] is not None else None,
+            "start": f.ts_min, "end": f.ts_max,
         },
-        "context": _context_dict(ctx), "data_version": getattr(enricher, "version", None),
-        "enrichment": enricher.info(), "model_id": _model_id(scorer, model),
+        "context": _context_dict(f.context), "data_version": getattr(f.enricher, "version", None),
+        "enrichment": f.enricher.info(), "model_id": _model_id(scorer, model),
         "model_path": str(model) if model else None,
         "store": str(sightings.path) if sightings is not None else None,
         "threshold": threshold,
         "counts": {
-            "events": len(events), "origins": len(origins), "clusters": len(clusters),
+            "events": f.n_events, "origins": len(origins), "clusters": len(clusters),
             "flagged": int((origins["score"] >= threshold).sum()),
         },
     }  # fmt: skip
-    analysis = Analysis(events=events, origins=origins, clusters=clusters, context=ctx,
+    analysis = Analysis(events=f.events, origins=origins, clusters=clusters, context=f.context,
                         read_report=report, meta=meta, scorer=scorer)  # fmt: skip
-    _finish(analysis, stats, out, sightings, threshold)
+    _finish(analysis, f.days, stats, out, sightings, threshold)
     return analysis
 
 
 def _finish(
-    analysis: Analysis, stats: RunStats, out: PathLike | None, sightings: Any, threshold: float
+    analysis: Analysis,
+    days: pd.DataFrame,
+    stats: RunStats,
+    out: PathLike | None,
+    sightings: Any,
+    threshold: float,
 ) -> None:
     """Stage the outputs, append to the store, then publish the outputs."""
     from attrib.report.batch import stage_outputs
@@ -346,7 +247,6 @@ def _finish(
     try:
         if sightings is not None:
             with stats.stage("store"):
-                days = _days(analysis.events, analysis.origins["ip"])
                 sightings.append_run(meta["run_id"], analysis.origins, analysis.clusters,
                                      _store_meta(meta), days=days)  # fmt: skip
         meta.update(stats.as_dict())

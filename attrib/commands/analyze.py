@@ -47,7 +47,7 @@ def analyze_cmd(
 
     result = analyze(
         list(inputs), out=out, context=config, model=model, store=store, since=since,
-        until=until, geoip_dir=geoip_dir, threshold=threshold,
+        until=until, geoip_dir=geoip_dir, threshold=threshold, keep_events=False,
     )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.meta, indent=2, default=str))

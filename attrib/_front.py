@@ -1,0 +1,219 @@
+"""The front of the pipeline: events in, origins (with enrichment and context) out.
+
+Two ways, same result: *materialised* (the events table is kept, for notebooks and
+``Analysis.events``) and *streamed* (bounded memory, for the batch CLI on large inputs; see
+:mod:`attrib._stream`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from attrib._progress import progress as _progress
+from attrib._runstats import RunStats
+from attrib.context import OrgContext
+from attrib.io import ReadReport, iter_read
+from attrib.pipeline_context import complete_context
+from attrib.schema import conform_events, empty_events
+
+__all__ = ["Front", "materialised_front", "streamed_front"]
+
+logger = logging.getLogger(__name__)
+
+PathLike = str | os.PathLike[str]
+_ENRICH_BATCH = 200_000
+_FEATURE_CHUNK = 500_000
+
+
+@dataclass
+class Front:
+    """Origins with enrichment and features, and what the rest of the run needs."""
+
+    events: pd.DataFrame
+    origins: pd.DataFrame
+    enricher: Any
+    context: OrgContext
+    days: pd.DataFrame
+    n_events: int
+    ts_min: Any
+    ts_max: Any
+
+
+def _in_window(
+    chunk: pd.DataFrame, since: pd.Timestamp | None, until: pd.Timestamp | None
+) -> pd.DataFrame:
+    if since is None and until is None:
+        return chunk
+    keep = pd.Series(True, index=chunk.index)
+    if since is not None:
+        keep &= (chunk["ts"] >= since).fillna(False)
+    if until is not None:
+        keep &= (chunk["ts"] < until).fillna(False)
+    return chunk[keep]
+
+
+def _read(
+    inputs: PathLike | Iterable[PathLike] | pd.DataFrame,
+    report: ReadReport,
+    since: pd.Timestamp | None,
+    until: pd.Timestamp | None,
+    show: bool | None,
+) -> pd.DataFrame:
+    if isinstance(inputs, pd.DataFrame):  # events already read (notebooks, df.attrib)
+        return _in_window(conform_events(inputs), since, until).reset_index(drop=True)
+    # Chunks are parked as Arrow tables (string columns are shared, not copied) and turned
+    # into one frame with self_destruct, so the concatenation never holds two copies.
+    tables = []
+    for c in _progress(
+        iter_read(inputs, skip_unreadable=True, report=report), "reading", unit="chunk",
+        enabled=show,
+    ):  # fmt: skip
+        c = _in_window(c, since, until)
+        if len(c):
+            tables.append(pa.Table.from_pandas(c, preserve_index=False))
+        del c
+    if not tables:
+        return empty_events()
+    table = pa.concat_tables(tables, promote_options="default")
+    tables.clear()
+    df = table.to_pandas(self_destruct=True, split_blocks=True)
+    del table
+    return conform_events(_join_by_uid(df))
+
+
+def _join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
+    """Zeek ssl/ssh/http rows onto their conn row (the reader contract's cross-file step)."""
+    try:
+        from attrib.io.zeek import join_by_uid
+    except ImportError:  # pragma: no cover - the zeek reader ships with attrib
+        return df
+    return join_by_uid(df)
+
+
+def _enrich(enricher: Any, src: pd.Series, show: bool | None) -> pd.DataFrame:
+    ips = pd.Series(pd.unique(src.dropna()), dtype="string")
+    batches = [ips.iloc[i : i + _ENRICH_BATCH] for i in range(0, len(ips), _ENRICH_BATCH)]
+    parts = [
+        enricher.lookup(b)
+        for b in _progress(batches, "enrichment", total=len(batches), unit="batch", enabled=show)
+    ]
+    if not parts:
+        return enricher.lookup(ips)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _n_slices(events: pd.DataFrame) -> int:
+    return max(1, -(-len(events) // _FEATURE_CHUNK))
+
+
+def _slices(events: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """Row slices (views) of the events, so feature building can report progress."""
+    for i in range(0, max(len(events), 1), _FEATURE_CHUNK):
+        yield events.iloc[i : i + _FEATURE_CHUNK]
+
+
+@contextlib.contextmanager
+def _step(desc: str, show: bool | None) -> Iterator[None]:
+    """A one-step progress bar (or start/done log lines) around a single long call."""
+    it = iter(_progress([None], desc, total=1, unit="step", enabled=show))
+    next(it)
+    yield
+    for _ in it:
+        pass
+
+
+def _days(events: pd.DataFrame, ips: pd.Series) -> pd.DataFrame:
+    """Per-origin, per-UTC-day event counts for the sightings store."""
+    ev = events.loc[events["src_ip"].isin(ips) & events["ts"].notna(), ["src_ip", "ts"]]
+    g = ev.groupby([ev["src_ip"], ev["ts"].dt.floor("D")], observed=True).size()
+    return g.rename("events").rename_axis(["ip", "day"]).reset_index()
+
+
+def _needs_inference(ctx: OrgContext) -> bool:
+    return not (ctx.home_countries and ctx.services and ctx.offices and ctx.accounts is not None)
+
+
+def materialised_front(
+    inputs: PathLike | Iterable[PathLike] | pd.DataFrame,
+    report: ReadReport,
+    configured: OrgContext,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    stats: RunStats,
+    sightings: Any,
+    geoip_dir: PathLike | None,
+    show: bool | None,
+) -> Front:
+    """Read everything into one events table, then enrich and build origins."""
+    from attrib.enrich import default_enricher
+    from attrib.features import build_origins
+
+    with stats.stage("read") as rec:
+        events = _read(inputs, report, window[0], window[1], show)
+        rec["rows"] = len(events)
+    with stats.stage("enrich") as rec:
+        enricher = default_enricher(geoip_dir)
+        enrichment = _enrich(enricher, events["src_ip"], show)
+        rec["rows"] = len(enrichment)
+    ctx = complete_context(configured, events, enrichment)
+    with stats.stage("features") as rec:
+        history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
+        chunks = _progress(_slices(events), "features", total=_n_slices(events), unit="chunk",
+                           enabled=show)  # fmt: skip
+        origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
+        rec["rows"] = len(origins)
+    has_ts = len(events) and events["ts"].notna().any()
+    return Front(events, origins, enricher, ctx, _days(events, origins["ip"]), len(events),
+                 events["ts"].min() if has_ts else None,
+                 events["ts"].max() if has_ts else None)  # fmt: skip
+
+
+def streamed_front(
+    inputs: PathLike | Iterable[PathLike],
+    report: ReadReport,
+    configured: OrgContext,
+    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    stats: RunStats,
+    sightings: Any,
+    geoip_dir: PathLike | None,
+    show: bool | None,
+) -> Front:
+    """Stream chunks into the feature accumulator; keep no events table."""
+    from attrib._stream import inference_events, stream_origins
+    from attrib.enrich import default_enricher
+    from attrib.features import OriginAccumulator
+
+    def win(c: pd.DataFrame) -> pd.DataFrame:
+        return _in_window(c, window[0], window[1])
+
+    paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+    enricher = default_enricher(geoip_dir)
+    ctx = configured
+    if _needs_inference(configured):
+        with stats.stage("context") as rec:
+            sample = inference_events(paths, win, show)
+            ctx = complete_context(configured, sample, _enrich(enricher, sample["src_ip"], show))
+            rec["rows"] = len(sample)
+            del sample
+    acc = OriginAccumulator(ctx)
+    with stats.stage("read") as rec:
+        rec["includes"] = "Zeek join and feature accumulation"
+        res = stream_origins(paths, report, ctx, win, show, acc)
+        rec["rows"] = res.events
+    with stats.stage("enrich") as rec:
+        enrichment = _enrich(enricher, pd.Series(sorted(res.src_ips), dtype="string"), show)
+        rec["rows"] = len(enrichment)
+    with stats.stage("features") as rec, _step("features", show):
+        history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
+        origins = acc.result(enrichment, enricher=enricher, history=history)
+        rec["rows"] = len(origins)
+    days = res.day_table()
+    days = days[days["ip"].isin(origins["ip"])]
+    return Front(empty_events(), origins, enricher, ctx, days, res.events, res.ts_min, res.ts_max)
