@@ -28,6 +28,7 @@ import orjson
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
+from attrib.io._latables import head_rows, iter_rows
 from attrib.io._source import Source
 
 __all__ = [
@@ -43,8 +44,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Keys whose array value holds the records of a wrapper document.
-CONTAINER_KEYS = ("records", "value")
+#: Keys whose array value holds the records of a wrapper document (``tables``: Log Analytics
+#: query results, read row by row by :mod:`attrib.io._latables`).
+CONTAINER_KEYS = ("records", "value", "tables")
 #: Longest JSON line accepted (bytes); longer lines are skipped and counted.
 DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 #: Records parsed into Python objects at a time. A parsed sign-in record costs several KiB
@@ -162,7 +164,8 @@ def json_layout(head: bytes) -> tuple[str, str] | None:
         for prefix, event, value in ijson.parse(io.BytesIO(s), multiple_values=True):
             if container is not None and prefix == container:
                 if event == "start_array":
-                    return "wrapper", f"{container}.item"
+                    kind = "tables" if container == "tables" else "wrapper"
+                    return kind, f"{container}.item"
                 container = None
             elif prefix == "" and event == "map_key" and value in CONTAINER_KEYS:
                 container = value
@@ -199,6 +202,8 @@ def head_records(head: bytes, limit: int = 20) -> list[dict[str, Any]]:
         return []
     if layout[0] == "lines":
         return _head_lines(head, limit)
+    if layout[0] == "tables":
+        return head_rows(head, limit)
     return _partial_items(head, {layout[1]}, limit)
 
 
@@ -273,6 +278,8 @@ def iter_record_batches(
         raise FormatError(str(source.path), "not JSON (no object or array at the start)", 1)
     if layout[0] == "lines":
         records = _iter_lines(source, ctx)
+    elif layout[0] == "tables":
+        records = _iter_table_rows(source, ctx)
     else:
         records = _iter_items(source, ctx, layout[1])
     size = max(1, min(ctx.chunksize, batch_size))
@@ -338,6 +345,19 @@ def _loads_legacy(line: bytes) -> Any:
         except orjson.JSONDecodeError:
             return None
     return None
+
+
+def _iter_table_rows(source: Source, ctx: ReadContext) -> Iterator[Record]:
+    n = 0
+    with open_utf8(source) as fh:
+        try:
+            for n, rec in iter_rows(fh):
+                if rec is None:
+                    ctx.bad("row width differs from columns", n)
+                else:
+                    yield n, rec
+        except ijson.common.JSONError:
+            ctx.bad("truncated or invalid JSON document", n + 1)
 
 
 def _iter_items(source: Source, ctx: ReadContext, prefix: str) -> Iterator[Record]:

@@ -176,11 +176,24 @@ def test_entra_graph_shape_from_panther_events(tmp_path):
 
 
 @needs_panther
-@pytest.mark.parametrize("container", ["json", "csv", "csv-local-header"])
+@pytest.mark.parametrize("container", ["json", "la-api", "csv", "csv-local-header"])
 def test_entra_sentinel_rows_from_panther_events(tmp_path, container):
     rows = [to_sentinel(x) for x in azure_logs()]
     if container == "json":
         path = write_lines(tmp_path / "SigninLogs.json", rows)
+    elif container == "la-api":  # Log Analytics query API: columns, then rows as arrays
+        names = list(rows[0])
+        doc = {
+            "tables": [
+                {
+                    "name": "PrimaryResult",
+                    "columns": [{"name": n, "type": "string"} for n in names],
+                    "rows": [[r[n] for n in names] for r in rows],
+                }
+            ]
+        }
+        path = tmp_path / "query.json"
+        path.write_text(json.dumps(doc, indent=1))
     else:
         path = tmp_path / "query_data.csv"
         names = list(rows[0])

@@ -214,3 +214,27 @@ def test_sniffers_do_not_claim_other_formats():
     )
     body = "".join(json.dumps(t["Log"]) + "\n" for t in onelogin["Tests"]).encode()
     assert sniff(body) is None and eve_sniff(body) is None
+
+
+def test_log_analytics_result_bad_rows_and_truncation(tmp_path):
+    cols = [
+        {"name": n, "type": "string"}
+        for n in ("TimeGenerated", "UserPrincipalName", "IPAddress", "ResultType")
+    ]
+    rows = [
+        ["2024-01-01T00:00:00Z", "u@x", "192.0.2.1", "0"],
+        ["2024-01-01T00:00:01Z", "u@x"],
+        ["2024-01-01T00:00:02Z", "u@x", "192.0.2.2", "50126"],
+        ["2024-01-01T00:00:03Z", "u@x", "192.0.2.3", "0"],
+    ]
+    body = json.dumps({"tables": [{"name": "PrimaryResult", "columns": cols, "rows": rows}]})
+    path = tmp_path / "q.json"
+    path.write_text(body[:-30])  # cut inside the last row
+    df, rep = read(path)
+    assert list(df["src_ip"]) == ["192.0.2.1", "192.0.2.2"]
+    assert list(df["outcome"]) == ["success", "failure"]
+    assert rep.files[0].skipped == {
+        "row width differs from columns": 1,
+        "truncated or invalid JSON document": 1,
+    }
+    assert rep.files[0].first_bad_line["row width differs from columns"] == 2
