@@ -58,9 +58,17 @@ def trait_edges(values: pd.Series, weight: float, max_group: int) -> pd.DataFram
 
 
 def account_edges(
-    accounts: pd.Series, weight: float, max_group: int, min_shared: int = 2
+    accounts: pd.Series,
+    weight: float,
+    max_group: int,
+    min_shared: int = 2,
+    n_accounts: pd.Series | None = None,
 ) -> pd.DataFrame:
-    """Edges between origins targeting the same accounts (IDF-weighted cosine of the sets).
+    """Edges between origins targeting the same accounts beyond chance.
+
+    The IDF-weighted cosine of the two account sets, scaled by how far the overlap exceeds what
+    two random sets of those sizes would share (``1 - expected / shared``): an office and a
+    spray exit both touch many of the same directory's accounts without being related.
 
     Parameters
     ----------
@@ -72,17 +80,28 @@ def account_edges(
         Accounts touched by more origins carry no edge.
     min_shared
         Fewer accounts in common link nobody (an account's owner and a spray both touch it).
+    n_accounts
+        True set sizes; origins whose list is truncated (size above the listed count) are
+        left out, since their overlap cannot be measured.
 
     Returns
     -------
     pandas.DataFrame
         ``a``, ``b``, ``w``.
     """
-    s = accounts.reset_index(drop=True).dropna().astype(str).str.split(";").explode()
+    acc = accounts.reset_index(drop=True)
+    s = acc.dropna().astype(str).str.split(";")
+    listed = s.str.len()
+    if n_accounts is not None:
+        full = n_accounts.reset_index(drop=True).reindex(listed.index).fillna(0) <= listed
+        s = s[full.to_numpy()]
+    s = s.explode()
     s = s[s.str.len() > 0]
     if not len(s):
         return _empty()
     ex = pd.DataFrame({"i": s.index.to_numpy(), "acct": s.to_numpy()}).drop_duplicates()
+    universe = max(ex["acct"].nunique(), 1)
+    size = ex.groupby("i").size()
     dfa = ex["acct"].map(ex["acct"].value_counts()).to_numpy(dtype=float)
     ex["q"] = idf(dfa, len(accounts))
     ex = ex[(dfa <= max_group) & (ex["q"] > 0)]
@@ -92,13 +111,17 @@ def account_edges(
     if not len(j):
         return _empty()
     grp = (j["q"] * j["q_b"]).groupby([j["i"], j["i_b"]])
-    dot = grp.sum()[grp.size() >= min_shared]  # one account in common is a coincidence
+    shared = grp.size()
+    keep = shared >= min_shared  # one account in common is a coincidence
+    dot, shared = grp.sum()[keep], shared[keep]
     if not len(dot):
         return _empty()
     a = dot.index.get_level_values(0).to_numpy()
     b = dot.index.get_level_values(1).to_numpy()
     cos = dot.to_numpy() / (norm.reindex(a).to_numpy() * norm.reindex(b).to_numpy())
-    return pd.DataFrame({"a": a, "b": b, "w": weight * cos})
+    expected = size.reindex(a).to_numpy() * size.reindex(b).to_numpy() / universe
+    excess = np.clip(1.0 - expected / shared.to_numpy(), 0.0, 1.0)
+    return pd.DataFrame({"a": a, "b": b, "w": weight * cos * excess})
 
 
 def handoff_edges(origins: pd.DataFrame, traits: list[str], weight: float) -> pd.DataFrame:

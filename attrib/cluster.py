@@ -127,7 +127,7 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
             raise ConfigError(
                 f"OriginClusterer: method must be 'graph' or 'hdbscan', not {self.method!r}"
             )
-        o = _with_net24(X.reset_index(drop=True))
+        o = _prepare(X.reset_index(drop=True))
         self.edges_ = self._edges(o)
         raw = self._graph_labels(len(o)) if self.method == "graph" else self._hdbscan_labels(o)
         self.labels_ = _relabel(raw, o, self.min_cluster_size)
@@ -147,7 +147,8 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
         cap = self._cap(n)
         parts = [g.trait_edges(o[c], w, cap) for c, w in self._weights().items() if c in o]
         if "accounts" in o and self.account_weight > 0:
-            parts.append(g.account_edges(o["accounts"], self.account_weight, cap))
+            n_acc = o["n_accounts"] if "n_accounts" in o else None
+            parts.append(g.account_edges(o["accounts"], self.account_weight, cap, 2, n_acc))
         if self.handoff_weight > 0:
             common = [c for c in _HANDOFF_TRAITS if c in o]
             rare = o.copy()
@@ -191,6 +192,16 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
 
         return embed_and_hdbscan(o, self._weights(), self.account_weight, self._cap(len(o)),
                                  self.min_cluster_size, self.random_state)  # fmt: skip
+
+
+def _prepare(o: pd.DataFrame) -> pd.DataFrame:
+    """Derive ``net24``; a one-account target set is no evidence (the account's owner has it)."""
+    if "target_set" in o.columns:
+        size = pd.to_numeric(
+            o["target_set"].astype("string").str.split(":").str[0], errors="coerce"
+        )
+        o = o.assign(target_set=o["target_set"].where(size.fillna(0).to_numpy() >= 2))
+    return _with_net24(o)
 
 
 def _with_net24(o: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import resource
 import sys
@@ -36,13 +37,35 @@ from attrib.context import OrgContext
 from attrib.enrich import default_enricher
 from attrib.features import build_origins
 from attrib.simulate import simulate
+from attrib.simulate.presets import PRESETS, CampaignParams, SimParams
+
+
+def multi_params() -> SimParams:
+    """Three concurrent campaigns: SOHO-router ORB (Go TLS), VPS pool (python-requests) and a
+    hybrid pool whose tooling sends a stock Chrome ClientHello (same JA4 as benign Chrome users)
+    under its own User-Agent."""
+    return dataclasses.replace(
+        PRESETS["demo"],
+        name="multi",
+        campaigns=(
+            CampaignParams(name="orb-a"),
+            CampaignParams(name="orb-b", network="provisioned", active_exits=25,
+                           tls_client="python_requests", user_agent="python-requests/2.31.0",
+                           operator_country="RU", operator_utc_offset=3,
+                           relay_countries=("NL", "DE")),
+            CampaignParams(name="orb-c", network="hybrid", active_exits=40, tls_client="chrome",
+                           user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36"
+                           " (KHTML, like Gecko) Chrome/109.0.0.0 Safari/537.36",
+                           operator_country="KP", operator_utc_offset=9, start_day=4),
+        ),
+    )  # fmt: skip
 
 
 def scenario(preset: str, seed: int, workdir: Path) -> Path:
-    """Simulate once; reuse the folder afterwards."""
+    """Simulate once (``multi`` = :func:`multi_params`); reuse the folder afterwards."""
     out = workdir / f"{preset}_{seed}"
     if not (out / "truth.parquet").exists():
-        simulate(preset, seed, out)
+        simulate(multi_params() if preset == "multi" else preset, seed, out)
     return out
 
 

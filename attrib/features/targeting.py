@@ -11,7 +11,7 @@ from attrib.features.accumulator import ERROR_CODE_GROUPS, Partials
 __all__ = ["targeting_features"]
 
 #: Cap on the accounts listed in the descriptive ``accounts`` column.
-ACCOUNTS_LISTED = 20
+ACCOUNTS_LISTED = 100
 
 
 def targeting_features(p: Partials, ctx: OrgContext, index: pd.Index) -> pd.DataFrame:
