@@ -182,8 +182,9 @@ class FastTracker:
         self.obj[nk:n] = None
         self.used[0] = nk
         self.live = dict(zip(self.K[:nk].tolist(), range(nk), strict=True))
+        if len(self.frags) > 10000:  # fragments whose first piece is long gone
+            self.frags.clear()
         if self.frags:
-            self.frags.clear() if len(self.frags) > 10000 else None
             remap = np.full(n, -1, dtype=np.int64)
             remap[keep] = np.arange(nk)
             self.frags = {k: int(remap[v]) for k, v in self.frags.items() if remap[v] >= 0}
