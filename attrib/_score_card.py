@@ -58,11 +58,13 @@ def _fp_table(res: dict[str, Any]) -> list[str]:
         f"False positives among the top k (k = adversary origins per scenario), pooled over "
         f"the held-out scenarios: **{fk['false_positives']} of {fk['top_k_slots']}** slots.",
         "",
-        "| confounder / benign kind | count | share of top-k slots |",
-        "|---|---:|---:|",
+        "| confounder / benign kind | in top k | share of top-k slots | such origins held out |",
+        "|---|---:|---:|---:|",
     ]
     for kd, v in fk["by_kind"].items():
-        lines.append(f"| {kd} | {v['count']} | {v['share_of_top_k']:.1%} |")
+        lines.append(
+            f"| {kd} | {v['count']} | {v['share_of_top_k']:.1%} | {v.get('origins', '')} |"
+        )
     if not fk["by_kind"]:
         lines.append("| (none) | 0 | 0.0% |")
     return lines
@@ -163,6 +165,12 @@ def render_card(
             *_preset_table(evaluation),
             "",
             *_fp_table(evaluation),
+            "",
+            "About the baselines: on these scenarios ranking by failed sign-ins is already "
+            "strong (AP around 0.8–0.9), so *twice its AP* is out of reach for any model "
+            "(AP ≤ 1). The last column compares ranking errors instead: how many times larger "
+            "the best baseline's shortfall (1 − AP) is than the model's. The top-1% recall is "
+            "bounded by its ceiling (top-1% slots ÷ adversary origins), shown in brackets.",
             "",
         ]
     out += ["## Known limits", "", _LIMITS, "## Reproduce", "", "```sh"]

@@ -140,7 +140,10 @@ def evaluate(model: Any, data: pd.DataFrame) -> dict[str, Any]:
         "scenarios": rows,
         "presets": _means(table, "preset"),
         "overall": _means(table.assign(all="all"), "all").get("all", {}),
-        "fp_kinds": _fp_kinds(table[table["method"] == "model"]),
+        "fp_kinds": _fp_kinds(
+            table[table["method"] == "model"],
+            data.loc[data["y"] == 0, "kind"].astype("string").fillna("unknown").value_counts(),
+        ),
     }
 
 
@@ -165,16 +168,19 @@ def _means(table: pd.DataFrame, by: str) -> dict[str, Any]:
     return out
 
 
-def _fp_kinds(table: pd.DataFrame) -> dict[str, Any]:
+def _fp_kinds(table: pd.DataFrame, present: pd.Series) -> dict[str, Any]:
+    """Pooled top-k false positives per kind; every non-adversary kind present is listed."""
     total: Counter[str] = Counter()
     for d in table["fp_kinds"]:
         total.update(d)
     n_fp = sum(total.values())
     k = int(table["n_adv"].sum())
+    kinds = sorted(set(present.index.astype(str)) | set(total), key=lambda x: (-total[x], x))
     return {
         "top_k_slots": k, "false_positives": n_fp,
-        "by_kind": {kd: {"count": c, "share_of_top_k": c / k if k else math.nan}
-                    for kd, c in total.most_common()},
+        "by_kind": {kd: {"count": total[kd], "origins": int(present.get(kd, 0)),
+                         "share_of_top_k": total[kd] / k if k else math.nan}
+                    for kd in kinds},
     }  # fmt: skip
 
 
@@ -203,5 +209,6 @@ def format_report(res: dict[str, Any]) -> str:
         f"model false positives in the top k: {fk['false_positives']} of {fk['top_k_slots']} slots"
     )
     for kd, v in fk["by_kind"].items():
-        lines.append(f"  {kd:<24}{v['count']:>6}  ({v['share_of_top_k']:.1%} of top-k slots)")
+        lines.append(f"  {kd:<24}{v['count']:>6}  ({v['share_of_top_k']:.1%} of top-k slots; "
+                     f"{v['origins']} such origins)")  # fmt: skip
     return "\n".join(lines)

@@ -148,9 +148,9 @@ DEFAULT_TRAIN: tuple[Scenario, ...] = tuple(
 DEFAULT_EVAL: tuple[Scenario, ...] = tuple(
     parse_scenarios(
         [
-            "quiet:101",
-            "very_quiet:101",
-            "victim_jp:101",
+            "quiet:101-102",
+            "very_quiet:101-102",
+            "victim_jp:101-102",
             "demo:103:victim_country=FR",
             "hybrid:104:victim_country=BR",
         ]

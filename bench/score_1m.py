@@ -41,9 +41,17 @@ def frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
         v[rng.random(n) < 0.03] = np.nan
         cols[f] = v
     df = pd.DataFrame(cols)
-    df.insert(0, "ip", pd.array([f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(n)], dtype="string"))
+    df.insert(
+        0,
+        "ip",
+        pd.array(
+            [f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}" for i in range(n)], dtype="string"
+        ),
+    )
     clustered = rng.random(n) < 0.1
-    df["cluster"] = pd.array(np.where(clustered, "C" + (rng.integers(0, 5000, n)).astype(str), None), dtype="string")
+    df["cluster"] = pd.array(
+        np.where(clustered, "C" + (rng.integers(0, 5000, n)).astype(str), None), dtype="string"
+    )
     df["net_type"] = pd.Categorical(rng.choice(["residential", "mobile", "hosting", "business"], n))
     df["first_seen"] = T0 + pd.to_timedelta(rng.integers(0, 14 * 24, n), unit="h")
     df["last_seen"] = df["first_seen"] + pd.to_timedelta(rng.exponential(100, n), unit="h")
@@ -77,8 +85,12 @@ def main() -> None:
     n_feat = len(model.features_)
     print(f"rows={a.rows} model_features={n_feat} repeat={a.repeat} (median wall seconds)")
     print(f"reference LogisticRegression.predict_proba(raw matrix): {t_ref:.2f}s")
-    print(f"OriginScorer.predict_proba (context + bins + calibration): {t_proba:.2f}s  ratio {t_proba / t_ref:.1f}x")
-    print(f"OriginScorer.score_origins (+ ranks, reasons, reasons_json): {t_score:.2f}s  ratio {t_score / t_ref:.1f}x")
+    print(
+        f"OriginScorer.predict_proba (context + bins + calibration): {t_proba:.2f}s  ratio {t_proba / t_ref:.1f}x"
+    )
+    print(
+        f"OriginScorer.score_origins (+ ranks, reasons, reasons_json): {t_score:.2f}s  ratio {t_score / t_ref:.1f}x"
+    )
     print(f"peak RSS {rss_mb:.0f} MB")
 
 

@@ -35,6 +35,14 @@ def _scenarios(specs: tuple[str, ...], default: Any, shift: int = 0) -> list[Any
     return [replace(s, seed=s.seed + shift) for s in default]
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when inside it (for printed commands)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _json_default(v: Any) -> Any:
     if isinstance(v, float) and not math.isfinite(v):
         return None
@@ -96,7 +104,7 @@ def train_cmd(
         "train (and evaluate) this model": f"attrib train{train_arg}"
         + "".join(f" --scenarios '{s}'" for s in specs)
         + (f" -o {out}" if out else ""),
-        "held-out metrics": f"attrib evaluate --model {target.name} --scenarios '"
+        "held-out metrics": f"attrib evaluate --model {_shown(target)} --scenarios '"
         + " ".join(str(s) for s in held)
         + "'",
         "scoring speed (1M origins)": "python bench/score_1m.py --rows 1000000 --repeat 3",
