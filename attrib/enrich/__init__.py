@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 from attrib._paths import default_data_dir
 from attrib.enrich._bundle import Bundle, load_bundle
 from attrib.enrich._mmdb import MmdbTable, compile_mmdb, find_mmdb_files
-from attrib.enrich.normalize import Parsed, normalize_ips, parse_unique
+from attrib.enrich.normalize import Parsed, Unhashable, _hashable, normalize_ips, parse_unique
 from attrib.enrich.tags import SPECIAL_RANGES, special_index
 from attrib.errors import DataError
 from attrib.schema import ENRICH_COLUMNS, ENRICH_ECS_FIELDS, NET_TYPES
@@ -72,6 +72,11 @@ def default_cache_dir() -> Path:
     return Path(base) / "attrib"
 
 
+def _obj(s: pd.Series) -> np.ndarray:
+    """A Series as an object array with ``None`` for missing values."""
+    return np.asarray(s.astype(object).where(s.notna(), None).to_numpy(), dtype=object)
+
+
 class Enricher:
     """Looks up ASN, geolocation, network type and tags for addresses.
 
@@ -89,10 +94,28 @@ class Enricher:
         parts += [f"{t.kind}:{t.sha256[:8]}" for t in user_dbs]
         #: identifies the data in use (for run.json / API responses)
         self.version: str = "+".join(parts)
+        # side tables as plain numpy arrays once (converting per lookup costs ~0.5 s)
+        self._col: dict[str, np.ndarray] = {}
         if bundle is not None:
-            self._asn_keys = bundle.asn_info["asn"].to_numpy(dtype=np.int64)
+            info, locs = bundle.asn_info, bundle.locations
+            self._asn_keys = info["asn"].to_numpy(dtype=np.int64)
+            self._col = {
+                "org": _obj(info["org"]),
+                "net_type": _obj(info["net_type"].astype(str)),
+                "conf": info["net_type_confidence"].to_numpy(dtype=np.float64),
+                "evid": _obj(info["net_type_evidence"]),
+                "vpn": info["in_vpn_list"].to_numpy(dtype=bool),
+                "city": _obj(locs["city"]),
+                "loc_cc": _obj(locs["country"]),
+                "lat": locs["lat"].to_numpy(dtype=np.float64),
+                "lon": locs["lon"].to_numpy(dtype=np.float64),
+            }
         else:
             self._asn_keys = np.zeros(0, dtype=np.int64)
+        self._rec: list[dict[str, np.ndarray]] = [
+            {c: _obj(t.records[c]) for c in t.records.columns if t.records[c].notna().any()}
+            for t in user_dbs
+        ]
 
     @classmethod
     def load(
@@ -153,7 +176,7 @@ class Enricher:
         p = parse_unique(np.asarray(uniques, dtype=object))
         u = self._lookup_unique(p)
         # row for missing input (code -1)
-        null_row = {c: [None] for c in u.columns}
+        null_row: dict[str, list[Any]] = {c: [None] for c in u.columns}
         null_row["ip_error"] = ["empty"]
         u = pd.concat([u, pd.DataFrame(null_row).astype(u.dtypes.to_dict())], ignore_index=True)
         idx = np.where(codes < 0, len(u) - 1, codes)
@@ -163,24 +186,24 @@ class Enricher:
         n = len(p.valid)
         valid = p.valid
         is4 = p.is_v4
-        asn = np.full(n, -1, dtype=np.int64)
+        asn: np.ndarray = np.full(n, -1, dtype=np.int64)
         org = np.full(n, None, dtype=object)
         country = np.full(n, None, dtype=object)
         city = np.full(n, None, dtype=object)
         lat = np.full(n, np.nan)
         lon = np.full(n, np.nan)
         tags: dict[int, set[str]] = {}  # sparse: most addresses carry no tag
-        nt = np.full(n, "unknown", dtype=object)
-        conf = np.zeros(n)
+        nt: np.ndarray = np.full(n, "unknown", dtype=object)
+        conf: np.ndarray = np.zeros(n)
         evid = np.full(n, None, dtype=object)
         b = self.bundle
+        col = self._col
         if b is not None:
             ai = b.asn.lookup(is4, p.v4, p.v6)
             ai[~valid] = -1
             ok = ai >= 0
-            info = b.asn_info
-            asn[ok] = info["asn"].to_numpy(dtype=np.int64)[ai[ok]]
-            org[ok] = info["org"].to_numpy(dtype=object)[ai[ok]]
+            asn[ok] = self._asn_keys[ai[ok]]
+            org[ok] = col["org"][ai[ok]]
             ci = b.country.lookup(is4, p.v4, p.v6)
             ci[~valid] = -1
             ok = ci >= 0
@@ -188,31 +211,29 @@ class Enricher:
             li = b.city.lookup(is4, p.v4, p.v6)
             li[~(valid & is4)] = -1
             ok = li >= 0
-            locs = b.locations
-            city[ok] = locs["city"].to_numpy(dtype=object)[li[ok]]
-            lc = locs["country"].to_numpy(dtype=object)[li[ok]]
+            city[ok] = col["city"][li[ok]]
+            lc = col["loc_cc"][li[ok]]
             country[ok] = np.where(pd.notna(lc), lc, country[ok])
-            lat[ok] = locs["lat"].to_numpy(dtype=np.float64)[li[ok]]
-            lon[ok] = locs["lon"].to_numpy(dtype=np.float64)[li[ok]]
+            lat[ok] = col["lat"][li[ok]]
+            lon[ok] = col["lon"][li[ok]]
             ti = b.tags.lookup(is4, p.v4, p.v6)
             ti[~valid] = -1
-            for i in np.flatnonzero(ti >= 0):
-                tags.setdefault(int(i), set()).update(str(b.tag_sets[ti[i]]).split(","))
+            for i in np.flatnonzero(ti >= 0).tolist():
+                tags.setdefault(i, set()).update(str(b.tag_sets[ti[i]]).split(","))
         # user databases take precedence for the fields they carry (first file wins)
         conn = np.full(n, None, dtype=object)
         hosting_flag = np.zeros(n, dtype=bool)
         done: set[str] = set()
-        for t in self.user_dbs:
+        for t, recs in zip(self.user_dbs, self._rec, strict=True):
             ri = t.index.lookup(is4, p.v4, p.v6)
             ri[~valid] = -1
             ok = ri >= 0
             if not ok.any():
                 continue
-            rec = t.records
-            has = [c for c in rec.columns if rec[c].notna().any() and c not in done]
+            has = [c for c in recs if c not in done]
             sel = ri[ok]
             for c in has:
-                vals = rec[c].to_numpy(dtype=object, na_value=None)[sel]
+                vals = recs[c][sel]
                 if c == "asn":
                     asn[ok] = np.array([-1 if v is None else int(v) for v in vals], dtype=np.int64)
                 elif c == "as_org":
@@ -228,9 +249,9 @@ class Enricher:
                 elif c == "connection_type":
                     conn[ok] = vals
                 elif c in _ANON_TAGS:
-                    for i, v in zip(np.flatnonzero(ok), vals, strict=True):
+                    for i, v in zip(np.flatnonzero(ok).tolist(), vals, strict=True):
                         if v:
-                            tags.setdefault(int(i), set()).add(_ANON_TAGS[c])
+                            tags.setdefault(i, set()).add(_ANON_TAGS[c])
                             if c == "is_hosting_provider":
                                 hosting_flag[i] = True
             done.update(has)
@@ -239,24 +260,23 @@ class Enricher:
             k = np.searchsorted(self._asn_keys, asn)
             k = np.minimum(k, len(self._asn_keys) - 1)
             hit = (asn >= 0) & (self._asn_keys[k] == asn)
-            info = b.asn_info
-            nt[hit] = info["net_type"].to_numpy(dtype=object)[k[hit]]
-            conf[hit] = info["net_type_confidence"].to_numpy(dtype=np.float64)[k[hit]]
-            evid[hit] = info["net_type_evidence"].to_numpy(dtype=object)[k[hit]]
+            nt[hit] = col["net_type"][k[hit]]
+            conf[hit] = col["conf"][k[hit]]
+            evid[hit] = col["evid"][k[hit]]
             vpn_asn = np.zeros(n, dtype=bool)
-            vpn_asn[hit] = info["in_vpn_list"].to_numpy(dtype=bool)[k[hit]]
-            for i in np.flatnonzero(vpn_asn):
-                tags.setdefault(int(i), set()).add("vpn")
+            vpn_asn[hit] = col["vpn"][k[hit]]
+            for i in np.flatnonzero(vpn_asn).tolist():
+                tags.setdefault(i, set()).add("vpn")
         sp_idx, sp_sets = special_index()
         si = sp_idx.lookup(is4, p.v4, p.v6)
         si[~valid] = -1
-        for i in np.flatnonzero(si >= 0):
-            tags.setdefault(int(i), set()).update(sp_sets[si[i]].split(","))
+        for i in np.flatnonzero(si >= 0).tolist():
+            tags.setdefault(i, set()).update(sp_sets[si[i]].split(","))
         nt[~valid] = "unknown"
         conf[~valid] = 0.0
         evid[~valid] = None
         todo = set(tags) | set(np.flatnonzero(pd.notna(conn) | hosting_flag).tolist())
-        for i in sorted(todo):
+        for i in sorted(int(x) for x in todo):
             if not valid[i]:
                 continue
             tg = tags.get(i, set())
@@ -275,8 +295,8 @@ class Enricher:
                 nt[i], conf[i], evid[i] = "unknown", 0.0, f"special-use address ({special[0]})"
                 continue
             if conn[i] is not None and str(conn[i]).lower() in _CONN_TYPES:
-                ty, c = _CONN_TYPES[str(conn[i]).lower()]
-                nt[i], conf[i] = ty, c
+                ty, ty_conf = _CONN_TYPES[str(conn[i]).lower()]
+                nt[i], conf[i] = ty, ty_conf
                 evid[i] = f"user Connection-Type database says {conn[i]!r}"
             elif hosting_flag[i]:
                 nt[i], conf[i] = "hosting", 0.9
@@ -363,7 +383,8 @@ def _factorize(values: Any) -> tuple[np.ndarray, np.ndarray]:
     try:
         arr = pa.array(seq, type=pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        c, u = pd.factorize(pd.Series(list(seq), dtype=object), use_na_sentinel=True)
+        objs = [v if _hashable(v) else Unhashable(v) for v in seq]
+        c, u = pd.factorize(pd.Series(objs, dtype=object), use_na_sentinel=True)
         return np.asarray(c), np.asarray(u, dtype=object)
     enc = pc.dictionary_encode(arr)
     codes = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -537,7 +558,7 @@ def sample_ips(
         else:
             p = parse_unique([str(ipaddress.IPv6Address(starts[i])) for i in seg])
         ci = b.country.lookup(p.is_v4, p.v4, p.v6)
-        lc = np.where(ci >= 0, b.countries[np.maximum(ci, 0)], None)
+        lc = np.where(ci >= 0, b.countries[np.maximum(ci, 0)], np.array(None, dtype=object))
         if family == 4:
             li = b.city.lookup(p.is_v4, p.v4, p.v6)
             loc_cc = b.locations["country"].to_numpy(dtype=object)[np.maximum(li, 0)]

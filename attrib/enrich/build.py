@@ -380,7 +380,7 @@ def build_bundle(pkgs: dict[str, dict[str, str]], netlists: Path, data: Path) ->
     copy_licences(pkgs, netlists, data)
     lc = netlists / "tor" / "Last-Checked-At"
     tor_date = lc.read_text().strip() if lc.exists() else None
-    files = {
+    files: dict[str, dict[str, Any]] = {
         str(p.relative_to(data)): {"sha256": sha256(p), "bytes": p.stat().st_size}
         for p in sorted(enr.glob("*.parquet"))
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ __all__ = ["CDN_ASNS", "NAME_PATTERNS", "classify_asns", "classify_one"]
 CDN_ASNS: frozenset[int] = frozenset({
     13335, 209242, 20940, 16625, 16702, 21342, 21357, 21399, 32787, 35994, 33905, 12222,
     54113, 60068, 15133, 14153, 22822, 12989, 200325, 19551, 30148, 13414, 8068, 2635,
-    10576, 209, 40934,
+    10576, 209, 40934, 36183, 20446,
 })  # fmt: skip
 
 #: Ordered name patterns per class (case-insensitive regexes on the AS organisation name).
@@ -35,11 +36,13 @@ NAME_PATTERNS: dict[str, str] = {
     "education": r"universit|\bcollege|\bschool|academ|\binstitut[eo]? (of|de|für|for) "
     r"|polytechn|hochschule|universidad|universidade|università|université|\bedu\b|education"
     r"|research and education|\bnren\b|\brenater\b|\bjanet\b|\bgeant\b|internet2|cernet"
-    r"|rede nacional de ensino|science|wissenschaft|campus",
+    r"|rede nacional de ensino|science|wissenschaft|campus|forschung|research|\bschul"
+    r"|educa[cç]",
     "government": r"government|\bministr|ministerio|ministère|\bgov\b|federal|bundes"
     r"|department of|departamento|\bstate of\b|city of|county of|municipal|prefecture"
     r"|\bcouncil\b|parliament|army|navy|air force|\bdefen[cs]e|police|agency|administration"
-    r"|national (center|centre|institute) for|treasury|court|public service",
+    r"|national (center|centre|institute) for|treasury|court|public service|\bdod\b"
+    r"|united nations|municipi|gemeente|kommune|stadt |ayuntamiento|prefeitura|regione\b",
     "mobile": r"mobile|wireless|cellular|\bmobil\b|mobilink|\bgsm\b|\blte\b|\b[345]g\b"
     r"|telcel|movil|móvil|celular|mobitel|\bcell\b|airtel|jio|vodafone|t-mobile|tmobile"
     r"|\bmts\b|megafon|beeline|vimpelcom|tele2|digicel|\bmtn\b|safaricom|globe telecom"
@@ -50,7 +53,9 @@ NAME_PATTERNS: dict[str, str] = {
     r"|vultr|choopa|leaseweb|contabo|scaleway|online s\.a\.s|m247|datacamp|hostinger"
     r"|amazon|\baws\b|google|microsoft|azure|oracle|alibaba|tencent|huawei cloud|ionos"
     r"|godaddy|rackspace|softlayer|internap|equinix|cogent|zenlayer|psychz|quadranet"
-    r"|frantech|buyvm|servers|\bnet(work)? solutions|web ?services|\bweb\b",
+    r"|frantech|buyvm|servers|\bnet(work)? solutions|web ?services|\bweb\b"
+    r"|managed services|informati[ck]|backbone|bytes\b|\bit[- ]solutions|\bit[- ]services"
+    r"|\bdata\b|\bhost\w*|\bnode\b|\bcompute|\bgpu\b|\bsaas\b|\bcdn\b",
     "residential": r"broadband|\bcable|cablevision|\bdsl\b|adsl|fib(er|re)|\bftth\b|\bisp\b"
     r"|internet service|telecom|telekom|telecommunica|telefonica|telefônica|telmex|\btelco"
     r"|comunicac|communications|comcast|charter|spectrum|\bcox\b|verizon|at&t|centurylink"
@@ -61,7 +66,8 @@ NAME_PATTERNS: dict[str, str] = {
     r"|telstra|optus|spark|\bnbn\b|claro|\boi\b|vivo|net servicos|totalplay|izzi|megacable"
     r"|\bttk\b|ertelecom|er-telecom|\bufanet|\bdom\.ru|bsnl|\bptcl\b|\bpldt\b|converge"
     r"|\bdigi\b|\brcs\b|\bupc\b|\bliberty global|\bunitymedia|netcologne|m-net|\bwind\b"
-    r"|iliad|fastweb|tiscali|kabel|\bnet ?com|\bonline\b|\binternet\b",
+    r"|iliad|fastweb|tiscali|kabel|\bnet ?com|\bonline\b|\binternet\b|speed|\bwifi\b"
+    r"|\bwisp\b|fibra|telecomunica|telekomunika|provedor|\bnet\b|\.net\b|\bwimax\b",
     "business": r"\bbank\b|banco|\bbanque|insurance|versicherung|\bcorp(oration)?\b|\binc\b"
     r"|\bllc\b|\bgmbh\b|\bag\b|\bs\.?a\.?\b|\bltd\b|limited|holding|group|industries"
     r"|manufactur|pharma|energy|airlines|airways|logistics|retail|automotive|motors"
@@ -201,6 +207,7 @@ def classify_asns(features: pd.DataFrame, *, exclude_lists_for: Iterable[int] = 
     """
     hidden = set(int(a) for a in exclude_lists_for)
     rows = []
+    r: Any
     for r in features.itertuples(index=False):
         a = int(r.asn)
         h = a in hidden

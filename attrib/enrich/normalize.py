@@ -72,6 +72,15 @@ def _clean(text: str) -> tuple[str | None, str | None]:
     return s, None
 
 
+class Unhashable:
+    """Stands in for an unhashable input value (a list, a dict, ...) during factorisation."""
+
+    __slots__ = ("typename",)
+
+    def __init__(self, value: object) -> None:
+        self.typename = type(value).__name__
+
+
 @dataclass
 class Parsed:
     """Unique addresses parsed once (internal)."""
@@ -148,6 +157,8 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
                         err = "not an IP address"
         elif raw is None or raw is pd.NA or (isinstance(raw, float) and np.isnan(raw)):
             err = "empty"
+        elif isinstance(raw, Unhashable):
+            err = f"not text ({raw.typename})"
         else:
             err = f"not text ({type(raw).__name__})"
         if addr is None:
@@ -175,6 +186,14 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
     )
 
 
+def _hashable(v: object) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
+
+
 def normalize_ips(values: Iterable[Any]) -> tuple[pd.Series, pd.Series]:
     """Normalise addresses row by row.
 
@@ -197,10 +216,11 @@ def normalize_ips(values: Iterable[Any]) -> tuple[pd.Series, pd.Series]:
     ['1.2.3.4', '2001:db8::1', None]
     """
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
-    codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+    objs = [v if _hashable(v) else Unhashable(v) for v in s.astype(object).tolist()]
+    codes, uniques = pd.factorize(pd.Series(objs, dtype=object), use_na_sentinel=True)
     p = parse_unique(uniques)
-    text = np.append(p.text, None)  # index -1 -> None
-    err = np.append(p.error, "empty")
+    text = np.concatenate([p.text, np.array([None], dtype=object)])  # index -1 -> None
+    err = np.concatenate([p.error, np.array(["empty"], dtype=object)])
     return (
         pd.Series(text[codes], index=s.index, dtype=_STR),
         pd.Series(err[codes], index=s.index, dtype=_STR),

@@ -89,7 +89,7 @@ def _family_index(
         en = conv([e for _, e in iv])
         i = np.searchsorted(st, bk, side="right") - 1
         ok = i >= 0
-        ok[ok] = bk[ok] <= en[i[ok]]
+        ok[ok] = np.less_equal(bk[ok], en[i[ok]])
         member[:, lab] = ok
     combos: dict[frozenset[int], int] = {}
     values = np.full(len(b), -1, dtype=np.int32)

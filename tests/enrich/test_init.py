@@ -158,3 +158,36 @@ def test_info_reports_sources_and_licences(enricher: Enricher) -> None:
     assert "DB-IP" in b["attribution"] and "CC-BY-4.0" in b["licences"]["city"]
     assert b["upstreams"]["asn"]["package"] == "@ip-location-db/asn"
     assert info["version"] == enricher.version
+
+
+def test_lookup_accepts_any_sequence(enricher: Enricher) -> None:
+    import ipaddress
+
+    vals = [ipaddress.ip_address("8.8.8.8"), 5, None, float("nan"), "8.8.8.8", b"1.1.1.1", ["x"]]
+    r = enricher.lookup(vals)
+    assert len(r) == len(vals)
+    assert r.loc[0, "ip"] == "8.8.8.8" and r.loc[4, "ip"] == "8.8.8.8"
+    assert r["ip_error"].notna().tolist() == [False, True, True, True, False, True, True]
+    arr = enricher.lookup(np.array(["1.1.1.1", "1.1.1.1"], dtype=object))
+    assert arr["asn"].tolist() == [13335, 13335]
+    s = enricher.lookup(pd.Series(["1.1.1.1", None], dtype="string[pyarrow]"))
+    assert s.loc[0, "asn"] == 13335 and s.loc[1, "ip_error"] == "empty"
+    assert len(enricher.lookup([])) == 0
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.ip_addresses().map(str), st.text(max_size=30), st.none()), max_size=30)
+)
+def test_lookup_never_crashes_and_is_consistent(enricher: Enricher, values: list) -> None:
+    r = enricher.lookup(values)
+    assert len(r) == len(values)
+    assert (r["ip"].isna() ^ r["ip_error"].isna()).all()
+    # per-row answers do not depend on the batch
+    for i in range(min(3, len(values))):
+        one = enricher.lookup([values[i]]).iloc[0]
+        pd.testing.assert_series_equal(one, r.iloc[i], check_names=False)
