@@ -135,7 +135,7 @@ def _shared(key: str, n: int) -> Any:
         if len(_NULLS) > 16:
             _NULLS.clear()
         if key == "str":
-            got = pa.chunked_array([pa.nulls(n, pa.string())])
+            got = pa.chunked_array([pa.nulls(n, pa.large_string())])
         else:
             got = np.zeros(n, dtype=key) if key != "mask" else np.ones(n, dtype=bool)
             got.flags.writeable = False
@@ -165,7 +165,7 @@ def _as_str(arr: pa.Array, nulled: Counter[str] | None = None) -> pa.Array:
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         return arr
     try:
-        return arr.cast(pa.string())
+        return arr.cast(pa.large_string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     vals: list[str | None] = []
@@ -181,7 +181,7 @@ def _as_str(arr: pa.Array, nulled: Counter[str] | None = None) -> pa.Array:
             vals.append(bytes(v).decode("utf-8", "replace"))
     if replaced and nulled is not None:
         nulled["invalid utf-8 replaced"] += replaced
-    return pa.array(vals, pa.string())
+    return pa.array(vals, pa.large_string())
 
 
 def _numeric(arr: pa.Array, target: pa.DataType, col: str, nulled: Counter[str]) -> pa.Array:
@@ -257,21 +257,15 @@ def _text_ts(s: pa.Array, nulled: Counter[str]) -> pd.Series:
 
 
 def _categorical(arr: pa.Array, col: str, nulled: Counter[str]) -> pd.Series:
+    """Text -> categorical codes in one hash lookup against the (few) canonical categories."""
     dtype: Any = EVENT_DTYPES[col]
-    cats = list(dtype.categories)
-    s = _as_str(arr)
-    if col == "proto":
-        s = pc.utf8_lower(s)
-    enc = s.dictionary_encode()
-    lookup = np.array(
-        [cats.index(v) if v in cats else -1 for v in enc.dictionary.to_pylist()] + [-1]
-    )
-    idx = enc.indices.fill_null(len(enc.dictionary)).to_numpy(zero_copy_only=False)
-    codes = lookup[idx] if len(lookup) else np.full(len(s), -1)
-    unknown = int(((codes == -1) & (idx < len(enc.dictionary))).sum())
+    s = _as_str(arr, nulled)
+    idx = pc.index_in(s, value_set=pa.array(list(dtype.categories), s.type))
+    codes = pc.fill_null(idx, -1).cast(pa.int8()).to_numpy(zero_copy_only=False)
+    unknown = int(pc.sum(pc.and_(pc.is_valid(s), pc.is_null(idx))).as_py() or 0)
     if unknown:
         nulled[f"unknown {col}"] += unknown
-    return pd.Series(pd.Categorical.from_codes(codes.astype("int8"), dtype=dtype), copy=False)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), copy=False)
 
 
 def to_frame(
@@ -296,7 +290,7 @@ def to_frame(
             continue
         if col == "event_type":
             arr = (
-                pa.repeat(pa.scalar(event_type, pa.string()), n)
+                pa.repeat(pa.scalar(event_type, pa.large_string()), n)
                 if isinstance(event_type, str)
                 else event_type
             )
@@ -305,8 +299,8 @@ def to_frame(
         if arr is None:
             out[col] = _null(col, n)
             continue
-        if isinstance(arr, pa.ChunkedArray) and (kind(col) == _CAT or arr.num_chunks == 1):
-            arr = arr.combine_chunks()  # categoricals need one dictionary
+        if isinstance(arr, pa.ChunkedArray) and arr.num_chunks == 1:
+            arr = arr.chunk(0)
         out[col] = _convert(arr, col, nulled)
     return pd.DataFrame(out, copy=False)
 

@@ -346,7 +346,7 @@ def decode_strings(
     """
     if not (backslash or paren or not empty.startswith(b"(")):
         try:  # fast path: nothing to unescape in this block; stays chunked, no copy
-            return col.cast(pa.string()), 0
+            return col.cast(pa.large_string()), 0
         except pa.ArrowInvalid:
             pass
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
@@ -354,7 +354,7 @@ def decode_strings(
         arr = arr.cast(pa.binary())
     arr = _unescape_array(arr, empty)
     try:
-        return arr.cast(pa.string()), 0
+        return arr.cast(pa.large_string()), 0
     except pa.ArrowInvalid:
         return _replace_invalid(arr)
 
@@ -387,4 +387,4 @@ def _replace_invalid(arr: pa.Array) -> tuple[pa.Array, int]:
         except UnicodeDecodeError:
             replaced += 1
             out.append(v.decode("utf-8", "replace"))
-    return pa.array(out, pa.string()), replaced
+    return pa.array(out, pa.large_string()), replaced

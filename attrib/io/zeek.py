@@ -17,10 +17,12 @@ btest's masked timestamps (``XXXXXXXXXX.XXXXXX``) are kept with a null ``ts`` an
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import pyarrow as pa
@@ -106,54 +108,73 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str = "zeek") -> Iterator
         yield from guarded(str(source.path), chunks)
 
 
+#: A section's column plan: log type, Zeek field -> canonical column, fields to parse, #empty_field
+_Plan = tuple[str, dict[str, str], list[str], bytes]
+
+
 class _TsvReader:
-    """State of one TSV read: the current header, its column plan and the pending blocks."""
+    """One TSV read: a parsing thread (split + Arrow parse) feeding conversion in the caller.
+
+    Arrow releases the GIL while it parses, so block N+1 is parsed while block N is converted;
+    at most ``_DEPTH`` parsed blocks wait in between (memory stays bounded).
+    """
 
     def __init__(self, source: Source, ctx: ReadContext) -> None:
         self.path = str(source.path)
         self.ctx = ctx
-        self.header = ZeekHeader()
-        self.plan: tuple[str, dict[str, str], list[str]] | None = None
         self.pending: list[BlockResult] = []
         self.rows = 0
 
     def run(self, raw: Any, block: int, max_line: int) -> Iterator[pd.DataFrame]:
+        plan: _Plan | None = None
+        for item in prefetch(self._parsed(raw, block, max_line), _DEPTH):
+            if item is None:  # a header line: the section (maybe its columns) changes
+                if plan is not None:
+                    yield from self.flush(plan, final=True)
+                continue
+            res, plan = item
+            self.pending.append(res)
+            self.rows += res.table.num_rows
+            if self.rows >= self.ctx.chunksize:
+                yield from self.flush(plan, final=False)
+        if plan is not None:
+            yield from self.flush(plan, final=True)
+
+    def _parsed(
+        self, raw: Any, block: int, max_line: int
+    ) -> Iterator[tuple[BlockResult, _Plan] | None]:
+        """Producer: header lines (as ``None``) and parsed blocks with their plan, in order."""
+        header, plan = ZeekHeader(), None
+
         def long_line(line: int) -> None:
             self.ctx.bad("line too long", line)
 
         for piece in split_stream(raw, long_line, block, max_line):
             if piece.header is not None:
-                yield from self.flush(final=True)
-                self.header.apply(piece.header)
-                self.plan = None
+                header.apply(piece.header)
+                plan = None
+                yield None
                 continue
             assert piece.data is not None
-            plan = self.plan or self._plan(piece.line)
-            res = parse_block(piece.data, piece.line, self.header, plan[2], piece.utf8)
+            plan = plan or self._plan(header, piece.line)
+            res = parse_block(piece.data, piece.line, header, plan[2], piece.utf8)
             res.backslash, res.paren = piece.backslash, piece.paren
             if res.bad_rows:
-                expected = len(self.header.fields)
+                expected = len(header.fields)
                 self.ctx.bad(f"field count mismatch (expected {expected})", res.bad_rows[0][0],
                              count=len(res.bad_rows))  # fmt: skip
-            self.pending.append(res)
-            self.rows += res.table.num_rows
-            if self.rows >= self.ctx.chunksize:
-                yield from self.flush(final=False)
-        yield from self.flush(final=True)
+            yield res, plan
 
-    def _plan(self, line: int) -> tuple[str, dict[str, str], list[str]]:
-        h = self.header
+    def _plan(self, h: ZeekHeader, line: int) -> _Plan:
         if not h.fields:
             raise FormatError(self.path, "data line before any #fields header", line)
         log_type = h.path or infer_log_type(set(h.fields))
         fmap = field_map(log_type, h.fields)
         keep = list(fmap) + [f for f in SENSOR_FIELDS if f in h.fields]
-        self.plan = (log_type, fmap, keep)
-        return self.plan
+        return (log_type, fmap, keep, h.empty_field)
 
-    def flush(self, final: bool) -> Iterator[pd.DataFrame]:
-        if not self.pending or self.plan is None:
-            self.pending, self.rows = [], 0
+    def flush(self, plan: _Plan, final: bool) -> Iterator[pd.DataFrame]:
+        if not self.pending:
             return
         size = self.ctx.chunksize
         if all(r.typed for r in self.pending):
@@ -162,7 +183,7 @@ class _TsvReader:
             self.pending, self.rows = [], 0
             start = 0
             while table.num_rows - start >= size or (final and start < table.num_rows):
-                yield self._frame(table.slice(start, size), *flags)
+                yield self._frame(plan, table.slice(start, size), *flags)
                 start += size
             if start < table.num_rows:
                 rest = table.slice(start)
@@ -172,33 +193,88 @@ class _TsvReader:
         pending, self.pending, self.rows = self.pending, [], 0
         for r in pending:
             for start in range(0, r.table.num_rows, size):
-                yield self._frame(r.table.slice(start, size), r.backslash, r.paren)
+                yield self._frame(plan, r.table.slice(start, size), r.backslash, r.paren)
 
-    def _frame(self, table: pa.Table, backslash: bool, paren: bool) -> pd.DataFrame:
-        assert self.plan is not None
-        log_type, fmap, _ = self.plan
+    def _frame(self, plan: _Plan, table: pa.Table, backslash: bool, paren: bool) -> pd.DataFrame:
+        log_type, fmap, _, empty = plan
         nulled = self.ctx.stats.nulled
         cols: dict[str, pa.Array] = {}
         for zname, col in fmap.items():
             arr = table.column(zname)
             if kind(col) in ("str", "cat") and pa.types.is_binary(arr.type):
-                arr = self._strings(arr, nulled, backslash, paren)
+                arr = _strings(arr, empty, nulled, backslash, paren)
             cols[col] = arr
         sensor = None
         for sf in SENSOR_FIELDS:
             if sf in table.column_names:
-                sensor = self._strings(table.column(sf), nulled, backslash, paren)
+                sensor = _strings(table.column(sf), empty, nulled, backslash, paren)
                 break
         return to_frame(cols, table.num_rows, nulled, event_type=log_type, sensor=sensor)
 
-    def _strings(
-        self, arr: pa.Array, nulled: Counter[str], backslash: bool, paren: bool
-    ) -> pa.Array:
-        empty = self.header.empty_field
-        out, replaced = decode_strings(arr, empty, backslash=backslash, paren=paren)
-        if replaced:
-            nulled["invalid utf-8 replaced"] += replaced
-        return out
+
+def _strings(
+    arr: pa.Array, empty: bytes, nulled: Counter[str], backslash: bool, paren: bool
+) -> pa.Array:
+    out, replaced = decode_strings(arr, empty, backslash=backslash, paren=paren)
+    if replaced:
+        nulled["invalid utf-8 replaced"] += replaced
+    return out
+
+
+_DEPTH = 2
+_T = TypeVar("_T")
+_DONE = object()
+
+
+def prefetch(items: Iterator[_T], depth: int = _DEPTH) -> Iterator[_T]:
+    """Run ``items`` in a background thread, at most ``depth`` items ahead; re-raise its errors.
+
+    Parameters
+    ----------
+    items
+        An iterator (its work should release the GIL to gain anything).
+    depth
+        How many produced items may wait.
+
+    Yields
+    ------
+    object
+        The items, in order.
+    """
+    q: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for it in items:
+                if not put((True, it)):
+                    return
+            put((True, _DONE))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
+            put((False, exc))
+
+    worker = threading.Thread(target=work, name="attrib-zeek-parse", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, it = q.get()
+            if not ok:
+                raise it
+            if it is _DONE:
+                return
+            yield it
+    finally:
+        stop.set()
+        worker.join()
 
 
 def read_tsv_records(data: bytes) -> list[tuple[ZeekHeader, list[dict[str, Any]]]]:
