@@ -90,12 +90,12 @@ def account_edges(
         ``a``, ``b``, ``w``.
     """
     acc = accounts.reset_index(drop=True)
-    s = acc.dropna().astype(str).str.split(";")
-    listed = s.str.len()
+    txt = acc.dropna().astype(str)
     if n_accounts is not None:
+        listed = txt.str.count(";") + 1
         full = n_accounts.reset_index(drop=True).reindex(listed.index).fillna(0) <= listed
-        s = s[full.to_numpy()]
-    s = s.explode()
+        txt = txt[full.to_numpy()]
+    s = txt.str.split(";").explode().astype(str)
     s = s[s.str.len() > 0]
     if not len(s):
         return _empty()

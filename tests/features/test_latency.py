@@ -45,3 +45,9 @@ def test_even_count_median_averages_middle_bins() -> None:
         [conn("2026-11-02T10:00:00Z", A, rtt_ack_ms=v) for v in (10.0, 20.0, 30.0, 90.0)]
     )
     assert by_ip(build_origins(ev)).loc[A, "rtt_transport_ms"] == 25.0
+
+
+def test_constants_agree_with_the_pcap_reader() -> None:
+    pcap = pytest.importorskip("attrib.io.pcap")
+    assert KM_PER_MS_ONE_WAY == pcap.FIBRE_KM_PER_MS
+    assert ROUTE_INFLATION == pcap.PATH_INFLATION
