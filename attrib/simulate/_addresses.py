@@ -37,6 +37,17 @@ def _default_sampler() -> Sampler:
     return sample_ips  # type: ignore[no-any-return]
 
 
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Plain numpy-backed columns (object text), cheap to index row-wise in the generator."""
+    out = df.loc[:, list(COLUMNS)].reset_index(drop=True)
+    for c in ("ip", "as_org", "country", "city", "net_type"):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    out["asn"] = pd.to_numeric(out["asn"], errors="coerce").astype("float64")
+    out["lat"] = pd.to_numeric(out["lat"], errors="coerce").astype("float64")
+    out["lon"] = pd.to_numeric(out["lon"], errors="coerce").astype("float64")
+    return out
+
+
 class AddressPool:
     """Draw unique real addresses for a scenario.
 
@@ -113,8 +124,7 @@ class AddressPool:
             logger.info("address draw %s short by %d; relaxing constraints", kw, need)
         if need > 0:
             raise DataError(f"cannot draw {n} distinct addresses from the enrichment data")
-        out = pd.concat(got, ignore_index=True)
-        return out.loc[:, list(COLUMNS)].reset_index(drop=True)
+        return _plain(pd.concat(got, ignore_index=True))
 
     def draw_abroad(self, n: int, *, exclude: str, net_type: str | None = None) -> pd.DataFrame:
         """Return ``n`` fresh addresses outside country ``exclude`` (one draw, worldwide).
@@ -147,7 +157,7 @@ class AddressPool:
             got.append(self.draw(need, net_type=net_type))
         if not got:
             return self.draw(0)
-        return pd.concat(got, ignore_index=True).loc[:, list(COLUMNS)].reset_index(drop=True)
+        return _plain(pd.concat(got, ignore_index=True))
 
     def _fresh(self, df: pd.DataFrame) -> pd.DataFrame:
         if df.empty:
@@ -155,6 +165,8 @@ class AddressPool:
         for c in COLUMNS:
             if c not in df.columns:
                 df[c] = pd.NA
-        ip = df["ip"].astype(str)
-        keep = ~ip.isin(self.used) & ~ip.duplicated()
-        return df.loc[keep.to_numpy()].reset_index(drop=True)
+        ip = df["ip"].astype(object).to_numpy()
+        used = self.used
+        keep = np.fromiter((x not in used for x in ip), dtype=bool, count=len(ip))
+        keep &= ~pd.Series(ip).duplicated().to_numpy()
+        return df.loc[keep].reset_index(drop=True)

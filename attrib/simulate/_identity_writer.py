@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import io
 import json
-import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -49,12 +50,60 @@ def _iso(t: float, digits: int = 7) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + frac[:digits] + "Z"
 
 
-class _Ids:
-    def __init__(self, rng: np.random.Generator) -> None:
-        self.rng = rng
+def _iso_many(ts: np.ndarray) -> list[str]:
+    """Entra's timestamps (seven decimals, ``Z``) for many epoch seconds at once."""
+    us = np.rint(np.asarray(ts, dtype=float) * 1e6).astype("datetime64[us]")
+    return [x + "0Z" for x in np.datetime_as_string(us, unit="us").tolist()]
 
-    def new(self) -> str:
-        return str(uuid.UUID(bytes=self.rng.bytes(16), version=4))
+
+def _uuids(rng: np.random.Generator, n: int) -> list[str]:
+    """``n`` random (version 4) UUIDs drawn from ``rng``."""
+    b = np.frombuffer(rng.bytes(16 * n), dtype=np.uint8).reshape(n, 16).copy()
+    b[:, 6] = (b[:, 6] & 0x0F) | 0x40
+    b[:, 8] = (b[:, 8] & 0x3F) | 0x80
+    h = b.tobytes().hex()
+    out = []
+    for i in range(0, 32 * n, 32):
+        x = h[i : i + 32]
+        out.append(f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}")
+    return out
+
+
+@lru_cache(maxsize=65536)
+def _js(value: object) -> str:
+    """JSON text of a scalar (cached: the same names, agents and places recur)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "null"
+    return json.dumps(value, ensure_ascii=False)
+
+
+_ENTRA = (
+    '{"time":"%(time)s","resourceId":"/tenants/%(tenant)s/providers/Microsoft.aadiam",'
+    '"operationName":"Sign-in activity","operationVersion":"1.0","category":"SignInLogs",'
+    '"tenantId":"%(tenant)s","resultType":"%(err)d","resultSignature":"None",'
+    '"resultDescription":%(reason)s,"durationMs":0,"callerIpAddress":"%(ip)s",'
+    '"correlationId":"%(cid)s","identity":%(name)s,"Level":4,"location":%(country)s,'
+    '"properties":{"id":"%(rid)s","createdDateTime":"%(created)s","userDisplayName":%(name)s,'
+    '"userPrincipalName":"%(upn)s","userId":"%(user_id)s","appId":"%(app_id)s",'
+    '"appDisplayName":"%(app_name)s","ipAddress":"%(ip)s","clientAppUsed":"%(client_app)s",'
+    '"userAgent":%(ua)s,"correlationId":"%(cid)s","conditionalAccessStatus":"%(ca)s",'
+    '"originalRequestId":"%(rid)s","isInteractive":true,"tokenIssuerName":"",'
+    '"tokenIssuerType":"AzureAD","processingTimeInMilliseconds":%(ptime)d,"riskDetail":"none",'
+    '"riskLevelAggregated":"none","riskLevelDuringSignIn":"none","riskState":"none",'
+    '"riskEventTypes_v2":[],"resourceDisplayName":"%(res_name)s","resourceId":"%(res_id)s",'
+    '"status":%(status)s,"deviceDetail":{"deviceId":"","displayName":"",'
+    '"operatingSystem":%(os)s,"browser":%(browser)s,"isCompliant":false,"isManaged":false,'
+    '"trustType":""},"location":{"city":%(city)s,"state":null,"countryOrRegion":%(country)s,'
+    '"geoCoordinates":{"latitude":%(lat)s,"longitude":%(lon)s}},"mfaDetail":%(mfa)s,'
+    '"authenticationRequirement":"%(authreq)s","autonomousSystemNumber":%(asn)s,'
+    '"userType":"Member","crossTenantAccessType":"none","incomingTokenType":"none",'
+    '"isTenantRestricted":false,"flaggedForReview":false}}'
+)
+_MFA = '{"authMethod":"Mobile app notification","authDetail":null}'
+
+
+def _coord(v: object) -> str:
+    return "null" if v is None or pd.isna(v) else repr(round(float(v), 4))  # type: ignore[arg-type]
 
 
 class EntraWriter:
@@ -68,6 +117,8 @@ class EntraWriter:
         Tenant id.
     rng
         Random generator (for record ids).
+    compress
+        ``none`` or ``gz``.
     """
 
     def __init__(
@@ -77,7 +128,7 @@ class EntraWriter:
             open_out(path, compress), encoding="utf-8", newline="\n"
         )
         self.tenant = tenant
-        self.ids = _Ids(rng)
+        self.rng = rng
         self.rows = 0
 
     def write(self, df: pd.DataFrame) -> None:
@@ -90,96 +141,60 @@ class EntraWriter:
             ``user_agent``, ``error``, ``os``, ``browser``, ``mfa`` and the address's
             ``asn``, ``country``, ``city``, ``lat``, ``lon``.
         """
-        lines = [json.dumps(self._record(r), separators=(",", ":")) for r in df.itertuples()]
-        if lines:
-            self._fh.write("\n".join(lines) + "\n")
-        self.rows += len(lines)
-
-    def _record(self, r: Any) -> dict[str, Any]:
-        err = int(r.error)
-        app_id, app_name = APPS[r.app]
-        rid, cid = self.ids.new(), self.ids.new()
-        status: dict[str, Any] = {"errorCode": err}
-        if err:
-            status["failureReason"] = ERRORS.get(err, "Other.")
-        ok = err == 0
-        loc: dict[str, Any] = {
-            "city": None if pd.isna(r.city) else str(r.city),
-            "state": None,
-            "countryOrRegion": None if pd.isna(r.country) else str(r.country),
-            "geoCoordinates": {
-                "latitude": None if pd.isna(r.lat) else round(float(r.lat), 4),
-                "longitude": None if pd.isna(r.lon) else round(float(r.lon), 4),
-            },
-        }
-        props = {
-            "id": rid,
-            "createdDateTime": _iso(r.ts),
-            "userDisplayName": r.name,
-            "userPrincipalName": r.upn,
-            "userId": r.user_id,
-            "appId": app_id,
-            "appDisplayName": app_name,
-            "ipAddress": r.ip,
-            "clientAppUsed": r.client_app,
-            "userAgent": r.user_agent,
-            "correlationId": cid,
-            "conditionalAccessStatus": "success" if ok else "notApplied",
-            "originalRequestId": rid,
-            "isInteractive": True,
-            "tokenIssuerName": "",
-            "tokenIssuerType": "AzureAD",
-            "processingTimeInMilliseconds": 80 + int(rid[:4], 16) % 200,
-            "riskDetail": "none",
-            "riskLevelAggregated": "none",
-            "riskLevelDuringSignIn": "none",
-            "riskState": "none",
-            "riskEventTypes_v2": [],
-            "resourceDisplayName": _EXO[1],
-            "resourceId": _EXO[0],
-            "status": status,
-            "deviceDetail": {
-                "deviceId": "",
-                "displayName": "",
-                "operatingSystem": r.os,
-                "browser": r.browser,
-                "isCompliant": False,
-                "isManaged": False,
-                "trustType": "",
-            },
-            "location": loc,
-            "mfaDetail": {"authMethod": "Mobile app notification", "authDetail": None}
-            if r.mfa
-            else {},
-            "authenticationRequirement": "multiFactorAuthentication"
-            if r.mfa
-            else "singleFactorAuthentication",
-            "autonomousSystemNumber": None if pd.isna(r.asn) else int(r.asn),
-            "userType": "Member",
-            "crossTenantAccessType": "none",
-            "incomingTokenType": "none",
-            "isTenantRestricted": False,
-            "flaggedForReview": False,
-        }
-        rec = {
-            "time": _iso(r.ts + 0.4),
-            "resourceId": f"/tenants/{self.tenant}/providers/Microsoft.aadiam",
-            "operationName": "Sign-in activity",
-            "operationVersion": "1.0",
-            "category": "SignInLogs",
-            "tenantId": self.tenant,
-            "resultType": str(err),
-            "resultSignature": "None",
-            "resultDescription": status.get("failureReason", ""),
-            "durationMs": 0,
-            "callerIpAddress": r.ip,
-            "correlationId": cid,
-            "identity": r.name,
-            "Level": 4,
-            "location": loc["countryOrRegion"],
-            "properties": props,
-        }
-        return rec
+        n = len(df)
+        if not n:
+            return
+        ids = _uuids(self.rng, 2 * n)
+        created = _iso_many(df["ts"].to_numpy())
+        logged = _iso_many(df["ts"].to_numpy() + 0.4)
+        lines = []
+        for i, r in enumerate(df.itertuples(index=False)):
+            err = int(r.error)
+            reason = ERRORS.get(err, "Other.") if err else ""
+            app_id, app_name = APPS[r.app]
+            asn = r.asn
+            lines.append(
+                _ENTRA
+                % {
+                    "time": logged[i],
+                    "tenant": self.tenant,
+                    "err": err,
+                    "reason": _js(reason),
+                    "ip": r.ip,
+                    "cid": ids[2 * i + 1],
+                    "rid": ids[2 * i],
+                    "name": _js(r.name),
+                    "country": _js(r.country),
+                    "created": created[i],
+                    "upn": r.upn,
+                    "user_id": r.user_id,
+                    "app_id": app_id,
+                    "app_name": app_name,
+                    "client_app": r.client_app,
+                    "ua": _js(r.user_agent),
+                    "ca": "notApplied" if err else "success",
+                    "ptime": 80 + int(ids[2 * i][:4], 16) % 200,
+                    "res_name": _EXO[1],
+                    "res_id": _EXO[0],
+                    "status": (
+                        f'{{"errorCode":{err},"failureReason":{_js(reason)}}}'
+                        if err
+                        else '{"errorCode":0}'
+                    ),
+                    "os": _js(r.os),
+                    "browser": _js(r.browser),
+                    "city": _js(r.city),
+                    "lat": _coord(r.lat),
+                    "lon": _coord(r.lon),
+                    "mfa": _MFA if r.mfa else "{}",
+                    "authreq": "multiFactorAuthentication"
+                    if r.mfa
+                    else "singleFactorAuthentication",
+                    "asn": "null" if asn is None or pd.isna(asn) else str(int(asn)),
+                }
+            )
+        self._fh.write("\n".join(lines) + "\n")
+        self.rows += n
 
     def close(self) -> None:
         """Close the file."""
@@ -208,7 +223,7 @@ class M365Writer:
             open_out(path, compress), encoding="utf-8", newline="\n"
         )
         self.tenant, self.domain = tenant, domain
-        self.ids = _Ids(rng)
+        self._it: Iterator[str] = iter(())
         self.rng = rng
         self.rows = 0
 
@@ -220,6 +235,7 @@ class M365Writer:
         df
             Rows with ``ts``, ``upn``, ``user_id``, ``ip``, ``client_info``, ``app``.
         """
+        self._it = iter(_uuids(self.rng, 6 * len(df)))
         lines = [json.dumps(self._record(r), separators=(",", ":")) for r in df.itertuples()]
         if lines:
             self._fh.write("\n".join(lines) + "\n")
@@ -231,7 +247,7 @@ class M365Writer:
         sid = f"S-1-5-21-{int(self.tenant[:8], 16)}-{int(uid[:8], 16)}-{1000 + int(uid[9:13], 16)}"
         return {
             "CreationTime": datetime.fromtimestamp(r.ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S"),
-            "Id": self.ids.new(),
+            "Id": next(self._it),
             "Operation": "MailItemsAccessed",
             "OrganizationId": self.tenant,
             "RecordType": 50,
@@ -249,7 +265,7 @@ class M365Writer:
             "InternalLogonType": 0,
             "LogonType": 0,
             "LogonUserSid": sid,
-            "MailboxGuid": self.ids.new(),
+            "MailboxGuid": next(self._it),
             "MailboxOwnerSid": sid,
             "MailboxOwnerUPN": r.upn,
             "OperationProperties": [
@@ -258,11 +274,11 @@ class M365Writer:
             ],
             "OrganizationName": f"{self.domain}.onmicrosoft.com",
             "OriginatingServer": "AM0PR02MB5521 (15.20.8466.000)",
-            "SessionId": self.ids.new(),
+            "SessionId": next(self._it),
             "Folders": [
                 {
                     "FolderItems": [
-                        {"InternetMessageId": f"<{self.ids.new()}@{self.domain}>"}
+                        {"InternetMessageId": f"<{next(self._it)}@{self.domain}>"}
                         for _ in range(min(n, 3))
                     ],
                     "Id": "LgAAAAAdhAMRqmYRzZvIAKoAL8RaAQ",

@@ -55,7 +55,9 @@ class _Ctx:
         self.lat0 = float(org.service_row["lat"]) if pd.notna(org.service_row["lat"]) else 50.0
         self.lon0 = float(org.service_row["lon"]) if pd.notna(org.service_row["lon"]) else 8.0
         self.ids = [_uid(rng) for _ in range(p.users)]
-        self.names = [u.split("@")[0].replace(".", " ").title() for u in org.users]
+        self.names = [
+            u.split("@")[0].rstrip("0123456789").replace(".", " ").title() for u in org.users
+        ]
         self.login_ip = ""
         self.web_ips: np.ndarray = np.array([], dtype=object)
 
@@ -482,38 +484,44 @@ def run(p: SimParams, seed: int, out: Path, sampler: Sampler | None = None) -> d
         relay_w = ZeekWriter(
             out / "relay" / f"conn.{ext}", "conn", CONN_FIELDS, p.zeek_format, t0, z
         )
-    counters: dict[str, Any] = {"attempts": 0}
-    chains_all: list[pd.DataFrame] = []
-    pc_b, pc_a = p.pcap_handshakes // 2, p.pcap_handshakes - p.pcap_handshakes // 2
-    pcap_rows: list[tuple[pd.DataFrame, bool]] = []
-    for day in range(p.days):
-        bconn, bsign, bmail = benign_day(pop, p, org, day, t0, rng)
-        scans = scanners_day(pop, p, day, t0, rng)
-        sess, signs, mails, chains = _adversary(ctx, day, counters)
-        bs = _benign_sessions(ctx, bconn, scans)
-        adv = pd.concat(sess, ignore_index=True) if sess else bs.iloc[:0]
-        allsess = pd.concat([bs, adv.drop(columns=["_camp", "_att"])], ignore_index=True)
-        order = np.argsort(allsess["ts"].to_numpy(), kind="stable")
-        allsess = allsess.iloc[order].reset_index(drop=True)
-        conn = conn_rows(allsess, org.services, p.domain, rng)
-        conn_w.write(conn)
-        ssl_w.write(ssl_rows(conn, rng))
-        entra_w.write(_signin_frame(ctx, bsign, signs))
-        m365_w.write(_mail_frame(ctx, bmail, mails))
-        if relay_w is not None and router is not None:
-            relay_w.write(_relay_rows(ctx, chains, router, day))
-        chains_all += chains
-        tb = _pcap_take(ctx, bs, True, pc_b)
-        ta = _pcap_take(ctx, adv, False, pc_a)
-        pc_b, pc_a = pc_b - len(tb), pc_a - len(ta)
-        pcap_rows += [(tb, False), (ta, True)]
-        logger.info("day %d: %d conns", day, len(conn))
-    for w in (conn_w, ssl_w) + ((relay_w,) if relay_w is not None else ()):
-        w.close(t1)
-    entra_w.close()
-    m365_w.close()
-    _write_pcap(ctx, pcap_w, pcap_rows)
-    pcap_w.close()
+    writers = [w for w in (conn_w, ssl_w, entra_w, m365_w, pcap_w, relay_w) if w is not None]
+    try:
+        counters: dict[str, Any] = {"attempts": 0}
+        chains_all: list[pd.DataFrame] = []
+        pc_b, pc_a = p.pcap_handshakes // 2, p.pcap_handshakes - p.pcap_handshakes // 2
+        pcap_rows: list[tuple[pd.DataFrame, bool]] = []
+        for day in range(p.days):
+            bconn, bsign, bmail = benign_day(pop, p, org, day, t0, rng)
+            scans = scanners_day(pop, p, day, t0, rng)
+            sess, signs, mails, chains = _adversary(ctx, day, counters)
+            bs = _benign_sessions(ctx, bconn, scans)
+            adv = pd.concat(sess, ignore_index=True) if sess else bs.iloc[:0]
+            allsess = pd.concat([bs, adv.drop(columns=["_camp", "_att"])], ignore_index=True)
+            order = np.argsort(allsess["ts"].to_numpy(), kind="stable")
+            allsess = allsess.iloc[order].reset_index(drop=True)
+            conn = conn_rows(allsess, org.services, p.domain, rng)
+            conn_w.write(conn)
+            ssl_w.write(ssl_rows(conn, rng))
+            entra_w.write(_signin_frame(ctx, bsign, signs))
+            m365_w.write(_mail_frame(ctx, bmail, mails))
+            if relay_w is not None and router is not None:
+                relay_w.write(_relay_rows(ctx, chains, router, day))
+            chains_all += chains
+            tb = _pcap_take(ctx, bs, True, pc_b)
+            ta = _pcap_take(ctx, adv, False, pc_a)
+            pc_b, pc_a = pc_b - len(tb), pc_a - len(ta)
+            pcap_rows += [(tb, False), (ta, True)]
+            logger.info("day %d: %d conns", day, len(conn))
+        for w in (conn_w, ssl_w) + ((relay_w,) if relay_w is not None else ()):
+            w.close(t1)
+        entra_w.close()
+        m365_w.close()
+        _write_pcap(ctx, pcap_w, pcap_rows)
+        pcap_w.close()
+    except BaseException:
+        for w in writers:
+            w._fh.close()  # leave no open handle behind; the scenario is incomplete
+        raise
     truth = build_truth(pop.truth + [_camp_truth(c) for c in camps], ctx.addr)
     n_chain = write_chains(chains_all, out)
     write_org_toml(org, out / "org.toml")

@@ -53,18 +53,18 @@ def conn_rows(
         Zeek conn.log columns plus ``hello`` and ``sni`` for the ssl.log.
     """
     n = len(s)
-    svc = s["service"].to_numpy()
+    code = pd.Categorical(s["service"], categories=["vpn", "owa", "ssh", "scan"]).codes
     stack = s["stack"].to_numpy()
-    scan = svc == "scan"
-    port = np.where(svc == "ssh", 22, 443)
+    vpn, owa, ssh, scan = code == 0, code == 1, code == 2, code == 3
+    port = np.where(ssh, 22, 443)
     port = np.where(scan, rng.choice(_SCAN_PORTS, n), port)
-    dst_role = np.where(svc == "scan", rng.choice(["vpn", "owa", "ssh"], n), svc)
-    dst_role = np.where(svc == "ssh", "ssh", dst_role)
-    open_ = ~scan | ((port == 443) & (dst_role != "ssh")) | ((port == 22) & (dst_role == "ssh"))
+    role_code = np.where(scan, rng.integers(0, 3, n), code)
+    dst_role = np.array(["vpn", "owa", "ssh"], dtype=object)[np.clip(role_code, 0, 2)]
+    open_ = ~scan | ((port == 443) & (role_code != 2)) | ((port == 22) & (role_code == 2))
     rtt = s["rtt_ms"].to_numpy(dtype=float) / 1000.0
     app = s["app_rtt_ms"].to_numpy(dtype=float) / 1000.0
     dur = np.select(
-        [svc == "vpn", svc == "owa", svc == "ssh"],
+        [vpn, owa, ssh],
         [
             rng.lognormal(np.log(1800), 1.0, n),
             rng.lognormal(np.log(20), 1.2, n),
@@ -74,7 +74,7 @@ def conn_rows(
     )
     dur = dur + 3 * app
     ob = np.select(
-        [svc == "vpn", svc == "owa", svc == "ssh"],
+        [vpn, owa, ssh],
         [
             dur * rng.lognormal(np.log(3000), 0.8, n),
             rng.lognormal(np.log(2500), 0.7, n),
@@ -83,7 +83,7 @@ def conn_rows(
         default=rng.integers(250, 700, n),
     )
     rb = np.select(
-        [svc == "vpn", svc == "owa", svc == "ssh"],
+        [vpn, owa, ssh],
         [
             ob * rng.lognormal(np.log(4), 0.6, n),
             rng.lognormal(np.log(30000), 1.0, n),
@@ -94,7 +94,7 @@ def conn_rows(
     ob, rb = ob.astype(np.int64), rb.astype(np.int64)
     op = ob // 1100 + 4 + rng.integers(0, 3, n)
     rp = rb // 1400 + 3 + rng.integers(0, 3, n)
-    hist = np.where(svc == "owa", "ShADadfF", "ShADadFf")
+    hist = np.where(owa, "ShADadfF", "ShADadFf")
     state = np.full(n, "SF", dtype=object)
     # closed ports answer RST; filtered ones stay silent (one SYN, nothing back)
     rej = scan & ~open_ & (rng.random(n) < 0.5)
@@ -108,8 +108,8 @@ def conn_rows(
     ob[s0], rb[s0] = np.nan, np.nan
     op = np.where(closed, 1, op)
     rp = np.where(rej, 1, np.where(s0, 0, rp))
-    hdr = np.vectorize(_HDR.get)(stack) if n else np.zeros(0, dtype=int)
-    service = np.where(svc == "ssh", "ssh", "ssl").astype(object)
+    hdr = pd.Series(stack).map(_HDR).fillna(52).to_numpy(dtype=np.int64)
+    service = np.where(ssh, "ssh", "ssl").astype(object)
     service[closed] = None
     service[scan & open_ & (port == 22)] = "ssh"
     scan_tls = scan & open_ & (port == 443)
@@ -118,7 +118,7 @@ def conn_rows(
     hello[scan_tls] = "zgrab"
     hello[(service != "ssl")] = ""
     sni_host = {"vpn": f"vpn.{domain}", "owa": f"mail.{domain}", "ssh": None}
-    sni = np.array([sni_host.get(r) for r in dst_role], dtype=object)
+    sni = pd.Series(dst_role).map(sni_host).to_numpy(dtype=object)
     sni[hello == "zgrab"] = None
     return pd.DataFrame(
         {
@@ -126,7 +126,7 @@ def conn_rows(
             "uid": zeek_uids(rng, n),
             "id.orig_h": s["ip"].to_numpy(),
             "id.orig_p": _ephemeral(rng, stack),
-            "id.resp_h": np.vectorize(services.get)(dst_role) if n else np.zeros(0, dtype=object),
+            "id.resp_h": pd.Series(dst_role).map(services).to_numpy(dtype=object),
             "id.resp_p": port,
             "proto": "tcp",
             "service": service,
@@ -166,11 +166,15 @@ def ssl_rows(conn: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         ssl.log columns (with the ``ja4`` field of the FoxIO Zeek package).
     """
     c = conn[conn["hello"].astype(str) != ""]
-    h = c["hello"].to_numpy()
-    tls13 = np.array([HELLOS[x].tls13 for x in h], dtype=bool)
-    alpn = [HELLOS[x].alpn for x in h]
-    nxt = np.array(
-        [(b"h2" if b"h2" in a else a[0]).decode() if a else None for a in alpn], dtype=object
+    codes, names = pd.factorize(c["hello"].to_numpy())
+    prof = [HELLOS[x] for x in names]
+
+    def per(values: list[object]) -> np.ndarray:
+        return np.array(values, dtype=object)[codes] if len(codes) else np.array([], dtype=object)
+
+    tls13 = per([x.tls13 for x in prof]).astype(bool)
+    nxt = per(
+        [(b"h2" if b"h2" in x.alpn else x.alpn[0]).decode() if x.alpn else None for x in prof]
     )
     fps = np.where(tls13, None, "5c9f0e3b2d1a7f6e8c4b0a9d2e1f3c5b7a6d8e9f0a1b2c3d4e5f6a7b8c9d0e1f")
     return pd.DataFrame(
@@ -182,8 +186,8 @@ def ssl_rows(conn: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             "id.resp_h": c["id.resp_h"].to_numpy(),
             "id.resp_p": c["id.resp_p"].to_numpy(),
             "version": np.where(tls13, "TLSv13", "TLSv12"),
-            "cipher": [HELLOS[x].cipher_chosen for x in h],
-            "curve": [HELLOS[x].curve for x in h],
+            "cipher": per([x.cipher_chosen for x in prof]),
+            "curve": per([x.curve for x in prof]),
             "server_name": c["sni"].to_numpy(),
             "resumed": False,
             "last_alert": None,
@@ -193,13 +197,15 @@ def ssl_rows(conn: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             "cert_chain_fps": fps,
             "client_cert_chain_fps": None,
             "sni_matches_cert": np.where(tls13, None, True),
-            "ja4": [_JA4[x] if HELLOS[x].sni else ja4_of(x, sni=False) for x in h],
+            "ja4": per([_JA4[x] if HELLOS[x].sni else ja4_of(x, sni=False) for x in names]),
         }
     )
 
 
 def device_fields(device: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Stack and ClientHello profile of each device key."""
-    stack = np.array([DEVICES[d].stack if d in DEVICES else "linux" for d in device], dtype=object)
-    hello = np.array([DEVICES[d].hello if d in DEVICES else "" for d in device], dtype=object)
-    return stack, hello
+    codes, names = pd.factorize(np.asarray(device, dtype=object))
+    stack = np.array([DEVICES[d].stack if d in DEVICES else "linux" for d in names] + ["linux"],
+                     dtype=object)  # fmt: skip
+    hello = np.array([DEVICES[d].hello if d in DEVICES else "" for d in names] + [""], dtype=object)
+    return stack[codes], hello[codes]

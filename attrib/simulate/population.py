@@ -51,6 +51,7 @@ class Population:
     trip_start: np.ndarray
     trip_end: np.ndarray
     trip_ip: np.ndarray
+    trip_key: np.ndarray
     admins: np.ndarray
     jump_ip: str
     scanner_ips: np.ndarray
@@ -98,7 +99,7 @@ def _home_leases(
             s = t0 - rng.random() * DAY + np.arange(0, p.days + 1) * DAY
         else:
             gaps = rng.exponential(p.home_lease_mean_days * DAY, size=max(4, p.days // 10 + 4))
-            s = t0 - rng.random() * gaps[0] + np.concatenate(([0.0], np.cumsum(gaps[1:])))
+            s = t0 - rng.random() * gaps[0] + np.concatenate(([0.0], np.cumsum(gaps[:-1])))
         s = s[s < t1]
         users.append(np.full(len(s), u))
         starts.append(s)
@@ -236,6 +237,7 @@ def build_population(
     truth.append(_truth(org.offices["ip"], "office", "benign", t0, t1))
     addrs.append(org.offices)
     scan = _scanners(p, pool, rng, t0, truth, addrs)
+    o = np.lexsort((ts, tu))
     return Population(
         desktop=desktop,
         mobile=mobile,
@@ -244,16 +246,17 @@ def build_population(
         mode=mode,
         relay_user=relay_user,
         office_of=rng.integers(0, len(org.offices), n),
-        lease_key=st["lease_key"],
-        lease_ip=st["lease_ip"],  # type: ignore[arg-type]
+        lease_key=np.asarray(st["lease_key"]),
+        lease_ip=np.asarray(st["lease_ip"]),
         cgnat=cgnat,
         corp_ips=corp["ip"].to_numpy(),
         comvpn_ips=comvpn["ip"].to_numpy(),
         relay_ips=relay["ip"].to_numpy(),
-        trip_user=tu,
-        trip_start=ts,
-        trip_end=te,
-        trip_ip=tips,
+        trip_user=tu[o],
+        trip_start=ts[o],
+        trip_end=te[o],
+        trip_ip=tips[o],
+        trip_key=(tu[o].astype(np.int64) << 34) + ts[o].astype(np.int64),
         admins=admins,
         jump_ip=str(jump["ip"].iloc[0]),
         scanner_ips=scan,
@@ -314,10 +317,13 @@ def source_ips(
     ip[com] = pop.comvpn_ips[(h[com] // 3) % len(pop.comvpn_ips)]
     kind[com] = "commercial_vpn"
     if len(pop.trip_user):
-        for j in np.flatnonzero(np.isin(pop.trip_user, users)):
-            sel = (users == pop.trip_user[j]) & (ts >= pop.trip_start[j]) & (ts < pop.trip_end[j])
-            ip[sel & ~mob] = pop.trip_ip[j]
-            kind[sel & ~mob] = "traveller"
+        # latest trip of the user starting before ts (trips sorted by user, start)
+        key = (users.astype(np.int64) << 34) + ts.astype(np.int64)
+        j = np.searchsorted(pop.trip_key, key, side="right") - 1
+        jj = np.maximum(j, 0)
+        on = (j >= 0) & (pop.trip_user[jj] == users) & (ts < pop.trip_end[jj]) & ~mob
+        ip[on] = pop.trip_ip[jj[on]]
+        kind[on] = "traveller"
     return ip, kind
 
 
@@ -342,7 +348,7 @@ def benign_day(
     """
     t_day = t0 + day * DAY
     off = day_offset_h(org.timezone, t0, day)
-    weekday = pd.Timestamp(t_day, unit="s").dayofweek < 5
+    weekday = pd.Timestamp(t_day, unit="s").day_of_week < 5
     active = rng.random(p.users) < (1.0 if weekday else p.weekend_activity)
     at_office = active & weekday & (rng.random(p.users) < p.office_share)
     users = np.flatnonzero(active)

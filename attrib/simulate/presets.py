@@ -153,7 +153,7 @@ class SimParams:
     admin_ssh_per_day: float = 4.0
     pcap_handshakes: int = 40
     two_sided: bool = False
-    relay_port: int = 8443
+    relay_port: int = 11288
     relay_background_per_day: float = 300.0
     zeek_format: str = "tsv"
     compress: str = "none"
@@ -211,9 +211,25 @@ PRESETS: dict[str, SimParams] = {
             ),
         ),
     ),
-    "two_sided": SimParams(name="two_sided", days=7, users=100, two_sided=True),
+    "two_sided": SimParams(
+        name="two_sided",
+        days=7,
+        users=100,
+        two_sided=True,
+        campaigns=(
+            CampaignParams(
+                name="orb-2s",
+                active_exits=16,
+                attempts_per_exit_day=4.0,
+                start_day=1,
+                attempts_per_account_day=1.0,
+            ),
+        ),
+    ),
     "large": SimParams(
         name="large",
+        owa_conns_per_remote_day=24.0,
+        vpn_sessions_per_remote_day=2.0,
         users=20000,
         days=30,
         signins_per_user_day=0.4,
