@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--v4-networks", type=int, default=40_000)
     ap.add_argument("--v6-networks", type=int, default=10_000)
-    ap.add_argument("--ref-repeat", type=int, default=1)
+    ap.add_argument(
+        "--ref-repeat", type=int, default=3, help="rounds that also time geoip2 (<= --repeat)"
+    )
     args = ap.parse_args(argv)
     from attrib.enrich import Enricher
 
@@ -213,18 +215,24 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Enricher.load (compile or cache): {time.perf_counter() - t:.2f} s, databases: {[d.kind for d in e.user_dbs]}"
     )
-    ours_t = []
+    # interleave the two paths so that load changes on a shared machine hit both alike
+    ours_t: list[float] = []
+    ref_t: list[float] = []
     res = None
-    for _ in range(args.repeat):
+    ref = None
+    for r in range(args.repeat):
         t = time.perf_counter()
         res = e.lookup(ips)
         ours_t.append(time.perf_counter() - t)
-    ref_t = []
-    ref = None
-    for _ in range(args.ref_repeat):
-        dt_, ref = reference(city_p, asn_p, ips)
-        ref_t.append(dt_)
-    assert res is not None and ref is not None
+        if r < args.ref_repeat:
+            dt_, ref = reference(city_p, asn_p, ips)
+            ref_t.append(dt_)
+        ratio = f", ratio {ref_t[-1] / ours_t[-1]:.1f}x" if r < args.ref_repeat else ""
+        print(
+            f"  round {r + 1}: attrib {ours_t[-1]:.2f} s"
+            + (f", geoip2 {ref_t[-1]:.2f} s" if r < args.ref_repeat else "")
+            + ratio
+        )
     mismatches = 0
     for c, b in ref.items():
         a = [None if pd.isna(v) else v for v in res[c].tolist()]

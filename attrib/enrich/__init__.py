@@ -338,6 +338,63 @@ class Enricher:
         out.loc[~valid, "net_type_confidence"] = pd.NA
         return out[["ip", "ip_error", *ENRICH_COLUMNS]]
 
+    def _sample_table(self, family: int) -> dict[str, np.ndarray]:
+        """Per ASN segment with data: asn, net_type, country at its start, bounds (cached)."""
+        cache: dict[int, dict[str, np.ndarray]] = self.__dict__.setdefault("_sample_cache", {})
+        if family in cache:
+            return cache[family]
+        b = self.bundle
+        if b is None:
+            raise DataError("sample_ips needs the bundled data")
+        starts = self._segment_starts(family)
+        vals = b.asn.v4_values if family == 4 else b.asn.v6_values
+        top = (1 << 32) if family == 4 else (1 << 128)
+        seg = np.flatnonzero(vals >= 0)
+        rows = vals[seg]
+        n = len(seg)
+        if family == 4:
+            si = b.asn.v4_starts[seg]
+            p = Parsed(
+                np.empty(n, object), np.empty(n, object), np.ones(n, bool), np.ones(n, bool),
+                si, np.zeros(n, dtype="S16"),
+            )  # fmt: skip
+        else:
+            p = Parsed(
+                np.empty(n, object), np.empty(n, object), np.ones(n, bool), np.zeros(n, bool),
+                np.zeros(n, dtype=np.uint32), b.asn.v6_starts[seg],
+            )  # fmt: skip
+        ci = b.country.lookup(p.is_v4, p.v4, p.v6)
+        lc = np.where(ci >= 0, b.countries[np.maximum(ci, 0)], np.array(None, dtype=object))
+        if family == 4:
+            li = b.city.lookup(p.is_v4, p.v4, p.v6)
+            lc = np.where(li >= 0, self._col["loc_cc"][np.maximum(li, 0)], lc)
+        lo = np.array([starts[i] for i in seg.tolist()], dtype=object)
+        hi = np.array(
+            [starts[i + 1] if i + 1 < len(starts) else top for i in seg.tolist()], dtype=object
+        )
+        cache[family] = {
+            "asn": self._asn_keys[rows],
+            "net_type": self._col["net_type"][rows],
+            "country": lc.astype(object),
+            "lo": lo,
+            "hi": hi,
+            "size": np.array([float(h - s0) for h, s0 in zip(hi, lo, strict=True)]),
+        }
+        return cache[family]
+
+    def _segment_starts(self, family: int) -> list[int]:
+        """Bundled ASN segment starts as Python ints (for sampling; cached)."""
+        cache: dict[int, list[int]] = self.__dict__.setdefault("_starts_cache", {})
+        if family not in cache:
+            assert self.bundle is not None
+            idx = self.bundle.asn
+            if family == 4:
+                cache[4] = idx.v4_starts.astype(np.int64).tolist()
+            else:
+                hi_lo = np.ascontiguousarray(idx.v6_starts).view(">u8").reshape(-1, 2)
+                cache[6] = [(int(h) << 64) | int(lo) for h, lo in hi_lo.tolist()]
+        return cache[family]
+
     # -- description ---------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """What is loaded, from where, how old, under which licence.
@@ -528,50 +585,23 @@ def sample_ips(
     b = e.bundle
     if b is None:
         raise DataError("sample_ips needs the bundled data")
-    idx = b.asn
-    info = b.asn_info
-    if family == 4:
-        starts = [int(x) for x in idx.v4_starts]
-        vals = idx.v4_values
-        top = 1 << 32
-    else:
-        hi_lo = np.ascontiguousarray(idx.v6_starts).view(">u8").reshape(-1, 2)
-        starts = [(int(h) << 64) | int(lo) for h, lo in hi_lo]
-        vals = idx.v6_values
-        top = 1 << 128
-    seg = np.flatnonzero(vals >= 0)
-    sel = np.ones(len(seg), dtype=bool)
-    rows = vals[seg]
+    t = e._sample_table(family)
+    sel = np.ones(len(t["asn"]), dtype=bool)
     if asn is not None:
-        wanted = {int(asn)} if isinstance(asn, (int, np.integer)) else {int(a) for a in asn}
-        sel &= np.isin(info["asn"].to_numpy()[rows], list(wanted))
+        wanted = [int(asn)] if isinstance(asn, (int, np.integer)) else [int(a) for a in asn]
+        sel &= np.isin(t["asn"], wanted)
     if net_type is not None:
-        sel &= info["net_type"].astype(str).to_numpy()[rows] == net_type
+        sel &= t["net_type"] == net_type
     if country is not None:
-        cc = str(country).upper()
-        if family == 4:
-            si = np.array([starts[i] for i in seg], dtype=np.uint32)
-            p = Parsed(
-                np.empty(len(seg), object), np.empty(len(seg), object), np.ones(len(seg), bool),
-                np.ones(len(seg), bool), si, np.zeros(len(seg), dtype="S16"),
-            )  # fmt: skip
-        else:
-            p = parse_unique([str(ipaddress.IPv6Address(starts[i])) for i in seg])
-        ci = b.country.lookup(p.is_v4, p.v4, p.v6)
-        lc = np.where(ci >= 0, b.countries[np.maximum(ci, 0)], np.array(None, dtype=object))
-        if family == 4:
-            li = b.city.lookup(p.is_v4, p.v4, p.v6)
-            loc_cc = b.locations["country"].to_numpy(dtype=object)[np.maximum(li, 0)]
-            lc = np.where(li >= 0, loc_cc, lc)
-        sel &= lc == cc
-    seg = seg[sel]
-    if len(seg) == 0:
+        sel &= t["country"] == str(country).upper()
+    pick = np.flatnonzero(sel)
+    if len(pick) == 0:
         raise DataError(
             f"sample_ips: no network matches country={country!r} net_type={net_type!r} asn={asn!r}"
         )
-    lo = np.array([starts[i] for i in seg], dtype=object)
-    hi = np.array([starts[i + 1] if i + 1 < len(starts) else top for i in seg], dtype=object)
-    size = np.array([float(h - s0) for h, s0 in zip(hi, lo, strict=True)])
+    lo = t["lo"][pick]
+    hi = t["hi"][pick]
+    size = t["size"][pick]
     w = np.sqrt(np.minimum(size, 2.0**32))
     w /= w.sum()
     got: dict[str, None] = {}
@@ -580,7 +610,7 @@ def sample_ips(
         need = n - len(got)
         if need <= 0:
             break
-        k = rng.choice(len(seg), size=max(2 * need, 16), p=w)
+        k = rng.choice(len(pick), size=max(2 * need, 16), p=w)
         cand = []
         for j in k:
             span = int(hi[j] - lo[j])
