@@ -52,6 +52,20 @@ def _preset_table(res: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _cal_table(res: dict[str, Any]) -> list[str]:
+    lines = [
+        "Calibration on the held-out scenarios (mean over scenarios; ECE over 10 equal-width "
+        "score bins):",
+        "",
+        "| preset | Brier | ECE | mean score | adversary rate |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for key, c in res.get("calibration", {}).items():
+        lines.append(f"| {key} | {c['brier']:.4f} | {c['ece']:.4f} | {c['mean_score']:.3f} "
+                     f"| {c['adversary_rate']:.3f} |")  # fmt: skip
+    return lines
+
+
 def _fp_table(res: dict[str, Any]) -> list[str]:
     fk = res["fp_kinds"]
     lines = [
@@ -165,6 +179,8 @@ def render_card(
             *_preset_table(evaluation),
             "",
             *_fp_table(evaluation),
+            "",
+            *_cal_table(evaluation),
             "",
             "About the baselines: on these scenarios ranking by failed sign-ins is already "
             "strong (AP around 0.8–0.9), so *twice its AP* is out of reach for any model "

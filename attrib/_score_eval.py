@@ -78,6 +78,27 @@ def rank_metrics(
     }  # fmt: skip
 
 
+def calibration_metrics(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str, float]:
+    """Brier score, expected calibration error (equal-width bins), mean score vs base rate."""
+    p = np.clip(p, 0.0, 1.0)
+    idx = np.minimum((p * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        m = idx == b
+        if m.any():
+            ece += m.mean() * abs(p[m].mean() - y[m].mean())
+    return {
+        "brier": float(np.mean((p - y) ** 2)), "ece": float(ece),
+        "mean_score": float(p.mean()), "adversary_rate": float(y.mean()),
+    }  # fmt: skip
+
+
+def _cal_means(cal: pd.DataFrame) -> dict[str, Any]:
+    out = {str(k): g.drop(columns="preset").mean().to_dict() for k, g in cal.groupby("preset")}
+    out["all"] = cal.drop(columns="preset").mean().to_dict()
+    return out
+
+
 def isolation_scores(X: np.ndarray, seed: int = 0) -> np.ndarray:
     """IsolationForest anomaly score (higher = more anomalous), NaN filled by column median."""
     med = np.nanmedian(np.where(np.isnan(X).all(axis=0), 0.0, X), axis=0)
@@ -124,13 +145,15 @@ def evaluate(model: Any, data: pd.DataFrame) -> dict[str, Any]:
         ``scenarios`` (list of per-scenario rows), ``presets`` and ``overall`` (means per
         method and metric), ``fp_kinds`` (model false positives in the top k, pooled).
     """
-    rows = []
+    rows, cal = [], []
     for sid, df in data.groupby("scenario", sort=True):
         df = df.reset_index(drop=True)
         ip = df["ip"].astype("string").fillna("").to_numpy(dtype=object)
         y = df["y"].to_numpy(int)
         kind = df["kind"].astype("string").fillna("unknown").to_numpy(dtype=object)
-        for method, s in scenario_scores(model, df).items():
+        scores = scenario_scores(model, df)
+        cal.append({"preset": str(df["preset"].iloc[0]), **calibration_metrics(y, scores["model"])})
+        for method, s in scores.items():
             m = rank_metrics(y, s, ip, kind)
             rows.append(
                 {"scenario": sid, "preset": str(df["preset"].iloc[0]), "method": method, **m}
@@ -140,6 +163,7 @@ def evaluate(model: Any, data: pd.DataFrame) -> dict[str, Any]:
         "scenarios": rows,
         "presets": _means(table, "preset"),
         "overall": _means(table.assign(all="all"), "all").get("all", {}),
+        "calibration": _cal_means(pd.DataFrame(cal)),
         "fp_kinds": _fp_kinds(
             table[table["method"] == "model"],
             data.loc[data["y"] == 0, "kind"].astype("string").fillna("unknown").value_counts(),
@@ -204,6 +228,11 @@ def format_report(res: dict[str, Any]) -> str:
                      f"{cells}{e['ap_ratio_vs_best_baseline']:>10.2f}"
                      f"{e['ap_shortfall_ratio_best_baseline_vs_model']:>11.1f}"
                      f"  (top-1% recall ceiling {ceiling:.3f})")  # fmt: skip
+    lines.append("model calibration (mean over scenarios): preset, Brier, ECE, mean score, "
+                 "adversary rate")  # fmt: skip
+    for key, c in res.get("calibration", {}).items():
+        lines.append(f"  {key:<14}{c['brier']:>8.4f}{c['ece']:>8.4f}{c['mean_score']:>8.3f}"
+                     f"{c['adversary_rate']:>8.3f}")  # fmt: skip
     fk = res["fp_kinds"]
     lines.append(
         f"model false positives in the top k: {fk['false_positives']} of {fk['top_k_slots']} slots"

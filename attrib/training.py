@@ -158,11 +158,32 @@ DEFAULT_EVAL: tuple[Scenario, ...] = tuple(
 )
 
 
-def _cache_key() -> str:
-    from attrib.features import FEATURE_COLUMNS
+_PKG = Path(__file__).resolve().parent
+#: Code that turns logs into labelled origins (a change invalidates cached tables).
+_PIPELINE_SOURCES = ("io", "enrich", "features", "cluster.py", "context.py", "pipeline_context.py")
 
-    h = hashlib.sha256((__version__ + "|" + ",".join(FEATURE_COLUMNS)).encode()).hexdigest()
-    return h[:10]
+
+def _source_hash(parts: Iterable[str]) -> str:
+    """sha256 over the Python sources of the given package parts (paths and bytes)."""
+    h = hashlib.sha256(__version__.encode())
+    for part in parts:
+        p = _PKG / part
+        files = sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
+        files += sorted(_PKG.glob(f"_{part.removesuffix('.py')}*.py")) if p.suffix else []
+        for f in files:
+            h.update(str(f.relative_to(_PKG)).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+def _cache_key() -> str:
+    """Key of cached labelled tables: attrib version + the pipeline's source code."""
+    return _source_hash(_PIPELINE_SOURCES)[:12]
+
+
+def _sim_key() -> str:
+    """Key of the simulator's source code (recorded beside each simulated scenario)."""
+    return _source_hash(("simulate",))[:12]
 
 
 def _inputs(folder: Path) -> list[Path]:
@@ -257,12 +278,20 @@ def scenario_origins(
     cache = folder / "_cache" / f"origins-{_cache_key()}.parquet"
     if use_cache and cache.exists():
         return pd.read_parquet(cache)
+    marker = folder / "_cache" / "simulator.key"
     if not (folder / "truth.parquet").exists():
         from attrib.simulate import simulate
 
         logger.info("simulating %s", scenario)
         overrides: dict[str, Any] = dict(scenario.overrides)
         simulate(scenario.preset, scenario.seed, folder, **overrides)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(_sim_key() + "\n", encoding="utf-8")
+    elif not marker.exists() or marker.read_text(encoding="utf-8").strip() != _sim_key():
+        logger.warning(
+            "%s was simulated by another simulator version; reusing its logs (use a fresh "
+            "work folder to re-simulate)", folder,
+        )  # fmt: skip
     if enricher is None:
         from attrib.enrich import default_enricher
 

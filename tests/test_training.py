@@ -110,7 +110,7 @@ def test_evaluate_reports_presets_baselines_and_fp_kinds():
 def _seed_cache(wd, spec: str, n: int = 1500) -> None:
     sc = Scenario.parse(spec)
     df = labelled(n, sc.seed, sc.id, sc.preset)
-    p = wd / sc.id / "_cache" / f"origins-{_cache_key()}.parquet"
+    p = wd / sc.id / "_cache" / f"origins-{_cache_key()}.parquet"  # the cache layout
     p.parent.mkdir(parents=True)
     df.to_parquet(p, index=False)
 
@@ -192,3 +192,20 @@ def test_scenario_origins_end_to_end(tmp_path):
     # cached: the second call reads the table back
     again = scenario_origins(sc, tmp_path)
     pd.testing.assert_frame_equal(df, again)
+
+
+def test_cache_key_follows_pipeline_source(tmp_path, monkeypatch):
+    import attrib.training as tr
+
+    (tmp_path / "features").mkdir()
+    (tmp_path / "features" / "a.py").write_text("x = 1\n")
+    (tmp_path / "cluster.py").write_text("y = 1\n")
+    (tmp_path / "_cluster_graph.py").write_text("z = 1\n")
+    monkeypatch.setattr(tr, "_PKG", tmp_path)
+    k1 = tr._cache_key()
+    (tmp_path / "_cluster_graph.py").write_text("z = 2\n")
+    k2 = tr._cache_key()
+    (tmp_path / "features" / "a.py").write_text("x = 2\n")
+    k3 = tr._cache_key()
+    assert len({k1, k2, k3}) == 3
+    assert tr._sim_key() != k3
