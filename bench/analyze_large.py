@@ -68,11 +68,8 @@ def main() -> int:
     ap.add_argument("--no-read-ref", action="store_true")
     args = ap.parse_args()
     data = ensure_scenario(args.preset, args.seed)
-    inputs = [
-        str(p)
-        for p in sorted(data.iterdir())
-        if p.is_file() and p.suffix not in (".parquet", ".toml") and p.name != "truth.json"
-    ]
+    # the log folders (zeek/, entra/, m365/, pcap/); truth files and org.toml are not inputs
+    inputs = [str(p) for p in sorted(data.iterdir()) if p.is_dir()]
     exe = [sys.executable, "-m", "attrib"]
     runs = []
     for i in range(args.repeat):

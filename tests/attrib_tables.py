@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 
 from attrib.schema import CLUSTER_COLUMNS, ORIGIN_CORE_COLUMNS
 
@@ -137,3 +140,20 @@ def make_days(origins: pd.DataFrame) -> pd.DataFrame:
         for d in pd.date_range(a.floor("D"), b.floor("D"), freq="D"):
             rows.append({"ip": ip, "day": d, "events": 5})
     return pd.DataFrame(rows)
+
+
+def demo_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled demo scenario, or (when absent from the checkout) the same one simulated.
+
+    ``attrib.simulate("demo", 7, ...)`` is what ``data/samples/demo`` is generated with; the
+    simulated copy is made once per test session and shared by every test module.
+    """
+    bundled = Path(__file__).resolve().parents[1] / "data" / "samples" / "demo"
+    if (bundled / "org.toml").exists():
+        return bundled
+    out = tmp_path_factory.getbasetemp() / "demo-scenario"
+    if not (out / "org.toml").exists():
+        from attrib.simulate import simulate
+
+        simulate("demo", 7, out)
+    return out
