@@ -91,7 +91,7 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
         handoff_weight: float = 0.8,
         max_group: int = 200,
         min_idf: float = 0.3,
-        min_weight: float = 0.2,
+        min_weight: float = 0.15,
         resolution: float = 1.0,
         min_cluster_size: int = 2,
         random_state: int | None = 0,
