@@ -14,7 +14,7 @@ Prints the median time of ``--repeat`` runs, rows/s, the ratio reference/attrib 
 The claim checked: attrib's peak RSS stays bounded (independent of N) while the reference
 grows with the file.
 
-    python bench/read_identity.py [--n 200000] [--repeat 3]
+    python bench/read_identity.py [--n 200000] [--repeat 3] [--layouts lines,array,records,eve]
 """
 
 from __future__ import annotations
@@ -202,13 +202,18 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--child", nargs=2)
+    ap.add_argument("--layouts", default="lines,array,records,eve")
     a = ap.parse_args()
     if a.child:
         child(*a.child)
         return
     paths = generate(a.n)
     print(f"N={a.n} records per layout; medians of {a.repeat} runs (fresh process each)")
+    base = run("attrib", ROOT / "tests" / "data" / "signin" / "graph_signins.json")["rss_mb"]
+    print(f"baseline peak RSS (import + 2-row file): {base:.0f} MiB")
     for layout, path in paths.items():
+        if layout not in a.layouts.split(","):
+            continue
         size = path.stat().st_size / 2**20
         res = {m: [run(m, path) for _ in range(a.repeat)] for m in ("attrib", "reference")}
         med = {m: statistics.median(r["seconds"] for r in rs) for m, rs in res.items()}

@@ -63,7 +63,7 @@ _APP_PATHS: dict[str, tuple[str, ...]] = {
 _FIN, _SYN, _RST = 0x01, 0x02, 0x04
 #: EVE lines parsed per batch: small records, and fewer, larger batches keep the per-batch
 #: work on the pending-flow buffer (up to ``chunksize`` rows) amortised.
-_BATCH = 50_000
+_BATCH = 20_000
 
 
 def sniff(head: bytes) -> str | None:
