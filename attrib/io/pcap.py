@@ -57,6 +57,9 @@ FIBRE_KM_PER_MS = 200.0
 PATH_INFLATION = 2.0
 _PROTO = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
 _NOT_ERRORS = (1, 2, 7, 8)
+#: columns _tcp_fields may fill
+_TCP_EXTRA = ("tcp_fp", "tcp_os", "tunnel_hint", "rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms", "ja4",
+              "tls_sni", "service", "ssh_client", "user_agent")  # fmt: skip
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -179,8 +182,8 @@ def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
             rows += len(out["S"])
             if rows >= ctx.chunksize:  # one frame per chunk: pandas costs per frame, not row
                 with _gc_paused():
-                    frame = _frame_fast(_concat(parts), sensor)
-                yield frame
+                    whole = _frame_fast(_concat(parts), sensor)
+                yield whole
                 parts, rows = [], 0
     with _gc_paused():
         out = tr.flush()
@@ -264,7 +267,7 @@ def _ms(a: int, b: int) -> float | None:
     return (b - a) / 1e6 if a >= 0 and b >= a else None
 
 
-def _stream(c: Conn) -> bytes:
+def _stream(c: Conn | _TcpView) -> bytes:
     """Reassemble the originator's first captured segments in sequence order."""
     if not c.opay:
         return b""
@@ -304,7 +307,7 @@ def _row(c: Conn, sensor: str) -> dict[str, object]:
     return row
 
 
-def _tcp_fields(c: Conn, row: dict[str, object]) -> None:
+def _tcp_fields(c: Conn | _TcpView, row: dict[str, object]) -> None:
     if c.syn is not None:
         ipv, ttl, df, ipid, win, opts = c.syn
         t = syn_traits(ipv, ttl, df, ipid, win, opts, c.ipid2)
@@ -399,14 +402,15 @@ def _frame_fast(out: dict[str, Any], sensor: str) -> pd.DataFrame:
     df = pd.DataFrame(cols)
     tcp = np.flatnonzero(proto == 6)
     if len(tcp):
-        extra = []
-        for i in tcp.tolist():
+        extra: dict[str, list[object]] = {c: [None] * n for c in _TCP_EXTRA}
+        opts, pays = obj[tcp, 2].tolist(), obj[tcp, 3].tolist()
+        for i, r, o, pl in zip(tcp.tolist(), S[tcp].tolist(), opts, pays, strict=True):
             row: dict[str, object] = {}
-            _tcp_fields(_TcpView(S[i].tolist(), obj[i, 2], obj[i, 3], C), row)  # type: ignore[arg-type]
-            extra.append(row)
-        ex = pd.DataFrame(extra, index=tcp)
-        for col in ex.columns:
-            df[col] = ex[col].reindex(range(n))
+            _tcp_fields(_TcpView(r, o, pl, C), row)
+            for k, v in row.items():
+                extra[k][i] = v
+        for col, vals in extra.items():
+            df[col] = np.asarray(vals, dtype=object)
     df["source"] = "pcap"
     df["sensor"] = sensor
     for col in ("rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms"):
