@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 CHAIN_EDGE_COLUMNS = ("in_src", "relay", "out_dst", "in_uid", "out_uid", "lag_s", "confidence")
 
 
-def find_relays(events: pd.DataFrame, min_conns: int = 3) -> list[str]:
+def find_relays(events: pd.DataFrame, min_conns: int = 1) -> list[str]:
     """Addresses that both receive connections and open connections to third parties.
 
     Parameters

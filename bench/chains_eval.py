@@ -9,6 +9,7 @@ edge-level precision and recall.
 Usage::
 
     .venv/bin/python bench/chains_eval.py two_sided:2 two_sided:3 two_sided:7
+    .venv/bin/python bench/chains_eval.py --attempts 12 two_sided:4 two_sided:5   # busier relay
 """
 
 from __future__ import annotations
@@ -32,13 +33,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("scenarios", nargs="+", help="preset:seed (a two-sided preset)")
     ap.add_argument("--workdir", default="/tmp/attrib-cluster-eval")
     ap.add_argument("--min-confidence", type=float, default=0.3)
+    ap.add_argument(
+        "--attempts",
+        type=float,
+        default=None,
+        help="override campaign.attempts_per_exit_day (more relayed sessions)",
+    )
     a = ap.parse_args(argv)
     tp_all = got_all = true_all = 0
     for spec in a.scenarios:
         preset, seed = spec.split(":")
-        folder = Path(a.workdir) / f"{preset}_{seed}"
+        over = {} if a.attempts is None else {"campaign.attempts_per_exit_day": a.attempts}
+        tag = "" if a.attempts is None else f"_a{a.attempts:g}"
+        folder = Path(a.workdir) / f"{preset}_{seed}{tag}"
         if not (folder / "truth_chains.parquet").exists():
-            simulate(preset, int(seed), folder)
+            simulate(preset, int(seed), folder, **over)
         events = attrib.read(str(folder / "relay"))
         t0 = time.perf_counter()
         edges = link_chains(events, min_confidence=a.min_confidence)
