@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +72,7 @@ def explain_arrays(
     *,
     top: int = 3,
     min_contribution: float = 0.05,
+    row_texts: Mapping[str, np.ndarray] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Reasons (text) and ``reasons_json`` (JSON text) for every row.
 
@@ -88,6 +90,9 @@ def explain_arrays(
         Reasons per origin at most.
     min_contribution
         Only contributions above this (logit units) count as reasons.
+    row_texts
+        Feature -> per-row sentence (``""``: use the template), for reasons that read
+        better with the origin's descriptive columns (see :func:`detail_texts`).
 
     Returns
     -------
@@ -106,8 +111,12 @@ def explain_arrays(
     items = np.full((n, k), "", dtype=object)
     for j in np.unique(order[ok]):
         mask = ok & (order == j)
-        vals = values[np.nonzero(mask)[0], j]
+        rows = np.nonzero(mask)[0]
+        vals = values[rows, j]
         t, it = _render_feature(features[j], templates.get(features[j]), vals, sel[mask])
+        alt = (row_texts or {}).get(features[j])
+        if alt is not None:
+            _apply_row_texts(t, it, alt[rows])
         texts[mask] = t
         items[mask] = it
     counts = ok.sum(axis=1)
@@ -154,6 +163,52 @@ def _display(feature: str, vals: np.ndarray) -> np.ndarray:
     uniq, inv = np.unique(r, return_inverse=True)
     shown = np.asarray([format_value(feature, float(u)) for u in uniq], dtype=object)
     return np.asarray(shown[inv.ravel()], dtype=object)
+
+
+_OS_NAMES = {"linux": "Linux", "windows": "Windows", "macos": "macOS", "ios": "iOS",
+             "android": "Android", "linux_embedded": "embedded Linux"}  # fmt: skip
+
+
+def detail_texts(frame: Any) -> dict[str, np.ndarray]:
+    """Per-row sentences built from descriptive columns, keyed by feature.
+
+    ``os_mismatch``: "TCP stack looks like Linux; User-Agent claims Windows" from ``tcp_os``
+    and ``ua_os`` where both are known and differ.
+
+    Parameters
+    ----------
+    frame
+        The origins table being explained.
+
+    Returns
+    -------
+    dict
+        Feature -> object array of sentences (``""`` where none).
+    """
+    out: dict[str, np.ndarray] = {}
+    if {"tcp_os", "ua_os"} <= set(frame.columns):
+        tcp = frame["tcp_os"].astype("string").fillna("").to_numpy(dtype=object)
+        ua = frame["ua_os"].astype("string").fillna("").to_numpy(dtype=object)
+        out["os_mismatch"] = np.asarray(
+            [
+                f"TCP stack looks like {_OS_NAMES.get(a, a)}; "
+                f"User-Agent claims {_OS_NAMES.get(b, b)}"
+                if a and b and a != b else ""
+                for a, b in zip(tcp.tolist(), ua.tolist(), strict=True)
+            ],
+            dtype=object,
+        )  # fmt: skip
+    return out
+
+
+def _apply_row_texts(texts: list[str], items: list[str], alt: np.ndarray) -> None:
+    """Replace template sentences by per-row ones (in place, text and JSON item)."""
+    for i, a in enumerate(alt.tolist()):
+        if a:
+            item = json.loads(items[i])
+            item["text"] = a
+            texts[i] = a
+            items[i] = json.dumps(item, sort_keys=True)
 
 
 def _render_feature(

@@ -33,7 +33,7 @@ from sklearn.utils.validation import assert_all_finite, check_is_fitted, column_
 
 from attrib._paths import default_models_dir
 from attrib._score_context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, add_context
-from attrib._score_explain import explain_arrays
+from attrib._score_explain import detail_texts, explain_arrays
 from attrib._score_io import (
     FORMAT,
     SCHEMA_VERSION,
@@ -381,12 +381,13 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         return pd.DataFrame(self.model_.contributions(Xm), columns=self.features_, index=idx)
 
     def _explain_rows(
-        self, Xm: np.ndarray, top: int, contrib: np.ndarray | None = None
+        self, Xm: np.ndarray, top: int, contrib: np.ndarray | None = None, frame: Any = None
     ) -> tuple[list[str], list[str]]:
         c = self.model_.contributions(Xm) if contrib is None else contrib
+        rows = detail_texts(frame) if isinstance(frame, pd.DataFrame) else None
         return explain_arrays(
             c, Xm, self.features_, self.descriptions_, top=top,
-            min_contribution=self.min_contribution,
+            min_contribution=self.min_contribution, row_texts=rows,
         )  # fmt: skip
 
     def explain(self, origins: pd.DataFrame, top: int = 3) -> pd.DataFrame:
@@ -409,7 +410,7 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self, "model_")
         Xm = self._matrix(origins, fitting=False)
-        _, rj = self._explain_rows(Xm, top)
+        _, rj = self._explain_rows(Xm, top, frame=origins)
         ips = origins["ip"].astype("string").tolist() if "ip" in origins.columns else None
         rows = []
         for i, items in enumerate(rj):
@@ -445,7 +446,7 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         order = np.lexsort((ip, -z, -p))
         rank = np.empty(len(p), dtype=np.int64)
         rank[order] = np.arange(1, len(p) + 1)
-        reasons, rjson = self._explain_rows(Xm, self.top, contrib)
+        reasons, rjson = self._explain_rows(Xm, self.top, contrib, frame=origins)
         out = origins.copy()
         out["score"] = p
         out["rank"] = pd.array(rank, dtype="Int64")

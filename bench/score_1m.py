@@ -13,6 +13,7 @@ columns the cluster context needs.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import statistics
 import time
@@ -58,12 +59,18 @@ def frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
     return df, y.astype(int)
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
+CPU: dict[str, float] = {}
+
+
+def timed(fn, repeat: int, name: str = "") -> tuple[float, object]:
+    """Median wall seconds; the median CPU seconds of this process go to CPU[name]."""
+    times, cpus, out = [], [], None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         out = fn()
         times.append(time.perf_counter() - t)
+        cpus.append(time.process_time() - c)
+    CPU[name] = statistics.median(cpus)
     return statistics.median(times), out
 
 
@@ -77,9 +84,9 @@ def main() -> None:
     model = OriginScorer().fit(df.iloc[sample].reset_index(drop=True), y[sample])
     raw = np.nan_to_num(df[list(FEATURE_COLUMNS)].to_numpy(np.float64))
     ref = LogisticRegression(max_iter=200).fit(raw[sample], y[sample])
-    t_ref, _ = timed(lambda: ref.predict_proba(raw), a.repeat)
-    t_proba, _ = timed(lambda: model.predict_proba(df), a.repeat)
-    t_score, out = timed(lambda: model.score_origins(df), a.repeat)
+    t_ref, _ = timed(lambda: ref.predict_proba(raw), a.repeat, "ref")
+    t_proba, _ = timed(lambda: model.predict_proba(df), a.repeat, "proba")
+    t_score, out = timed(lambda: model.score_origins(df), a.repeat, "score")
     assert out is not None
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n_feat = len(model.features_)
@@ -91,6 +98,11 @@ def main() -> None:
     print(
         f"OriginScorer.score_origins (+ ranks, reasons, reasons_json): {t_score:.2f}s  ratio {t_score / t_ref:.1f}x"
     )
+    print(
+        f"CPU seconds (median; robust to a loaded machine): reference {CPU['ref']:.2f}, "
+        f"predict_proba {CPU['proba']:.2f}, score_origins {CPU['score']:.2f}"
+    )
+    print(f"load average at end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"peak RSS {rss_mb:.0f} MB")
 
 

@@ -13,7 +13,7 @@ from sklearn.metrics import average_precision_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from attrib._score_context import add_context, short_lived_residential
-from attrib._score_explain import format_value, render
+from attrib._score_explain import detail_texts, format_value, render
 from attrib._score_model import learn_edges
 from attrib.errors import ModelError
 from attrib.score import OriginScorer, load_model
@@ -287,3 +287,20 @@ def test_missing_model_file(tmp_path):
         load_model(tmp_path / "nope.json")
     with pytest.raises(ModelError, match="not found"):
         load_model(tmp_path)  # a folder without the shipped model name
+
+
+def test_os_mismatch_reason_names_both_stacks():
+    from attrib._score_explain import explain_arrays
+
+    frame = pd.DataFrame(
+        {"tcp_os": ["linux", "windows", None], "ua_os": ["windows", "windows", "ios"]}
+    )
+    contrib = np.array([[2.0, 0.0], [2.0, 0.0], [2.0, 0.0]])
+    values = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    tmpl = {"os_mismatch": "TCP stack OS differs from the User-Agent's OS ({value})"}
+    reasons, rj = explain_arrays(
+        contrib, values, ["os_mismatch", "x"], tmpl, row_texts=detail_texts(frame)
+    )
+    assert reasons[0] == "TCP stack looks like Linux; User-Agent claims Windows"
+    assert reasons[1] == reasons[2] == "TCP stack OS differs from the User-Agent's OS (yes)"
+    assert json.loads(rj[0])[0]["text"] == reasons[0]
