@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -69,7 +70,7 @@ def simulate_cmd(
     as_json: bool,
 ) -> None:
     """Write a scenario of benign users, confounders and ORB campaigns with its ground truth."""
-    overrides: dict[str, object] = dict(_overrides(sets))
+    overrides: dict[str, Any] = dict(_overrides(sets))
     if zeek_format:
         overrides["zeek_format"] = zeek_format
     if compress:

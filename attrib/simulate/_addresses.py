@@ -34,7 +34,7 @@ def _default_sampler() -> Sampler:
         from attrib.enrich import sample_ips
     except ImportError as exc:  # pragma: no cover - enrichment always ships with attrib
         raise DataError(f"the simulator needs attrib.enrich.sample_ips: {exc}") from None
-    return sample_ips  # type: ignore[no-any-return]
+    return sample_ips
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -100,7 +100,7 @@ class AddressPool:
         """
         if n <= 0:
             return pd.DataFrame({c: pd.Series([], dtype=object) for c in COLUMNS})
-        attempts = [
+        attempts: list[dict[str, Any]] = [
             {"country": country, "net_type": net_type, "asn": asn},
             {"country": country, "net_type": net_type},
             {"country": country},

@@ -102,8 +102,8 @@ _ENTRA = (
 _MFA = '{"authMethod":"Mobile app notification","authDetail":null}'
 
 
-def _coord(v: object) -> str:
-    return "null" if v is None or pd.isna(v) else repr(round(float(v), 4))  # type: ignore[arg-type]
+def _coord(v: Any) -> str:
+    return "null" if v is None or pd.isna(v) else repr(round(float(v), 4))
 
 
 class EntraWriter:
@@ -148,6 +148,7 @@ class EntraWriter:
         created = _iso_many(df["ts"].to_numpy())
         logged = _iso_many(df["ts"].to_numpy() + 0.4)
         lines = []
+        r: Any
         for i, r in enumerate(df.itertuples(index=False)):
             err = int(r.error)
             reason = ERRORS.get(err, "Other.") if err else ""

@@ -33,4 +33,4 @@ def open_out(path: Path, compress: str) -> IO[bytes]:
     if compress != "gz":
         return target.open("wb")
     # the header keeps the file's base name and mtime 0: same bytes for the same scenario
-    return gzip.GzipFile(filename=str(target), mode="wb", mtime=0, compresslevel=6)
+    return gzip.GzipFile(filename=str(target), mode="wb", mtime=0, compresslevel=6)  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -162,8 +163,8 @@ class PcapWriter:
         tsval = int(r.integers(1, 2**31)) if "T" in st.options else 0
         syn_opts = _options(st.options, st.mss, st.wscale, tsval)
         t_rtt, a_rtt = rtt_ms / 1000, app_rtt_ms / 1000
-        cw = dict(ttl=ttl, window=st.window, df=st.df)
-        self._packet(ts, client, server, sport, 443, cseq, 0, 0x02, opts=syn_opts, ipid=ipid, **cw)  # type: ignore[arg-type]
+        cw: dict[str, Any] = {"ttl": ttl, "window": st.window, "df": st.df}
+        self._packet(ts, client, server, sport, 443, cseq, 0, 0x02, opts=syn_opts, ipid=ipid, **cw)
         sa_opts = _options("MSTNW", 1460, 7, int(r.integers(1, 2**31)))
         self._packet(
             ts + 0.00005,
@@ -179,12 +180,12 @@ class PcapWriter:
             window=65160,
         )
         t = ts + t_rtt
-        self._packet(t, client, server, sport, 443, cseq + 1, sseq + 1, 0x10, ipid=ipid + 1, **cw)  # type: ignore[arg-type]
+        self._packet(t, client, server, sport, 443, cseq + 1, sseq + 1, 0x10, ipid=ipid + 1, **cw)
         ch = client_hello(hello, sni, r.bytes(64))
         t += 0.0008 + (a_rtt - t_rtt if a_rtt > t_rtt * 1.5 else 0.0)
         self._packet(
             t, client, server, sport, 443, cseq + 1, sseq + 1, 0x18, ch, ipid=ipid + 2, **cw
-        )  # type: ignore[arg-type]
+        )
         flight = (
             b"\x16\x03\x03\x00\x5a\x02\x00\x00\x56\x03\x03"
             + r.bytes(32)
@@ -214,13 +215,13 @@ class PcapWriter:
         t += a_rtt
         cs = cseq + 1 + len(ch)
         ss = sseq + 1 + len(flight)
-        self._packet(t, client, server, sport, 443, cs, ss, 0x18, fin, ipid=ipid + 3, **cw)  # type: ignore[arg-type]
+        self._packet(t, client, server, sport, 443, cs, ss, 0x18, fin, ipid=ipid + 3, **cw)
         t += 0.0003
         self._packet(t, server, client, 443, sport, ss, cs + len(fin), 0x11, ttl=64, window=502)
         t += t_rtt
         self._packet(
             t, client, server, sport, 443, cs + len(fin), ss + 1, 0x11, ipid=ipid + 4, **cw
-        )  # type: ignore[arg-type]
+        )
         self._packet(
             t + 0.00005,
             server,

@@ -512,8 +512,8 @@ def run(p: SimParams, seed: int, out: Path, sampler: Sampler | None = None) -> d
             pc_b, pc_a = pc_b - len(tb), pc_a - len(ta)
             pcap_rows += [(tb, False), (ta, True)]
             logger.info("day %d: %d conns", day, len(conn))
-        for w in (conn_w, ssl_w) + ((relay_w,) if relay_w is not None else ()):
-            w.close(t1)
+        for zw in (conn_w, ssl_w) + ((relay_w,) if relay_w is not None else ()):
+            zw.close(t1)
         entra_w.close()
         m365_w.close()
         _write_pcap(ctx, pcap_w, pcap_rows)
@@ -586,6 +586,7 @@ def _write_pcap(ctx: _Ctx, w: PcapWriter, parts: list[tuple[pd.DataFrame, bool]]
     if rows is None:
         return
     rows = rows.sort_values("ts", kind="stable")
+    r: Any
     for r in rows.itertuples():
         sni = f"{'vpn' if r.service == 'vpn' else 'mail'}.{ctx.p.domain}"
         w.handshake(

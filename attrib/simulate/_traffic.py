@@ -176,7 +176,10 @@ def ssl_rows(conn: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     nxt = per(
         [(b"h2" if b"h2" in x.alpn else x.alpn[0]).decode() if x.alpn else None for x in prof]
     )
-    fps = np.where(tls13, None, "5c9f0e3b2d1a7f6e8c4b0a9d2e1f3c5b7a6d8e9f0a1b2c3d4e5f6a7b8c9d0e1f")
+    fps = np.full(len(c), None, dtype=object)
+    fps[~tls13] = "5c9f0e3b2d1a7f6e8c4b0a9d2e1f3c5b7a6d8e9f0a1b2c3d4e5f6a7b8c9d0e1f"
+    sni_ok = np.full(len(c), None, dtype=object)
+    sni_ok[~tls13] = True
     return pd.DataFrame(
         {
             "ts": c["ts"].to_numpy() + np.nan_to_num(rng.uniform(0.001, 0.004, len(c))),
@@ -196,7 +199,7 @@ def ssl_rows(conn: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
             "ssl_history": np.where(tls13, "CsiI", "CsxknGIi"),
             "cert_chain_fps": fps,
             "client_cert_chain_fps": None,
-            "sni_matches_cert": np.where(tls13, None, True),
+            "sni_matches_cert": sni_ok,
             "ja4": per([_JA4[x] if HELLOS[x].sni else ja4_of(x, sni=False) for x in names]),
         }
     )

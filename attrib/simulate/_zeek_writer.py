@@ -192,7 +192,7 @@ class ZeekWriter:
         line = pa.concat_arrays([line]) if isinstance(line, pa.ChunkedArray) else line
         offsets = np.frombuffer(line.buffers()[1], dtype=np.int32)[line.offset :]
         data = line.buffers()[2]
-        self._fh.write(memoryview(data)[offsets[0] : offsets[n]])  # type: ignore[arg-type]
+        self._fh.write(memoryview(data)[offsets[0] : offsets[n]])
         self.rows += n
 
     def close(self, close_ts: float) -> None:

@@ -197,8 +197,8 @@ def build_campaign(
 
 
 def rtt_ms(
-    lat1: np.ndarray,
-    lon1: np.ndarray,
+    lat1: np.ndarray | float,
+    lon1: np.ndarray | float,
     lat2: np.ndarray,
     lon2: np.ndarray,
     access_ms: np.ndarray | float = 0.0,
@@ -305,8 +305,8 @@ def _mail_day(
         k = rng.poisson(c.mail_access_per_day)
         for _ in range(k):
             x = int(rng.choice(alive))
-            lo = max(d0, since + 60.0, float(camp.nodes.at[x, "start"]))
-            hi = min(d1, float(camp.nodes.at[x, "end"]))
+            lo = max(d0, since + 60.0, float(camp.nodes["start"].to_numpy()[x]))
+            hi = min(d1, float(camp.nodes["end"].to_numpy()[x]))
             if hi > lo:
                 rows.append((lo + rng.random() * (hi - lo), x, u))
     return pd.DataFrame(rows, columns=["ts", "node", "user"])

@@ -178,7 +178,7 @@ _VERY_QUIET = CampaignParams(
 
 #: Named presets; each is a complete :class:`SimParams`.
 PRESETS: dict[str, SimParams] = {
-    "demo": SimParams(),
+    "demo": SimParams(compress="gz"),
     "loud": SimParams(name="loud", campaigns=(_LOUD,)),
     "quiet": SimParams(name="quiet", users=400, campaigns=(_QUIET,)),
     "very_quiet": SimParams(name="very_quiet", users=600, days=21, campaigns=(_VERY_QUIET,)),
@@ -362,7 +362,8 @@ def _validate(p: SimParams) -> None:
             )
         if c.active_exits < 1:
             raise ConfigError(f"campaign {c.name}: active_exits must be at least 1")
-    for obj in (p, *p.campaigns):
+    objs: list[SimParams | CampaignParams] = [p, *p.campaigns]
+    for obj in objs:
         for f in dataclasses.fields(obj):
             v = getattr(obj, f.name)
             if f.name.endswith("_share") and not 0.0 <= float(v) <= 1.0:
