@@ -62,6 +62,17 @@ def nest_ecs(flat: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _column_values(col: pd.Series) -> list[Any]:
+    """A column as plain Python values with ``None`` for nulls (vectorised, not per cell)."""
+    mask = col.isna().to_numpy()
+    if pd.api.types.is_integer_dtype(col.dtype) or pd.api.types.is_float_dtype(col.dtype):
+        vals = col.astype(object).to_numpy().tolist()
+        return [None if m else (v.item() if isinstance(v, np.generic) else v)
+                for v, m in zip(vals, mask, strict=True)]  # fmt: skip
+    vals = col.astype(object).to_numpy().tolist()
+    return [None if m else _plain(v) for v, m in zip(vals, mask, strict=True)]
+
+
 class _LRU:
     def __init__(self, size: int) -> None:
         self.size = size
@@ -184,15 +195,28 @@ class ServiceState:
         from attrib.enrich import enrich
 
         flat = enrich(list(ips), geoip_dir=self.settings.geoip_dir, ecs=True)
+        cols = {c: _column_values(flat[c]) for c in flat.columns}
+        errors = (
+            cols.pop("attrib.ip_error", None) or cols.pop("ip_error", None) or [None] * len(flat)
+        )
+        paths = [(c.split("."), c == "attrib.tags") for c in cols]
+        values = list(cols.values())
         out: list[dict[str, Any]] = []
-        for given, rec in zip(ips, flat.to_dict("records"), strict=True):
-            ip = _plain(rec.get("source.ip"))
+        for i, given in enumerate(ips):
+            ip = cols["source.ip"][i]
             if ip is None:
-                err = _plain(rec.get("ip_error")) or "invalid address"
-                out.append({"ip": given, "error": err})
-            else:
-                rec = {k: v for k, v in rec.items() if k != "ip_error"}
-                out.append({"ip": ip, **nest_ecs(rec)})
+                out.append({"ip": given, "error": errors[i] or "invalid address"})
+                continue
+            doc: dict[str, Any] = {"ip": ip}
+            for (parts, is_tags), vals in zip(paths, values, strict=True):
+                v = vals[i]
+                if is_tags:
+                    v = [t for t in v.split(",") if t] if v else []
+                node = doc
+                for part in parts[:-1]:
+                    node = node.setdefault(part, {})
+                node[parts[-1]] = v
+            out.append(doc)
         return out
 
     def _with_store(self, answers: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
+from attrib.api._json import FastJSON
 from attrib.api.deps import ReadyStateDep
 
 __all__ = ["EnrichRequest", "router"]
@@ -21,11 +20,12 @@ class EnrichRequest(BaseModel):
     ips: list[str] = Field(..., description="Addresses to enrich.")
 
 
-@router.post("/enrich")
-def enrich_batch(req: EnrichRequest, state: ReadyStateDep) -> dict[str, Any]:
+@router.post("/enrich", response_class=FastJSON)
+def enrich_batch(req: EnrichRequest, state: ReadyStateDep) -> FastJSON:
     """Enrich up to ``max_batch`` addresses; invalid ones get a per-item error."""
     limit = state.settings.max_batch
     if len(req.ips) > limit:
         raise HTTPException(422, f"batch of {len(req.ips)} addresses exceeds the limit of {limit}")
     items = state.lookup(req.ips)
-    return {"count": len(items), "errors": sum("error" in i for i in items), "items": items}
+    errors = sum("error" in i for i in items)
+    return FastJSON({"count": len(items), "errors": errors, "items": items})

@@ -57,9 +57,9 @@ def _score(state: ServiceState, events: pd.DataFrame) -> list[dict[str, Any]]:
                         "first_seen", "last_seen", "reasons", "reasons_json")
             if c in origins.columns]  # fmt: skip
     known = state._store_rows([str(ip) for ip in origins["ip"]])
-    out = []
+    out: list[dict[str, Any]] = []
     for rec in origins[cols].to_dict("records"):
-        item = {k: _plain(v) for k, v in rec.items()}
+        item = {str(k): _plain(v) for k, v in rec.items()}
         if isinstance(item.get("reasons_json"), str):
             item["reasons_json"] = json.loads(item["reasons_json"])
         hist = known.get(str(item["ip"]))
