@@ -169,8 +169,6 @@ def main() -> None:
                     0, len(pool), 1000
                 ):  # warm the lookup cache like a SIEM's working set
                     c.post("/v1/enrich", json={"ips": pool[i : i + 1000]}).raise_for_status()
-                for ip in pool:
-                    c.get(f"/v1/ip/{ip}")
                 batch = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(10_000)]
                 times = []
                 for _ in range(5):

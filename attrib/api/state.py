@@ -249,7 +249,11 @@ class ServiceState:
         """
         if not ips:
             return []
-        return self._with_store(self._enrich(ips))
+        answers = self._enrich(ips)
+        for given, ans in zip(ips, answers, strict=True):
+            if "error" not in ans:
+                self._cache.put(given, ans)
+        return self._with_store(answers)
 
     def lookup_one(self, ip: str) -> dict[str, Any]:
         """One address, enrichment through an LRU cache, store always consulted.
