@@ -209,7 +209,7 @@ class Enricher:
             ok = ci >= 0
             country[ok] = b.countries[ci[ok]]
             li = b.city.lookup(is4, p.v4, p.v6)
-            li[~(valid & is4)] = -1
+            li[~valid] = -1
             ok = li >= 0
             city[ok] = col["city"][li[ok]]
             lc = col["loc_cc"][li[ok]]
@@ -365,9 +365,8 @@ class Enricher:
             )  # fmt: skip
         ci = b.country.lookup(p.is_v4, p.v4, p.v6)
         lc = np.where(ci >= 0, b.countries[np.maximum(ci, 0)], np.array(None, dtype=object))
-        if family == 4:
-            li = b.city.lookup(p.is_v4, p.v4, p.v6)
-            lc = np.where(li >= 0, self._col["loc_cc"][np.maximum(li, 0)], lc)
+        li = b.city.lookup(p.is_v4, p.v4, p.v6)
+        lc = np.where(li >= 0, self._col["loc_cc"][np.maximum(li, 0)], lc)
         lo = np.array([starts[i] for i in seg.tolist()], dtype=object)
         hi = np.array(
             [starts[i + 1] if i + 1 < len(starts) else top for i in seg.tolist()], dtype=object

