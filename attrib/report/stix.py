@@ -2,11 +2,12 @@
 
 For every cluster whose score reaches the threshold: an ``infrastructure`` object (types from
 the STIX vocabulary: ``anonymization``, plus ``botnet`` when its exits are mostly residential or
-mobile, i.e. compromised home routers), an ``ipv4-addr``/``ipv6-addr`` per member, an
-``indicator`` with a STIX pattern per flagged member, and relationships (indicator *indicates*
-infrastructure, infrastructure *consists-of* address). Flagged origins outside any cluster get
-an indicator of their own. Reasons go into the descriptions. Everything is created by one
-``identity`` (attrib) so receivers can tell its source.
+mobile, i.e. compromised home routers), an ``ipv4-addr``/``ipv6-addr`` and an ``indicator`` with
+a STIX pattern per flagged member (members below the threshold are counted, not exported), and
+relationships (indicator *indicates* infrastructure, infrastructure *consists-of* address).
+Flagged origins outside any cluster get an indicator of their own. Reasons go into the
+descriptions. Everything is created by one ``identity`` (attrib) so receivers can tell its
+source.
 """
 
 from __future__ import annotations
@@ -86,8 +87,10 @@ def _indicator(row: dict[Any, Any], cluster_name: str | None) -> stix2.Indicator
 def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float) -> list[Any]:
     cid = str(crow["cluster"])
     name = f"attrib cluster {cid}"
-    reasons = "; ".join(dict.fromkeys(r for r in rows["reasons"].dropna().astype(str) if r))
-    desc = f"Proxy infrastructure cluster {cid}: {len(rows)} origin(s)"
+    # only flagged members are exported (a large cluster may hold many unremarkable origins)
+    flagged = rows[(rows["score"].astype("Float64") >= threshold).fillna(False).to_numpy(bool)]
+    reasons = "; ".join(dict.fromkeys(r for r in flagged["reasons"].dropna().astype(str) if r))
+    desc = f"Proxy infrastructure cluster {cid}: {len(rows)} origin(s), {len(flagged)} flagged"
     for key, label in (("shared_traits", "shared traits"), ("asns", "ASNs"),
                        ("countries", "countries"), ("net_types", "network types")):  # fmt: skip
         if plain(crow.get(key)):
@@ -105,13 +108,12 @@ def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float)
         created_by_ref=_IDENTITY.id, labels=["attrib", "orb"], **kw,
     )  # fmt: skip
     objs: list[Any] = [infra]
-    for row in rows.to_dict("records"):
+    for row in flagged.to_dict("records"):
         addr = _addr(str(row["ip"]))
-        objs += [addr, stix2.Relationship(infra, "consists-of", addr, created_by_ref=_IDENTITY.id)]
-        score = plain(row.get("score"))
-        if score is not None and float(score) >= threshold:
-            ind = _indicator(row, name)
-            objs += [ind, stix2.Relationship(ind, "indicates", infra, created_by_ref=_IDENTITY.id)]
+        ind = _indicator(row, name)
+        by = _IDENTITY.id
+        objs += [addr, stix2.Relationship(infra, "consists-of", addr, created_by_ref=by),
+                 ind, stix2.Relationship(ind, "indicates", infra, created_by_ref=by)]  # fmt: skip
     return objs
 
 
