@@ -76,15 +76,21 @@ def _account_lists(p: Partials, index: pd.Index) -> tuple[pd.Series, pd.Series]:
     if not len(acct):
         na = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
         return na, na
-    names = p.user.decode(acct["user"].to_numpy())
-    df = pd.DataFrame({"ip": acct["ip"].to_numpy(), "name": names.to_numpy(dtype=object)})
-    df = df.sort_values(["ip", "name"], kind="stable")
-    df["h"] = pd.util.hash_array(df["name"].to_numpy(dtype=object)).astype(np.uint64)
+    # work on integer codes: rank and hash each *distinct* account once
+    vocab = np.asarray(p.user.values, dtype=object)
+    rank = np.empty(len(vocab), dtype=np.int64)
+    rank[np.argsort(vocab, kind="stable")] = np.arange(len(vocab))
+    vh = pd.util.hash_array(vocab).astype(np.uint64)
+    u = acct["user"].to_numpy(dtype=np.int64)
+    df = pd.DataFrame({"ip": acct["ip"].to_numpy(), "r": rank[u], "u": u, "h": vh[u]})
+    df = df.sort_values(["ip", "r"], kind="stable")
     # order-independent set hash: sum of member hashes (mod 2**64) and the set size
     hsum = df.groupby("ip")["h"].sum()
     size = df.groupby("ip").size()
     target = size.astype(str) + ":" + hsum.map(lambda x: format(int(x) % 2**64, "016x"))
-    listed = df.groupby("ip").head(ACCOUNTS_LISTED).groupby("ip")["name"].agg(";".join)
+    head = df.groupby("ip").head(ACCOUNTS_LISTED)
+    head = head.assign(name=vocab[head["u"].to_numpy()])
+    listed = head.groupby("ip")["name"].agg(";".join)
     return (
         listed.reindex(index).astype("string[pyarrow]"),
         target.reindex(index).astype("string[pyarrow]"),
