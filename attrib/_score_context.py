@@ -77,7 +77,23 @@ def add_context(origins: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A copy with the context columns (float).
     """
-    out = origins.copy()
+    return origins.assign(**{str(c): s for c, s in context_frame(origins).items()})
+
+
+def context_frame(origins: pd.DataFrame) -> pd.DataFrame:
+    """Only the :data:`CONTEXT_COLUMNS` of ``origins`` (same index), without copying it.
+
+    Parameters
+    ----------
+    origins
+        Origins table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The context columns (float).
+    """
+    out = pd.DataFrame(index=origins.index)
     flag = short_lived_residential(origins)
     own = flag.astype(np.float64)
     n = len(origins)

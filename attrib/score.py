@@ -32,7 +32,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, column_or_1d, validate_data
 
 from attrib._paths import default_models_dir
-from attrib._score_context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, add_context
+from attrib._score_context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, context_frame
 from attrib._score_explain import detail_texts, explain_arrays
 from attrib._score_io import (
     FORMAT,
@@ -192,20 +192,21 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
     def _matrix(self, X: Any, *, fitting: bool) -> np.ndarray:
         """Float matrix of the model columns (NaN = missing)."""
         if isinstance(X, pd.DataFrame) and not _all_numeric(X):
-            frame = add_context(X) if self.context else X
+            ctx = context_frame(X) if self.context else pd.DataFrame(index=X.index)
             if fitting:
                 self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
                 self.n_features_in_ = X.shape[1]
-                self.features_ = self._select(frame)
-            missing = [c for c in self.features_ if c not in frame.columns]
+                self.features_ = self._select(X.assign(**{str(c): s for c, s in ctx.items()}))
+            missing = [c for c in self.features_ if c not in X.columns and c not in ctx.columns]
             if missing:
                 raise ModelError(
                     f"origins table lacks {len(missing)} model feature(s): "
                     f"{', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}"
                 )
-            cols = [pd.to_numeric(frame[c], errors="coerce") for c in self.features_]
-            return np.column_stack([c.astype("Float64").to_numpy(np.float64, na_value=np.nan)
-                                    for c in cols]) if cols else np.empty((len(X), 0))  # fmt: skip
+            out = np.empty((len(X), len(self.features_)), dtype=np.float64)
+            for j, c in enumerate(self.features_):
+                out[:, j] = _as_float(ctx[c] if c in ctx.columns else X[c])
+            return out
         arr = validate_data(self, X, reset=fitting, ensure_all_finite="allow-nan", dtype=np.float64)
         if fitting:
             names = getattr(self, "feature_names_in_", None)
@@ -529,6 +530,14 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         est.version_ = str(doc.get("version", "unknown"))
         est.model_id_ = f"attrib-scorer-{est.version_}+{digest[:12]}"
         return est
+
+
+def _as_float(s: pd.Series) -> np.ndarray:
+    """A column as float64 with NaN for missing (no copy when it already is)."""
+    if s.dtype == np.float64:
+        return s.to_numpy()
+    num = pd.to_numeric(s, errors="coerce")
+    return np.asarray(num.astype("Float64").to_numpy(np.float64, na_value=np.nan))
 
 
 def _all_numeric(X: pd.DataFrame) -> bool:
