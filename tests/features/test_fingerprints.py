@@ -38,6 +38,8 @@ def test_sharing_counts_ephemeral_peers_and_distinct(enrichment: pd.DataFrame) -
     # A (residential, <3 days) and C (mobile, <3 days) are ephemeral; B is hosting
     assert o.loc[B, "ja4_peers_ephemeral"] == 2
     assert o.loc[A, "ja4_peers_ephemeral"] == 1  # itself excluded
+    assert o.loc[B, "ua_peers_ephemeral"] == 1  # A shares WIN; C (ephemeral) uses curl
+    assert o.loc[B, "tcp_fp_peers_ephemeral"] == 1 and o.loc[A, "tcp_fp_peers_ephemeral"] == 0
     assert o.loc[A, "n_user_agents"] == 1
 
 
