@@ -312,6 +312,7 @@ class OriginAccumulator:
                 "access_max": np.where(access[m], ts[m], small),
             }
         )
+        b = b[(succ[m] | access[m])]  # failed attempts say nothing about success -> access
         self._t["access"].add(
             b.groupby(["ip", "user"], sort=False)
             .agg({"success_min": "min", "access_max": "max"})
