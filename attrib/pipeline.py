@@ -30,7 +30,7 @@ from attrib._front import _step, materialised_front, streamed_front
 from attrib._runstats import RunStats
 from attrib.analysis import Analysis
 from attrib.context import OrgContext
-from attrib.errors import ConfigError
+from attrib.errors import ConfigError, InputError
 from attrib.io import ReadReport
 
 __all__ = ["DEFAULT_THRESHOLD", "Analysis", "analyze"]
@@ -189,6 +189,9 @@ def _run(
     stream = not keep_events and not isinstance(inputs, pd.DataFrame)
     front_of = streamed_front if stream else materialised_front
     f = front_of(inputs, report, configured, window, stats, sightings, geoip_dir, show)  # type: ignore[arg-type]
+    if report.failed and not report.files:
+        path, why = report.failed[0]
+        raise InputError(f"no readable input: {len(report.failed)} file(s) skipped ({why})")
     origins = f.origins
     with stats.stage("cluster") as rec, _step("clustering", show):
         clusterer = OriginClusterer().fit(origins)

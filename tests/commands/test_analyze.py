@@ -100,3 +100,12 @@ def test_store_commands_errors(capsys, tmp_path, store_file):
     c.close()
     rc = main(["store", "info", str(other)])
     _one_line_error(capsys, rc, 5, "foreign SQLite")
+
+
+def test_only_unreadable_inputs(capsys, tmp_path):
+    (tmp_path / "x.bin").write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "y.gz").write_bytes(b"\x1f\x8b\x08\x00broken")
+    out = tmp_path / "out"
+    rc = main(["analyze", str(tmp_path), "--out", str(out)])
+    _one_line_error(capsys, rc, 2, "no readable input: 2 file(s) skipped")
+    assert not [p for p in out.iterdir()] if out.exists() else True
