@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.simulate._addresses import AddressPool, Sampler
+from attrib.simulate._frames import frame
 from attrib.simulate._identity_writer import EntraWriter, M365Writer
 from attrib.simulate._pcap_writer import PcapWriter
 from attrib.simulate._profiles import DEVICES
@@ -93,7 +94,7 @@ def _addresses(pop: Population, camps: list[Campaign], extra: list[pd.DataFrame]
 def _benign_sessions(ctx: _Ctx, bconn: pd.DataFrame, scans: pd.DataFrame) -> pd.DataFrame:
     stack, hello = device_fields(bconn["device"].to_numpy())
     stack = np.where(bconn["service"].to_numpy() == "ssh", "linux", stack)
-    b = pd.DataFrame(
+    b = frame(
         {
             "ts": bconn["ts"],
             "ip": bconn["ip"],
@@ -102,7 +103,7 @@ def _benign_sessions(ctx: _Ctx, bconn: pd.DataFrame, scans: pd.DataFrame) -> pd.
             "hello": hello,
         }
     )
-    s = pd.DataFrame(
+    s = frame(
         {"ts": scans["ts"], "ip": scans["ip"], "service": "scan", "stack": "linux", "hello": ""}
     )
     df = pd.concat([b, s], ignore_index=True)
@@ -142,7 +143,7 @@ def _adversary(ctx: _Ctx, day: int, writers: dict[str, Any]) -> tuple[list[pd.Da
         app = t_rtt + hops.sum(axis=1)
         conn = att["channel"].to_numpy() != "entra"
         sess.append(
-            pd.DataFrame(
+            frame(
                 {
                     "ts": att["ts"].to_numpy()[conn],
                     "ip": ips[node][conn],
@@ -157,7 +158,7 @@ def _adversary(ctx: _Ctx, day: int, writers: dict[str, Any]) -> tuple[list[pd.Da
             )
         )
         signs.append(
-            pd.DataFrame(
+            frame(
                 {
                     "ts": att["ts"].to_numpy()[~conn],
                     "user": att["user"].to_numpy()[~conn],
@@ -168,7 +169,7 @@ def _adversary(ctx: _Ctx, day: int, writers: dict[str, Any]) -> tuple[list[pd.Da
             )
         )
         mails.append(
-            pd.DataFrame(
+            frame(
                 {
                     "ts": mail["ts"],
                     "user": mail["user"],
@@ -193,7 +194,7 @@ def _adversary(ctx: _Ctx, day: int, writers: dict[str, Any]) -> tuple[list[pd.Da
         t_in[:, 0] = t_in[:, 1] - hops[:, 1] / 2000.0 - lags[:, 0]
         for h in range(3):
             chains.append(
-                pd.DataFrame(
+                frame(
                     {
                         "campaign": c.name,
                         "attempt": base + np.arange(n),
@@ -218,7 +219,7 @@ def _signin_frame(ctx: _Ctx, b: pd.DataFrame, adv: list[pd.DataFrame]) -> pd.Dat
     n = len(b)
     dev = b["device"].to_numpy()
     mobile = np.isin(dev, ["ios_safari", "android_chrome"])
-    base = pd.DataFrame(
+    base = frame(
         {
             "ts": b["ts"].to_numpy(),
             "user": b["user"].to_numpy(),
@@ -240,7 +241,7 @@ def _signin_frame(ctx: _Ctx, b: pd.DataFrame, adv: list[pd.DataFrame]) -> pd.Dat
             continue
         c = ctx.camps[ci].params
         rows.append(
-            pd.DataFrame(
+            frame(
                 {
                     "ts": a["ts"],
                     "user": a["user"],
@@ -293,7 +294,7 @@ def _identity_columns(ctx: _Ctx, df: pd.DataFrame) -> pd.DataFrame:
 def _mail_frame(ctx: _Ctx, b: pd.DataFrame, adv: list[pd.DataFrame]) -> pd.DataFrame:
     dev = b["device"].to_numpy()
     rows = [
-        pd.DataFrame(
+        frame(
             {
                 "ts": b["ts"],
                 "user": b["user"],
@@ -312,7 +313,7 @@ def _mail_frame(ctx: _Ctx, b: pd.DataFrame, adv: list[pd.DataFrame]) -> pd.DataF
     for a in adv:
         if len(a):
             rows.append(
-                pd.DataFrame(
+                frame(
                     {
                         "ts": a["ts"],
                         "user": a["user"],
@@ -333,15 +334,15 @@ def _relay_rows(ctx: _Ctx, chains: list[pd.DataFrame], router: str, day: int) ->
     """Both legs at the compromised router ``router`` (two-sided capture), plus its own traffic."""
     rng = ctx.rng
     rows = []
-    for frame in chains:
-        sel = (frame["relay"] == router).to_numpy()
+    for hop_rows in chains:
+        sel = (hop_rows["relay"] == router).to_numpy()
         if not sel.any():
             continue
         n = int(sel.sum())
         in_uid, out_uid = zeek_uids(rng, n), zeek_uids(rng, n)
-        frame.loc[sel, "in_uid"] = in_uid
-        frame.loc[sel, "out_uid"] = out_uid
-        x = frame[sel]
+        hop_rows.loc[sel, "in_uid"] = in_uid
+        hop_rows.loc[sel, "out_uid"] = out_uid
+        x = hop_rows[sel]
         dst = (
             x["out_dst"]
             .astype(object)
@@ -350,7 +351,7 @@ def _relay_rows(ctx: _Ctx, chains: list[pd.DataFrame], router: str, day: int) ->
         dur_out = rng.lognormal(np.log(1.5), 0.5, n)
         ob, rb = rng.integers(600, 2400, n), rng.integers(3000, 9000, n)
         rows.append(
-            pd.DataFrame(
+            frame(
                 {
                     "ts": x["ts"].to_numpy(dtype=float),
                     "uid": in_uid,
@@ -372,7 +373,7 @@ def _relay_rows(ctx: _Ctx, chains: list[pd.DataFrame], router: str, day: int) ->
             )
         )
         rows.append(
-            pd.DataFrame(
+            frame(
                 {
                     "ts": x["ts"].to_numpy(dtype=float) + x["lag_s"].to_numpy(),
                     "uid": out_uid,
@@ -397,7 +398,7 @@ def _relay_rows(ctx: _Ctx, chains: list[pd.DataFrame], router: str, day: int) ->
     k = rng.poisson(ctx.p.relay_background_per_day)
     web = ctx.web_ips
     rows.append(
-        pd.DataFrame(
+        frame(
             {
                 "ts": ctx.t0 + day * DAY + np.sort(rng.random(k)) * DAY,
                 "uid": zeek_uids(rng, k),
@@ -562,7 +563,7 @@ def _jsonable(x: Any) -> Any:
 
 def _camp_truth(c: Campaign) -> pd.DataFrame:
     nd = c.nodes
-    return pd.DataFrame(
+    return frame(
         {
             "ip": nd["ip"],
             "label": "adversary",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from attrib.simulate._frames import frame
 from attrib.simulate._profiles import DEVICES, HELLOS, ja4_of
 
 __all__ = ["conn_rows", "ssl_rows", "zeek_uids"]
@@ -120,7 +121,7 @@ def conn_rows(
     sni_host = {"vpn": f"vpn.{domain}", "owa": f"mail.{domain}", "ssh": None}
     sni = pd.Series(dst_role).map(sni_host).to_numpy(dtype=object)
     sni[hello == "zgrab"] = None
-    return pd.DataFrame(
+    return frame(
         {
             "ts": s["ts"].to_numpy(dtype=float),
             "uid": zeek_uids(rng, n),
@@ -180,7 +181,7 @@ def ssl_rows(conn: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     fps[~tls13] = "5c9f0e3b2d1a7f6e8c4b0a9d2e1f3c5b7a6d8e9f0a1b2c3d4e5f6a7b8c9d0e1f"
     sni_ok = np.full(len(c), None, dtype=object)
     sni_ok[~tls13] = True
-    return pd.DataFrame(
+    return frame(
         {
             "ts": c["ts"].to_numpy() + np.nan_to_num(rng.uniform(0.001, 0.004, len(c))),
             "uid": c["uid"].to_numpy(),

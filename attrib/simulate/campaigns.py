@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from attrib.simulate._addresses import AddressPool
+from attrib.simulate._frames import frame
 from attrib.simulate.org import Org
 from attrib.simulate.population import DAY
 from attrib.simulate.presets import CampaignParams, SimParams
 
-__all__ = ["Campaign", "build_campaign", "campaign_day", "rtt_ms"]
+__all__ = ["NEARBY", "Campaign", "build_campaign", "campaign_day", "rtt_ms"]
 
 
 @dataclass
@@ -70,21 +71,37 @@ def _exit_slots(c: CampaignParams, days: int, rng: np.random.Generator) -> pd.Da
     return df
 
 
+#: Neighbouring countries of common victim countries (foreign exits "near the victim").
+NEARBY: dict[str, tuple[str, ...]] = {
+    "DE": ("NL", "FR", "AT", "CH", "PL", "CZ", "BE", "DK"),
+    "NL": ("DE", "BE", "FR", "GB"), "FR": ("DE", "BE", "ES", "IT", "CH"),
+    "GB": ("IE", "NL", "FR", "BE"), "US": ("CA", "MX"), "CA": ("US",),
+    "JP": ("KR", "TW"), "KR": ("JP", "TW"), "TW": ("JP", "KR", "PH"),
+    "AU": ("NZ",), "IT": ("FR", "AT", "CH", "DE"), "PL": ("DE", "CZ", "LT", "SK"),
+}  # fmt: skip
+
+
 def _draw_exits(
     c: CampaignParams, p: SimParams, ex: pd.DataFrame, pool: AddressPool, rng: np.random.Generator
 ) -> pd.DataFrame:
     n = len(ex)
-    home = rng.random(n) < c.exit_home_share
+    u = rng.random(n)
+    near_list = NEARBY.get(p.victim_country, ())
+    # where each exit is: the victim's country, a neighbouring one, or anywhere else
+    where = np.where(u < c.exit_home_share, p.victim_country, "")
+    near = (u >= c.exit_home_share) & (rng.random(n) < c.exit_near_share) & bool(near_list)
+    if near_list:
+        where[near] = rng.choice(list(near_list), int(near.sum()))
     resid = rng.random(n) < c.exit_residential_share
     ntype = np.where(ex["vps"].to_numpy(), "hosting", np.where(resid, "residential", "business"))
     parts = []
     for nt in pd.unique(ntype):
-        for at_home in (True, False):
-            idx = np.flatnonzero((ntype == nt) & (home == at_home))
+        for cc in pd.unique(where):
+            idx = np.flatnonzero((ntype == nt) & (where == cc))
             if not len(idx):
                 continue
-            if at_home:
-                got = pool.draw(len(idx), country=p.victim_country, net_type=str(nt))
+            if cc:
+                got = pool.draw(len(idx), country=str(cc), net_type=str(nt))
             else:
                 got = pool.draw_abroad(len(idx), exclude=p.victim_country, net_type=str(nt))
             parts.append(got.set_index(pd.Index(idx)))
@@ -274,7 +291,7 @@ def campaign_day(
         p=[c.entra_share, (1 - c.entra_share) * 0.7, (1 - c.entra_share) * 0.3],
     )
     chan[err == 0] = "entra"
-    att = pd.DataFrame({"ts": ts, "node": node, "user": users, "error": err, "channel": chan})
+    att = frame({"ts": ts, "node": node, "user": users, "error": err, "channel": chan})
     return att[keep].reset_index(drop=True), _mail_day(camp, day, t0, d0, d1, ex, rng)
 
 

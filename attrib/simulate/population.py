@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.simulate._addresses import AddressPool
+from attrib.simulate._frames import frame
 from attrib.simulate.org import Org
 from attrib.simulate.presets import SimParams
 
@@ -69,7 +70,7 @@ def day_offset_h(tz: str, t0: float, day: int) -> float:
 def _truth(
     ips: object, kind: str, label: str, start: object, end: object, **extra: object
 ) -> pd.DataFrame:
-    return pd.DataFrame(
+    return frame(
         {
             "ip": ips,
             "label": label,
@@ -362,7 +363,7 @@ def benign_day(
     ip[office] = org.offices["ip"].to_numpy()[pop.office_of[su[office]]]
     kind[office] = "office"
     dev = np.where(mob & pop.has_mobile[su] & ~office, pop.mobile[su], pop.desktop[su])
-    signins = pd.DataFrame({"ts": st, "user": su, "ip": ip, "kind": kind, "device": dev})
+    signins = frame({"ts": st, "user": su, "ip": ip, "kind": kind, "device": dev})
     # conns to the public services from remote users (VPN gateway sessions, OWA / ActiveSync)
     remote = np.flatnonzero(active & ~at_office)
     nv = rng.poisson(p.vpn_sessions_per_remote_day, len(remote))
@@ -373,9 +374,7 @@ def benign_day(
     cmob = (svc == "owa") & (rng.random(len(cu)) < p.mobile_signin_share)
     cip, ckind = source_ips(pop, p, cu, ct, cmob)
     cdev = np.where(cmob & pop.has_mobile[cu], pop.mobile[cu], pop.desktop[cu])
-    conns = pd.DataFrame(
-        {"ts": ct, "user": cu, "ip": cip, "kind": ckind, "service": svc, "device": cdev}
-    )
+    conns = frame({"ts": ct, "user": cu, "ip": cip, "kind": ckind, "service": svc, "device": cdev})
     conns = pd.concat([conns, _admin_ssh(pop, p, rng, t_day, off)], ignore_index=True)
     # mailbox sync from clients (Outlook / OWA): one record per sign-in session
     mail = signins.loc[rng.random(len(signins)) < 0.5, ["ts", "user", "ip", "device"]].copy()
@@ -387,7 +386,7 @@ def _admin_ssh(
     pop: Population, p: SimParams, rng: np.random.Generator, t_day: float, off: float
 ) -> pd.DataFrame:
     n = rng.poisson(p.admin_ssh_per_day * len(pop.admins))
-    return pd.DataFrame(
+    return frame(
         {
             "ts": _local_times(rng, n, p, t_day, off),
             "user": rng.choice(pop.admins, n) if len(pop.admins) else np.zeros(n, dtype=int),
@@ -407,6 +406,4 @@ def scanners_day(
     today = ips[(days < 0) | (days == day)]
     k = rng.poisson(p.scanner_probes, len(today))
     src = np.repeat(today, k)
-    return pd.DataFrame(
-        {"ts": t0 + day * DAY + rng.random(len(src)) * DAY, "ip": src, "kind": "scanner"}
-    )
+    return frame({"ts": t0 + day * DAY + rng.random(len(src)) * DAY, "ip": src, "kind": "scanner"})

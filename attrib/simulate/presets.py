@@ -33,6 +33,8 @@ class CampaignParams:
         Concurrent exit nodes in the pool; a node that dies is replaced (hand-off).
     exit_home_share
         Share of exits in the victim's country.
+    exit_near_share
+        Among the other exits: share in a neighbouring country (else anywhere).
     exit_residential_share
         Among compromised devices: residential (else small-business) networks.
     hybrid_vps_share
@@ -77,6 +79,7 @@ class CampaignParams:
     network: str = "non_provisioned"
     active_exits: int = 60
     exit_home_share: float = 0.7
+    exit_near_share: float = 0.5
     exit_residential_share: float = 0.8
     hybrid_vps_share: float = 0.3
     lifetime_short_median_days: float = 17.0

@@ -12,6 +12,7 @@ import pytest
 
 import attrib.io as aio
 from attrib.simulate import SimulationResult
+from attrib.simulate.campaigns import NEARBY
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +108,11 @@ def test_share_of_exits_in_victim_country(run: SimulationResult) -> None:
     share = (ex["country"] == run.params.victim_country).mean()
     sd = np.sqrt(c.exit_home_share * (1 - c.exit_home_share) / len(ex))
     assert abs(share - c.exit_home_share) < max(3 * sd, 0.05), share
+    # foreign exits: a share in neighbouring countries (worldwide draws may add a few more)
+    foreign = ex[ex["country"] != run.params.victim_country]
+    near = foreign["country"].isin(NEARBY[run.params.victim_country]).mean()
+    sd_n = np.sqrt(c.exit_near_share * (1 - c.exit_near_share) / max(len(foreign), 1))
+    assert c.exit_near_share - 3 * sd_n <= near <= c.exit_near_share + 3 * sd_n + 0.15, near
 
 
 def test_cgnat_sharing(run: SimulationResult) -> None:
