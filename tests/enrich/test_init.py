@@ -57,6 +57,11 @@ def test_known_networks(enricher: Enricher) -> None:
     assert "teredo" in r.loc["2001:0:4136:e378::1", "tags"]
 
 
+def test_ipv6_city(enricher: Enricher) -> None:
+    r = enricher.lookup(["2a02:8108::1"]).iloc[0]
+    assert r["country"] == "DE" and pd.notna(r["city"]) and pd.notna(r["lat"])
+
+
 def test_confounder_tags(enricher: Enricher) -> None:
     from pathlib import Path
 
