@@ -204,7 +204,8 @@ def conform_events(df: pd.DataFrame) -> pd.DataFrame:
     """Return ``df`` with exactly the canonical event columns, in order, with their dtypes.
 
     Columns the input lacks are added as all-null; extra columns are dropped. Values are
-    cast, not invented: a value that cannot be cast raises.
+    cast, not invented: a value that cannot be cast raises. A frame that already conforms is
+    returned as is (no copy), so chunks from the readers pass through for free.
 
     Parameters
     ----------
@@ -214,14 +215,16 @@ def conform_events(df: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A new frame conforming to :data:`EVENT_DTYPES`.
+        A frame conforming to :data:`EVENT_DTYPES` (``df`` itself if it already did).
     """
+    if _conforms(df):
+        return df
     n = len(df)
     out: dict[str, pd.Series] = {}
     for col, dtype in EVENT_DTYPES.items():
         if col in df.columns:
             s = df[col]
-            if str(s.dtype) != str(dtype):
+            if not _same_dtype(s.dtype, dtype):
                 if col == "ts" and not isinstance(s.dtype, pd.DatetimeTZDtype):
                     s = pd.to_datetime(s, utc=True)
                 else:
@@ -229,7 +232,23 @@ def conform_events(df: pd.DataFrame) -> pd.DataFrame:
             out[col] = s.reset_index(drop=True)
         else:
             out[col] = pd.Series(pd.NA, index=range(n), dtype=dtype)  # type: ignore[call-overload]
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)
+
+
+def _same_dtype(have: object, want: object) -> bool:
+    try:
+        return bool(have == want)
+    except TypeError:
+        return str(have) == str(want)
+
+
+def _conforms(df: pd.DataFrame) -> bool:
+    """Whether ``df`` already has exactly the canonical columns, order, dtypes and a range index."""
+    if tuple(df.columns) != EVENT_COLUMNS or not isinstance(df.index, pd.RangeIndex):
+        return False
+    if df.index.start != 0 or df.index.step != 1:
+        return False
+    return all(_same_dtype(t, EVENT_DTYPES[c]) for c, t in df.dtypes.items())
 
 
 def to_ecs(df: pd.DataFrame, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
