@@ -248,7 +248,7 @@ def _conforms(df: pd.DataFrame) -> bool:
         return False
     if df.index.start != 0 or df.index.step != 1:
         return False
-    return all(_same_dtype(t, EVENT_DTYPES[c]) for c, t in df.dtypes.items())
+    return all(_same_dtype(t, EVENT_DTYPES[str(c)]) for c, t in df.dtypes.items())
 
 
 def to_ecs(df: pd.DataFrame, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
