@@ -61,11 +61,24 @@ def test_data_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "IP Geolocation by DB-IP" in out and "CC-BY-4.0" in out
 
 
-def test_data_update_unreachable_is_one_line_and_leaves_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_data_update_unreachable_is_one_line_and_leaves_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "VERSION.json").write_text("{}")
-    code = main(["data", "update", "--data-dir", str(data), "--registry", "http://127.0.0.1:9", "--timeout", "2"])
+    code = main(
+        [
+            "data",
+            "update",
+            "--data-dir",
+            str(data),
+            "--registry",
+            "http://127.0.0.1:9",
+            "--timeout",
+            "2",
+        ]
+    )
     assert code == 3
     err = capsys.readouterr().err.strip()
     assert err.startswith("attrib: error:") and "127.0.0.1:9" in err and "\n" not in err
