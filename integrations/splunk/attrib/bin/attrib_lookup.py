@@ -63,6 +63,7 @@ def _get(ans: dict, path: tuple[str, ...]) -> str:
 
 
 def enrich(ips: list[str], url: str, key: str) -> dict[str, dict]:
+    """Ask the service about ``ips`` in batches; valid answers by input address."""
     out: dict[str, dict] = {}
     for i in range(0, len(ips), BATCH):
         chunk = ips[i : i + BATCH]
@@ -81,6 +82,7 @@ def enrich(ips: list[str], url: str, key: str) -> dict[str, dict]:
 
 
 def main(argv: list[str]) -> int:
+    """Read Splunk's CSV on stdin, write it back filled in."""
     ip_field = argv[1] if len(argv) > 1 else "ip"
     reader = csv.DictReader(sys.stdin)
     rows = list(reader)
