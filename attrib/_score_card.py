@@ -23,6 +23,10 @@ _LIMITS = """\
 - **No memorised addresses.** Addresses, ASNs and coordinates are never model inputs; only
   behaviour and network properties are. A campaign re-using known infrastructure is not
   flagged for that reason alone (use the sightings store for that).
+- **Confounders.** Check the false-positive table: a confounder kind with few origins (e.g.
+  mobile-carrier CGNAT) can take few top-k slots while a large share of its origins rank there.
+- **Baselines.** Where ranking by failed sign-ins already reaches a high AP, *twice* its AP is
+  impossible (AP ≤ 1); compare ranking errors (1 − AP) and precision@k instead.
 - **Explanations** are exact for the additive model (contributions add up to the log-odds)
   but describe the *model*, not ground truth: a reason is what raised the score, to be
   checked by an analyst.
