@@ -24,7 +24,7 @@ __all__ = ["COLUMNS", "AddressPool", "Sampler"]
 logger = logging.getLogger(__name__)
 
 #: Columns of every draw.
-COLUMNS = ("ip", "asn", "as_org", "country", "city", "lat", "lon", "net_type")
+COLUMNS = ("ip", "asn", "as_org", "country", "city", "lat", "lon", "net_type", "tags")
 
 Sampler = Callable[..., pd.DataFrame]
 
@@ -40,7 +40,7 @@ def _default_sampler() -> Sampler:
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """Plain numpy-backed columns (object text), cheap to index row-wise in the generator."""
     out = df.loc[:, list(COLUMNS)].reset_index(drop=True)
-    for c in ("ip", "as_org", "country", "city", "net_type"):
+    for c in ("ip", "as_org", "country", "city", "net_type", "tags"):
         out[c] = out[c].astype(object).where(out[c].notna(), None)
     out["asn"] = pd.to_numeric(out["asn"], errors="coerce").astype("float64")
     out["lat"] = pd.to_numeric(out["lat"], errors="coerce").astype("float64")

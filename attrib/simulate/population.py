@@ -213,7 +213,12 @@ def build_population(
         net_type="hosting",
         asn=int(rng.choice(COMMERCIAL_VPN_ASNS)),
     )
-    relay = pool.draw(p.private_relay_ips, asn=PRIVATE_RELAY_ASN, country=p.victim_country)
+    # Private Relay egress: the relay operator's space, keeping addresses that enrichment tags
+    # private_relay (Apple's published egress ranges) first
+    relay = pool.draw(3 * p.private_relay_ips, asn=PRIVATE_RELAY_ASN, country=p.victim_country)
+    tagged = relay["tags"].fillna("").astype(str).str.contains("private_relay")
+    relay = pd.concat([relay[tagged], relay[~tagged]]).iloc[: p.private_relay_ips]
+    relay = relay.reset_index(drop=True)
     addrs += [corp, comvpn, relay]
     truth += [
         _truth(

@@ -111,11 +111,13 @@ def write_truth(truth: pd.DataFrame, out: Path, meta: dict[str, Any]) -> None:
         first_active=truth["first_active"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         last_active=truth["last_active"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
     )
-    records = json.loads(rows.to_json(orient="records"))
-    doc = {**meta, "origins": records}
-    (out / "truth.json").write_text(
-        json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    head = json.dumps(meta, indent=1)
+    # the records as pandas writes them, one per line, never as Python objects (bounded memory)
+    records = rows.to_json(orient="records", lines=True)
+    with (out / "truth.json").open("w", encoding="utf-8", newline="\n") as fh:
+        fh.write(head[:-2] + ',\n "origins": [\n')
+        fh.write(",\n".join(records.splitlines()))
+        fh.write("\n ]\n}\n")
 
 
 def write_chains(chains: list[pd.DataFrame], out: Path) -> int:

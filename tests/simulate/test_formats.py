@@ -162,6 +162,12 @@ def test_truth_tables(demo_a: SimulationResult) -> None:
         "operator",
     ):
         assert k in kinds, k
+    # the Private Relay egress is Apple's published relay space (tagged by enrichment)
+    from attrib.enrich import default_enricher
+
+    pr = t.loc[t["kind"] == "private_relay", "ip"]
+    tags = default_enricher().lookup(pr.astype(str))["tags"].fillna("")
+    assert tags.str.contains("private_relay").mean() >= 0.5
     doc = json.loads(demo_a.paths["truth_json"].read_text())
     assert doc["seed"] == 11 and len(doc["origins"]) == len(t)
     ch = pd.read_parquet(demo_a.paths["chains"])
