@@ -26,3 +26,20 @@ def test_console_script_exit_code(tmp_path):
     )
     assert p.returncode == 2
     assert p.stderr.startswith("attrib: error:") and "Traceback" not in p.stderr
+
+
+def test_folder_skips_unrecognised_files_but_named_file_fails(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "data" / "samples" / "demo" / "entra" / "signins.json.gz"
+    (tmp_path / "logs").mkdir()
+    shutil.copy(src, tmp_path / "logs" / "signins.json.gz")
+    (tmp_path / "logs" / "NOTES.txt").write_text("collected by the SOC on Monday\n")
+    assert main(["read", str(tmp_path / "logs")]) == 0
+    cap = capsys.readouterr()
+    assert "skipped file" in cap.err and "NOTES.txt" in cap.err
+    assert "total:" in cap.out and " 0 skipped" in cap.out
+    rc = main(["read", str(tmp_path / "logs" / "NOTES.txt")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "unrecognised content" in err and err.count("\n") == 1

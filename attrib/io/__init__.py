@@ -17,7 +17,7 @@ import pandas as pd
 from attrib.errors import InputError, UnknownFormatError, UnreadableFileError
 from attrib.io._base import DEFAULT_CHUNKSIZE, DEFAULT_MAX_BAD_ROWS, FileStats, ReadContext
 from attrib.io._registry import format_names, module_for
-from attrib.io._source import Source, expand_paths, open_source
+from attrib.io._source import Source, expand_inputs, expand_paths, open_source
 from attrib.io.detect import detect_format
 from attrib.schema import conform_events, empty_events
 
@@ -104,7 +104,7 @@ def iter_read(
     *,
     chunksize: int = DEFAULT_CHUNKSIZE,
     max_bad_rows: int = DEFAULT_MAX_BAD_ROWS,
-    skip_unreadable: bool = False,
+    skip_unreadable: bool | None = None,
     report: ReadReport | None = None,
     options: dict[str, Any] | None = None,
     on_chunk: Callable[[FileStats, int], None] | None = None,
@@ -125,7 +125,8 @@ def iter_read(
         Skipped rows allowed per file before the read fails.
     skip_unreadable
         When true, an unreadable or unrecognised file is recorded in ``report.failed`` and
-        skipped; otherwise its error is raised.
+        skipped; when false its error is raised. ``None`` (default): skip files found inside
+        folders or by globs (e.g. a README beside the logs), raise for files named explicitly.
     report
         Filled with per-file statistics as files are read.
     options
@@ -141,7 +142,8 @@ def iter_read(
     if isinstance(inputs, str | os.PathLike):
         inputs = [inputs]
     rep = report if report is not None else ReadReport()
-    for path in expand_paths(inputs):
+    for path, explicit in expand_inputs(inputs):
+        skip = (not explicit) if skip_unreadable is None else skip_unreadable
         try:
             stats, chunks = _read_file(path, format, chunksize, max_bad_rows, options or {})
             rep.files.append(stats)
@@ -151,9 +153,9 @@ def iter_read(
                     on_chunk(stats, len(chunk))
                 yield chunk
         except (UnreadableFileError, UnknownFormatError) as exc:
-            if not skip_unreadable:
+            if not skip:
                 raise
-            logger.warning("skipping %s", exc)
+            logger.info("skipping %s", exc)
             rep.failed.append((str(path), str(exc)))
         except InputError:
             raise
@@ -165,7 +167,7 @@ def read(
     *,
     chunksize: int = DEFAULT_CHUNKSIZE,
     max_bad_rows: int = DEFAULT_MAX_BAD_ROWS,
-    skip_unreadable: bool = False,
+    skip_unreadable: bool | None = None,
     report: ReadReport | None = None,
     options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:

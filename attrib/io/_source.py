@@ -14,7 +14,7 @@ from typing import IO
 
 from attrib.errors import UnreadableFileError
 
-__all__ = ["Source", "expand_paths", "open_source"]
+__all__ = ["Source", "expand_inputs", "expand_paths", "open_source"]
 
 _GZIP = b"\x1f\x8b"
 _BZ2 = b"BZh"
@@ -121,6 +121,45 @@ def open_source(path: str | os.PathLike[str]) -> Source:
     return Source(p, _compression(magic))
 
 
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool]]:
+    """Like :func:`expand_paths`, also saying whether each file was named explicitly.
+
+    Parameters
+    ----------
+    inputs
+        Paths, folders or glob patterns.
+
+    Yields
+    ------
+    (pathlib.Path, bool)
+        Each file, and True when it was given by name (not found in a folder or by a glob).
+    """
+    seen: set[Path] = set()
+    for item in inputs:
+        s = os.fspath(item)
+        p = Path(s)
+        explicit = False
+        if p.is_dir():
+            matches = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )  # fmt: skip
+        elif p.exists():
+            matches, explicit = [p], True
+        elif glob.has_magic(s):
+            matches = sorted(Path(m) for m in glob.glob(s, recursive=True) if Path(m).is_file())
+        else:
+            matches = []
+        if not matches:
+            raise UnreadableFileError(
+                f"{s}: no such file or folder (or the pattern matches nothing)"
+            )
+        for m in matches:
+            if m not in seen:
+                seen.add(m)
+                yield m, explicit
+
+
 def expand_paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """Expand files, folders (recursively, sorted) and glob patterns into file paths.
 
@@ -137,26 +176,5 @@ def expand_paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     pathlib.Path
         Each file, once, in a stable order.
     """
-    seen: set[Path] = set()
-    for item in inputs:
-        s = os.fspath(item)
-        p = Path(s)
-        if p.is_dir():
-            matches = sorted(
-                f for f in p.rglob("*")
-                if f.is_file() and not any(part.startswith(".") for part in f.relative_to(p).parts)
-            )  # fmt: skip
-        elif p.exists():
-            matches = [p]
-        elif glob.has_magic(s):
-            matches = sorted(Path(m) for m in glob.glob(s, recursive=True) if Path(m).is_file())
-        else:
-            matches = []
-        if not matches:
-            raise UnreadableFileError(
-                f"{s}: no such file or folder (or the pattern matches nothing)"
-            )
-        for m in matches:
-            if m not in seen:
-                seen.add(m)
-                yield m
+    for path, _ in expand_inputs(inputs):
+        yield path
