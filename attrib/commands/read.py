@@ -57,8 +57,12 @@ def read_cmd(
         if f.nulled:
             line += ", " + ", ".join(f"{v} {k}" for k, v in f.nulled.items())
         click.echo(line)
+    for path, why in report.failed:
+        click.echo(f"skipped file {path}: {why.removeprefix(path + ': ')}", err=True)
+    files = f", {len(report.failed)} file(s) not read" if report.failed else ""
     click.echo(
-        f"total: {report.rows} rows, {report.skipped} skipped" + (f" -> {out}" if out else "")
+        f"total: {report.rows} rows, {report.skipped} skipped{files}"
+        + (f" -> {out}" if out else "")
     )
     if not out and not df.empty:
         click.echo(df.dropna(axis=1, how="all").head(20).to_string())
