@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -141,6 +142,10 @@ class ServiceState:
         self.metrics.info = {
             "version": __version__, "data": self.data_version, "model": self.model_version,
         }  # fmt: skip
+        # The reference data is millions of long-lived objects: move them out of the cyclic
+        # collector's sight so a gen-2 collection never pauses requests for ~100 ms.
+        gc.collect()
+        gc.freeze()
         self.ready = True
 
     # -- auth ----------------------------------------------------------------------------
