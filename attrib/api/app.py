@@ -38,6 +38,13 @@ def create_app(settings: ServiceSettings | None = None) -> Any:
     """
     st = settings or ServiceSettings()
     state = ServiceState(st)
+    access = logging.getLogger("attrib.api.access")
+    if st.access_log and not access.handlers:  # one line per request, on stderr (each worker)
+        h = logging.StreamHandler()
+        h.setFormatter(logging.Formatter("%(asctime)s access %(message)s"))
+        access.addHandler(h)
+        access.setLevel(logging.INFO)
+        access.propagate = False
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,7 +11,7 @@ from attrib.api.state import ServiceState
 __all__ = ["ReadyStateDep", "StateDep", "get_ready_state", "get_state"]
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     """The service state stored on the app.
 
     Parameters
@@ -28,7 +28,7 @@ def get_state(request: Request) -> ServiceState:
     return state
 
 
-def get_ready_state(request: Request) -> ServiceState:
+async def get_ready_state(request: Request) -> ServiceState:
     """The service state, or 503 while data is still loading.
 
     Parameters
@@ -41,7 +41,7 @@ def get_ready_state(request: Request) -> ServiceState:
     ServiceState
         Shared, loaded state.
     """
-    state = get_state(request)
+    state: ServiceState = request.app.state.attrib
     if not state.ready:
         raise HTTPException(503, "reference data is still loading")
     return state

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from attrib import __version__
@@ -20,7 +21,7 @@ from attrib.api.metrics import Metrics
 from attrib.api.ratelimit import RateLimiter
 from attrib.api.settings import ServiceSettings
 
-__all__ = ["ServiceState", "nest_ecs"]
+__all__ = ["ServiceState", "ecs_doc", "nest_ecs"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,19 +76,21 @@ def _column_values(col: pd.Series) -> list[Any]:
 
 
 class _LRU:
+    """A bounded least-recently-used map of address text -> serialised answer."""
+
     def __init__(self, size: int) -> None:
         self.size = size
-        self._d: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._d: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, k: str) -> dict[str, Any] | None:
+    def get(self, k: str) -> bytes | None:
         with self._lock:
             v = self._d.get(k)
             if v is not None:
                 self._d.move_to_end(k)
             return v
 
-    def put(self, k: str, v: dict[str, Any]) -> None:
+    def put(self, k: str, v: bytes) -> None:
         if self.size <= 0:
             return
         with self._lock:
@@ -95,6 +98,43 @@ class _LRU:
             self._d.move_to_end(k)
             while len(self._d) > self.size:
                 self._d.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+def ecs_doc(rec: dict[str, Any]) -> dict[str, Any]:
+    """One answer of the API from a flat enrichment record (canonical column names).
+
+    Parameters
+    ----------
+    rec
+        A record as :func:`attrib.enrich._single.lookup_one` returns it (valid address).
+
+    Returns
+    -------
+    dict
+        ``{"ip": ..., "source": {...}, "attrib": {...}}``, exactly as the batch path nests it.
+    """
+    tags = rec["tags"]
+    return {
+        "ip": rec["ip"],
+        "source": {
+            "ip": rec["ip"],
+            "as": {"number": rec["asn"], "organization": {"name": rec["as_org"]}},
+            "geo": {
+                "country_iso_code": rec["country"],
+                "city_name": rec["city"],
+                "location": {"lat": rec["lat"], "lon": rec["lon"]},
+            },
+        },
+        "attrib": {
+            "net_type": rec["net_type"],
+            "net_type_confidence": rec["net_type_confidence"],
+            "net_type_evidence": rec["net_type_evidence"],
+            "tags": [t for t in tags.split(",") if t] if tags else [],
+        },
+    }
 
 
 class ServiceState:
@@ -114,6 +154,7 @@ class ServiceState:
         self._key_cache: dict[str, KeyRecord | None] = {}
         self._key_mtime: float | None = None
         self._cache = _LRU(settings.lookup_cache_size)
+        self.enricher: Any = None
         self.data_version = "not loaded"
         self.model_version = "not loaded"
         self.model: Any = None
@@ -126,7 +167,7 @@ class ServiceState:
         """Load enrichment data (and the model when present); mark ready."""
         from attrib.enrich import default_enricher
 
-        enricher = default_enricher(self.settings.geoip_dir)
+        enricher = self.enricher = default_enricher(self.settings.geoip_dir)
         self.data_version = str(getattr(enricher, "version", "unknown"))
         from attrib.errors import ModelError
         from attrib.score import load_model
@@ -255,10 +296,47 @@ class ServiceState:
         if not ips:
             return []
         answers = self._enrich(ips)
-        for given, ans in zip(ips, answers, strict=True):
-            if "error" not in ans:
-                self._cache.put(given, ans)
+        if self._cache.size > 0:  # warm the single-address cache like a SIEM's working set
+            dumps = orjson.dumps
+            for given, ans in zip(ips, answers, strict=True):
+                if "error" not in ans:
+                    self._cache.put(given, dumps(ans))
         return self._with_store(answers)
+
+    def _answer_bytes(self, ip: str) -> tuple[int, bytes]:
+        """Status and serialised enrichment of one address, through the LRU cache."""
+        data = self._cache.get(ip)
+        if data is not None:
+            self.metrics.cache_hits += 1
+            return 200, data
+        self.metrics.cache_misses += 1
+        from attrib.enrich._single import lookup_one
+
+        rec = lookup_one(self.enricher, ip)
+        if rec["ip"] is None:
+            err = rec["ip_error"] or "invalid address"
+            return 422, orjson.dumps({"error": f"invalid address: {err}", "ip": ip})
+        data = orjson.dumps(ecs_doc(rec))
+        self._cache.put(ip, data)
+        return 200, data
+
+    def lookup_one_bytes(self, ip: str) -> tuple[int, bytes]:
+        """``GET /v1/ip/{ip}``'s answer: status and JSON body (the store consulted each time).
+
+        Parameters
+        ----------
+        ip
+            The address as given.
+
+        Returns
+        -------
+        tuple
+            ``(200, body)``, or ``(422, error body)`` for an invalid address.
+        """
+        status, data = self._answer_bytes(ip)
+        if status != 200 or self.settings.store is None:
+            return status, data
+        return 200, orjson.dumps(self._with_store([orjson.loads(data)])[0])
 
     def lookup_one(self, ip: str) -> dict[str, Any]:
         """One address, enrichment through an LRU cache, store always consulted.
@@ -271,14 +349,12 @@ class ServiceState:
         Returns
         -------
         dict
-            The answer (or an error object).
+            The answer, or ``{"ip": <input>, "error": <reason>}``.
         """
-        ans = self._cache.get(ip)
-        if ans is not None:
-            self.metrics.cache_hits += 1
-        else:
-            self.metrics.cache_misses += 1
-            ans = self._enrich([ip])[0]
-            if "error" not in ans:
-                self._cache.put(ip, ans)
-        return self._with_store([ans])[0]
+        status, data = self._answer_bytes(ip)
+        if status != 200:
+            return {
+                "ip": ip,
+                "error": orjson.loads(data)["error"].removeprefix("invalid address: "),
+            }
+        return self._with_store([orjson.loads(data)])[0]

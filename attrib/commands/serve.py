@@ -86,8 +86,11 @@ def serve_cmd(
     uvicorn.run(
         "attrib.api.app:create_app", factory=True, host=st.host, port=st.port,
         workers=st.workers, log_level="info" if st.access_log else "warning",
+        # attrib's own access log (GuardMiddleware) replaces uvicorn's; uvloop + httptools
+        # when installed (the api extra's uvicorn[standard] brings both)
+        access_log=False, loop="auto", http="auto",
         ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, proxy_headers=True,
-        server_header=False, timeout_keep_alive=30,
+        server_header=False, date_header=False, timeout_keep_alive=30,
     )  # fmt: skip
 
 
