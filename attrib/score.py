@@ -50,7 +50,7 @@ __all__ = ["MODEL_NAME", "MODEL_VERSION", "OriginScorer", "load_model", "model_p
 logger = logging.getLogger(__name__)
 
 #: Version of the shipped model (bumped when it is retrained with other data or features).
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 #: File name of the shipped model in ``models/``.
 MODEL_NAME = f"attrib-scorer-{MODEL_VERSION}.json"
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -186,6 +187,11 @@ def _sim_key() -> str:
     return _source_hash(("simulate",))[:12]
 
 
+def _cache_file(folder: Path) -> Path:
+    """Cached labelled origins of a scenario folder (keyed by pipeline and simulator code)."""
+    return folder / "_cache" / f"origins-{_cache_key()}-{_sim_key()}.parquet"
+
+
 def _inputs(folder: Path) -> list[Path]:
     """The scenario's log files (everything except ground truth and organisation files)."""
     return sorted(
@@ -275,10 +281,16 @@ def scenario_origins(
         The clustered origins with :data:`LABEL_COLUMNS`.
     """
     folder = Path(workdir) / scenario.id
-    cache = folder / "_cache" / f"origins-{_cache_key()}.parquet"
+    cache = _cache_file(folder)
     if use_cache and cache.exists():
         return pd.read_parquet(cache)
     marker = folder / "_cache" / "simulator.key"
+    stale = (folder / "truth.parquet").exists() and (
+        not marker.exists() or marker.read_text(encoding="utf-8").strip() != _sim_key()
+    )
+    if stale:
+        logger.warning("%s was simulated by another simulator version; simulating again", folder)
+        shutil.rmtree(folder)
     if not (folder / "truth.parquet").exists():
         from attrib.simulate import simulate
 
@@ -287,11 +299,6 @@ def scenario_origins(
         simulate(scenario.preset, scenario.seed, folder, **overrides)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(_sim_key() + "\n", encoding="utf-8")
-    elif not marker.exists() or marker.read_text(encoding="utf-8").strip() != _sim_key():
-        logger.warning(
-            "%s was simulated by another simulator version; reusing its logs (use a fresh "
-            "work folder to re-simulate)", folder,
-        )  # fmt: skip
     if enricher is None:
         from attrib.enrich import default_enricher
 

@@ -13,7 +13,7 @@ from attrib._score_eval import evaluate, format_report, rank_metrics
 from attrib.cli import main
 from attrib.errors import ConfigError
 from attrib.score import OriginScorer, load_model
-from attrib.training import Scenario, _cache_key, label_origins, parse_scenarios, scenario_origins
+from attrib.training import Scenario, _cache_file, label_origins, parse_scenarios, scenario_origins
 
 KINDS = np.array(["home_broadband", "scanner", "commercial_vpn", "private_relay", "mobile_cgnat"])
 
@@ -110,7 +110,7 @@ def test_evaluate_reports_presets_baselines_and_fp_kinds():
 def _seed_cache(wd, spec: str, n: int = 1500) -> None:
     sc = Scenario.parse(spec)
     df = labelled(n, sc.seed, sc.id, sc.preset)
-    p = wd / sc.id / "_cache" / f"origins-{_cache_key()}.parquet"  # the cache layout
+    p = _cache_file(wd / sc.id)  # the cache layout
     p.parent.mkdir(parents=True)
     df.to_parquet(p, index=False)
 

@@ -65,6 +65,11 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
         "ua_peers_ephemeral": "{value} short-lived residential origins share its User-Agent",
         "ja4_peers_ephemeral": "{value} short-lived residential origins share its TLS fingerprint",
         "tcp_fp_peers_ephemeral": "{value} short-lived residential origins share its TCP stack",
+        "ua_peers_unknown_share": (
+            "{value} of failed sign-ins from origins sharing its User-Agent named accounts "
+            "that do not exist"
+        ),
+        "ua_peers_lifetime_days": "origins sharing its User-Agent live a median {value} days",
         "os_mismatch": "TCP stack OS differs from the User-Agent's OS ({value})",
         "tunnel_share": "{value} of connections announce a tunnel/VPN-sized MSS",
         "pppoe_share": "{value} of connections announce a PPPoE-sized MSS",

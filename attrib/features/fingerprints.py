@@ -104,7 +104,10 @@ def fingerprint_features(
     -------
     pandas.DataFrame
         ``ua_peers``, ``ja4_peers``, ``tcp_fp_peers`` (other origins with the same top value),
-        their ``*_ephemeral`` variants, ``os_mismatch``, ``tunnel_share``, ``pppoe_share``,
+        their ``*_ephemeral`` variants, ``ua_peers_unknown_share`` (of the failed sign-ins of
+        all origins sharing the User-Agent, the share naming accounts that do not exist),
+        ``ua_peers_lifetime_days`` (median lifetime of the origins sharing it),
+        ``os_mismatch``, ``tunnel_share``, ``pppoe_share``,
         and the descriptive ``ua_os``.
     """
     out = pd.DataFrame(index=tops.index)
@@ -120,12 +123,36 @@ def fingerprint_features(
         out[f"{feat}_peers_ephemeral"] = np.where(known, de - eph, np.nan)
     out["ua_os"] = ua_os_family(tops["top_user_agent"]).to_numpy()
     out["os_mismatch"] = _os_mismatch(out["ua_os"], tops["tcp_os"])
+    ua = tops["top_user_agent"]
+    life = pd.Series(np.asarray(lifetime_days, dtype=float), index=tops.index)
+    med = life[ua.notna().to_numpy()].groupby(ua[ua.notna()], sort=False).median()
+    out["ua_peers_lifetime_days"] = ua.map(med).to_numpy(dtype=float, na_value=np.nan)
     ipt = p.tables["ip"].set_index("ip").reindex(tops.index)
+    out["ua_peers_unknown_share"] = _peer_share(
+        tops["top_user_agent"],
+        ipt["e_unknown_account"].to_numpy(dtype=float),
+        ipt["n_failure"].to_numpy(dtype=float),
+    )
     syn = ipt["n_syn"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["tunnel_share"] = np.where(syn > 0, ipt["n_tunnel"].to_numpy(float) / syn, np.nan)
         out["pppoe_share"] = np.where(syn > 0, ipt["n_pppoe"].to_numpy(float) / syn, np.nan)
     return out
+
+
+def _peer_share(key: pd.Series, part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """Per origin: sum of ``part`` over all origins with its ``key`` / sum of ``whole`` (NaN if 0).
+
+    A tool-level trait: commodity credential stuffing tries account names from lists (many
+    do not exist); a targeted operator sprays accounts it has enumerated.
+    """
+    known = key.notna().to_numpy()
+    df = pd.DataFrame({"k": key.to_numpy(), "a": np.nan_to_num(part), "b": np.nan_to_num(whole)})
+    sums = df[known].groupby("k", sort=False)[["a", "b"]].sum()
+    a = key.map(sums["a"]).to_numpy(dtype=float, na_value=np.nan)
+    b = key.map(sums["b"]).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(known & (b > 0), a / b, np.nan)
 
 
 def _os_mismatch(ua_os: pd.Series, tcp_os: pd.Series) -> np.ndarray:

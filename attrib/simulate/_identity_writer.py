@@ -30,6 +30,7 @@ ERRORS: dict[int, str] = {
     50126: "Error validating credentials due to invalid username or password.",
     50074: "Strong Authentication is required.",
     50140: "This error occurred due to 'Keep me signed in' interrupt when the user was signing in.",
+    50034: "The user account does not exist in the tenant directory.",
     50053: "Account is locked because user tried to sign in too many times with an incorrect "
     "user ID or password.",
 }

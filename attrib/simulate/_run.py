@@ -20,7 +20,15 @@ from attrib.simulate._traffic import conn_rows, device_fields, ssl_rows, zeek_ui
 from attrib.simulate._zeek_writer import CONN_FIELDS, SSL_FIELDS, ZeekWriter
 from attrib.simulate.campaigns import Campaign, build_campaign, campaign_day, rtt_ms
 from attrib.simulate.org import Org, build_org, write_org_toml
-from attrib.simulate.population import DAY, Population, benign_day, build_population, scanners_day
+from attrib.simulate.population import (
+    DAY,
+    SPRAY_TOOLS,
+    Population,
+    benign_day,
+    build_population,
+    scanners_day,
+    sprayers_day,
+)
 from attrib.simulate.presets import SimParams
 from attrib.simulate.truth import build_truth, write_chains, write_truth
 
@@ -29,6 +37,14 @@ __all__ = ["run"]
 logger = logging.getLogger(__name__)
 _ACCESS = {"residential": 12.0, "business": 6.0, "hosting": 1.0, "mobile": 35.0, "cdn": 1.0}
 _APPS_DESKTOP = np.array(["office", "outlook_web", "teams"])
+_APPS_SPRAY = np.array(["office", "ms_office", "azure_portal"])
+#: Account names commodity sprayers guess (role accounts and numbered variants).
+_GUESSES = (
+    "admin", "administrator", "info", "sales", "test", "support", "hr", "office", "it",
+    "helpdesk", "reception", "backup", "finance", "marketing", "scanner", "service", "mail",
+    "contact", "accounting", "postmaster",
+)  # fmt: skip
+_NO_USER = "00000000-0000-0000-0000-000000000000"
 
 
 class _Ctx:
@@ -107,6 +123,31 @@ def _benign_sessions(ctx: _Ctx, bconn: pd.DataFrame, scans: pd.DataFrame) -> pd.
         {"ts": scans["ts"], "ip": scans["ip"], "service": "scan", "stack": "linux", "hello": ""}
     )
     df = pd.concat([b, s], ignore_index=True)
+    df["rtt_ms"] = ctx.rtt_to(df["ip"].to_numpy())
+    df["app_rtt_ms"] = df["rtt_ms"] + ctx.rng.uniform(0.5, 4.0, len(df))
+    return df
+
+
+def _guess_upn(k: int, domain: str) -> str:
+    """The ``k``-th guessed account name (one that does not exist in the tenant)."""
+    g = _GUESSES[k % len(_GUESSES)]
+    n = k // len(_GUESSES)
+    return f"{g}{n if n else ''}@{domain}"
+
+
+def _spray_sessions(ctx: _Ctx, spray: pd.DataFrame) -> pd.DataFrame:
+    """Connections of commodity sprayers to the VPN gateway and OWA (direct, no relay)."""
+    s = spray[spray["channel"].to_numpy() != "entra"]
+    hello = np.array([t[1] for t in SPRAY_TOOLS], dtype=object)
+    df = frame(
+        {
+            "ts": s["ts"],
+            "ip": s["ip"],
+            "service": s["channel"],
+            "stack": "linux",
+            "hello": hello[s["tool"].to_numpy(dtype=int)],
+        }
+    )
     df["rtt_ms"] = ctx.rtt_to(df["ip"].to_numpy())
     df["app_rtt_ms"] = df["rtt_ms"] + ctx.rng.uniform(0.5, 4.0, len(df))
     return df
@@ -214,7 +255,9 @@ def _adversary(ctx: _Ctx, day: int, writers: dict[str, Any]) -> tuple[list[pd.Da
     return sess, signs, mails, chains
 
 
-def _signin_frame(ctx: _Ctx, b: pd.DataFrame, adv: list[pd.DataFrame]) -> pd.DataFrame:
+def _signin_frame(
+    ctx: _Ctx, b: pd.DataFrame, adv: list[pd.DataFrame], spray: pd.DataFrame
+) -> pd.DataFrame:
     p, rng = ctx.p, ctx.rng
     n = len(b)
     dev = b["device"].to_numpy()
@@ -236,6 +279,24 @@ def _signin_frame(ctx: _Ctx, b: pd.DataFrame, adv: list[pd.DataFrame]) -> pd.Dat
     mfa = base[base["mfa"]].assign(error=50074, mfa=False)
     mfa["ts"] = mfa["ts"] - rng.uniform(10, 40, len(mfa))
     rows = [base, mist, mfa]
+    sp = spray[spray["channel"].to_numpy() == "entra"]
+    if len(sp):
+        tool = sp["tool"].to_numpy(dtype=int)
+        client = np.array([t[2] for t in SPRAY_TOOLS], dtype=object)
+        rows.append(
+            frame(
+                {
+                    "ts": sp["ts"],
+                    "user": sp["user"],
+                    "ip": sp["ip"],
+                    "app": rng.choice(_APPS_SPRAY, len(sp)),
+                    "client_app": client[tool],
+                    "device": np.char.add("spray:", tool.astype(str)).astype(object),
+                    "error": sp["error"],
+                    "mfa": False,
+                }
+            )
+        )
     for ci, a in enumerate(adv):
         if a.empty:
             continue
@@ -269,6 +330,10 @@ def _identity_columns(ctx: _Ctx, df: pd.DataFrame) -> pd.DataFrame:
             ua.append(x.user_agent)
             os_.append(x.os)
             br.append(x.browser)
+        elif d.startswith("spray:"):
+            ua.append(SPRAY_TOOLS[int(d.split(":")[1])][0])
+            os_.append("")
+            br.append("")
         else:
             c = ctx.camps[int(d.split(":")[1])].params
             ua.append(c.user_agent)
@@ -276,10 +341,11 @@ def _identity_columns(ctx: _Ctx, df: pd.DataFrame) -> pd.DataFrame:
             os_.append("Windows10" if "Windows" in c.user_agent else "")
             br.append(browser)
     a = ctx.addr.reindex(df["ip"].to_numpy())
+    dom = ctx.p.domain
     return df.assign(
-        upn=[ctx.org.users[u] for u in users],
-        name=[ctx.names[u] for u in users],
-        user_id=[ctx.ids[u] for u in users],
+        upn=[ctx.org.users[u] if u >= 0 else _guess_upn(-1 - u, dom) for u in users],
+        name=[ctx.names[u] if u >= 0 else "" for u in users],
+        user_id=[ctx.ids[u] if u >= 0 else _NO_USER for u in users],
         user_agent=ua,
         os=os_,
         browser=br,
@@ -494,8 +560,12 @@ def run(p: SimParams, seed: int, out: Path, sampler: Sampler | None = None) -> d
         for day in range(p.days):
             bconn, bsign, bmail = benign_day(pop, p, org, day, t0, rng)
             scans = scanners_day(pop, p, day, t0, rng)
+            spray = sprayers_day(pop, p, day, t0, rng)
             sess, signs, mails, chains = _adversary(ctx, day, counters)
             bs = _benign_sessions(ctx, bconn, scans)
+            sps = _spray_sessions(ctx, spray)
+            if len(sps):
+                bs = pd.concat([bs, sps], ignore_index=True)
             adv = pd.concat(sess, ignore_index=True) if sess else bs.iloc[:0]
             allsess = pd.concat([bs, adv.drop(columns=["_camp", "_att"])], ignore_index=True)
             order = np.argsort(allsess["ts"].to_numpy(), kind="stable")
@@ -503,7 +573,7 @@ def run(p: SimParams, seed: int, out: Path, sampler: Sampler | None = None) -> d
             conn = conn_rows(allsess, org.services, p.domain, rng)
             conn_w.write(conn)
             ssl_w.write(ssl_rows(conn, rng))
-            entra_w.write(_signin_frame(ctx, bsign, signs))
+            entra_w.write(_signin_frame(ctx, bsign, signs, spray))
             m365_w.write(_mail_frame(ctx, bmail, mails))
             if relay_w is not None and router is not None:
                 relay_w.write(_relay_rows(ctx, chains, router, day))

@@ -4,7 +4,8 @@ Users work from offices, from home broadband (with DHCP churn: a share of ISPs r
 24 h, the rest keep an address for weeks), from mobile phones behind carrier-grade NAT (many
 users per address), through corporate VPN concentrators in cloud networks, commercial VPN
 exits and iCloud Private Relay, and while travelling abroad. Admins reach the SSH bastion
-through a jump host. Internet-wide scanners probe the public services. See
+through a jump host. Internet-wide scanners probe the public services, and commodity password
+sprayers (hosting bursts and residential-proxy drip) try guessed and real accounts. See
 ``docs/simulator.md`` for the model and the sources of each default.
 """
 
@@ -21,13 +22,35 @@ from attrib.simulate._frames import frame
 from attrib.simulate.org import Org
 from attrib.simulate.presets import SimParams
 
-__all__ = ["DAY", "Population", "benign_day", "build_population", "day_offset_h", "scanners_day"]
+__all__ = [
+    "DAY",
+    "SPRAY_TOOLS",
+    "Population",
+    "benign_day",
+    "build_population",
+    "day_offset_h",
+    "scanners_day",
+    "sprayers_day",
+]
 
 DAY = 86400.0
 #: ASNs whose space is iCloud Private Relay egress (Akamai's relay network) and commercial VPN
 #: hosting (M247, Datacamp/CDN77), used by AS number only.
 PRIVATE_RELAY_ASN = 36183
 COMMERCIAL_VPN_ASNS = (9009, 60068)
+#: Commodity password-spray tooling: (User-Agent, TLS ClientHello profile, Entra client app).
+#: Legacy-protocol and scripted clients, as seen in tenants' failed sign-ins.
+SPRAY_TOOLS: tuple[tuple[str, str, str], ...] = (
+    ("BAV2ROPC", "python_requests", "Other clients"),
+    ("python-requests/2.32.3", "python_requests", "Other clients"),
+    ("Go-http-client/1.1", "go_tls", "Other clients"),
+    ("Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.4266; Pro)", "go_tls",
+     "Mobile Apps and Desktop clients"),
+    ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+     "Chrome/120.0.0.0 Safari/537.36", "python_requests", "Browser"),
+    ("Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0", "go_tls",
+     "Browser"),
+)  # fmt: skip
 CLOUD_ASNS = (8075, 16509)
 
 
@@ -56,6 +79,7 @@ class Population:
     admins: np.ndarray
     jump_ip: str
     scanner_ips: np.ndarray
+    sprayers: pd.DataFrame
     addresses: list[pd.DataFrame] = field(default_factory=list)
     truth: list[pd.DataFrame] = field(default_factory=list)
 
@@ -243,6 +267,7 @@ def build_population(
     truth.append(_truth(org.offices["ip"], "office", "benign", t0, t1))
     addrs.append(org.offices)
     scan = _scanners(p, pool, rng, t0, truth, addrs)
+    spray = _sprayers(p, pool, rng, t0, truth, addrs)
     o = np.lexsort((ts, tu))
     return Population(
         desktop=desktop,
@@ -266,6 +291,7 @@ def build_population(
         admins=admins,
         jump_ip=str(jump["ip"].iloc[0]),
         scanner_ips=scan,
+        sprayers=spray,
         addresses=addrs,
         truth=truth,
     )
@@ -291,6 +317,99 @@ def _scanners(
     end = np.where(day < 0, t0 + p.days * DAY, start + DAY)
     truth.append(_truth(ips, "scanner", "confounder", start, end))
     return np.stack([ips, day.astype(object)], axis=1)
+
+
+def _sprayers(
+    p: SimParams,
+    pool: AddressPool,
+    rng: np.random.Generator,
+    t0: float,
+    truth: list[pd.DataFrame],
+    addrs: list[pd.DataFrame],
+) -> pd.DataFrame:
+    """Commodity password sprayers, a fresh set of addresses each day.
+
+    Two styles: *bursts* from hosting networks worldwide (tens of attempts within hours,
+    also against the VPN gateway and OWA), and *drip* through residential proxy networks
+    (a few attempts per address, a share of them geo-targeted to the victim's country).
+    """
+    total = max(p.spray_ips_per_day, 0) * p.days
+    if total == 0:
+        return frame({"ip": [], "day": [], "burst": [], "tool": []})
+    burst = rng.random(total) < p.spray_burst_share
+    n_b = int(burst.sum())
+    local = ~burst & (rng.random(total) < p.spray_local_share)
+    n_l = int(local.sum())
+    n_w = total - n_b - n_l
+    got_b = pool.draw(n_b, net_type="hosting")
+    got_l = pool.draw(n_l, country=p.victim_country, net_type="residential")
+    got_w = pool.draw_abroad(n_w, exclude=p.victim_country, net_type="residential")
+    addrs += [got_b, got_l, got_w]
+    ips = np.empty(total, dtype=object)
+    ips[burst] = got_b["ip"].to_numpy()
+    ips[local] = got_l["ip"].to_numpy()
+    ips[~burst & ~local] = got_w["ip"].to_numpy()
+    day = rng.permutation(np.repeat(np.arange(p.days), max(p.spray_ips_per_day, 0)))
+    start = t0 + day * DAY
+    truth.append(_truth(ips, "commodity_spray", "confounder", start, start + DAY))
+    return frame(
+        {
+            "ip": ips,
+            "day": day,
+            "burst": burst,
+            "tool": rng.integers(0, len(SPRAY_TOOLS), total),
+        }
+    )
+
+
+def sprayers_day(
+    pop: Population, p: SimParams, day: int, t0: float, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Attempts by commodity password sprayers on ``day``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ts``, ``ip``, ``user`` (an index into the organisation's users, or ``-1 - k`` for
+        the k-th guessed account that does not exist), ``error`` (50126 wrong password, 50053
+        locked by smart lockout, 50034 no such account), ``channel`` (``entra``/``owa``/``vpn``)
+        and ``tool`` (index into :data:`SPRAY_TOOLS`).
+    """
+    sp = pop.sprayers
+    today = sp[sp["day"].to_numpy() == day]
+    if today.empty:
+        return frame({"ts": [], "ip": [], "user": [], "error": [], "channel": [], "tool": []})
+    burst = today["burst"].to_numpy(dtype=bool)
+    k = np.where(
+        burst,
+        rng.poisson(p.spray_burst_attempts, len(today)),
+        1 + rng.poisson(max(p.spray_proxy_attempts - 1.0, 0.0), len(today)),
+    )
+    rows = np.repeat(np.arange(len(today)), k)
+    n = len(rows)
+    b = burst[rows]
+    centre = t0 + day * DAY + rng.random(len(today)) * DAY
+    spread = np.where(burst, 3600.0 * rng.uniform(0.3, 3.0, len(today)), DAY)
+    off = np.where(b, rng.random(n) * spread[rows], rng.random(n) * DAY)
+    ts = np.where(b, centre[rows] + off, t0 + day * DAY + off)
+    valid = rng.random(n) < p.spray_valid_account_share
+    user = np.where(valid, rng.integers(0, p.users, n), -1 - rng.integers(0, 5000, n))
+    error = np.where(valid, np.where(rng.random(n) < 0.08, 50053, 50126), 50034)
+    chan = np.where(
+        b, rng.choice(np.array(["entra", "owa", "vpn"]), n, p=[0.6, 0.25, 0.15]), "entra"
+    )
+    chan = np.where(valid | (chan == "entra"), chan, "entra")
+    out = frame(
+        {
+            "ts": ts,
+            "ip": today["ip"].to_numpy()[rows],
+            "user": user,
+            "error": error,
+            "channel": chan,
+            "tool": today["tool"].to_numpy(dtype=int)[rows],
+        }
+    )
+    return out.sort_values("ts", kind="stable").reset_index(drop=True)
 
 
 def _home_ip(pop: Population, users: np.ndarray, ts: np.ndarray) -> np.ndarray:

@@ -152,6 +152,12 @@ class SimParams:
     scanners_per_day: int = 25
     scanner_probes: float = 6.0
     scanner_persist_share: float = 0.3
+    spray_ips_per_day: int = 30
+    spray_burst_share: float = 0.4
+    spray_burst_attempts: float = 40.0
+    spray_proxy_attempts: float = 3.0
+    spray_local_share: float = 0.2
+    spray_valid_account_share: float = 0.5
     admins: int = 3
     admin_ssh_per_day: float = 4.0
     pcap_handshakes: int = 40

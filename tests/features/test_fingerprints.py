@@ -10,7 +10,7 @@ import pytest
 from attrib.features import build_origins
 from attrib.features.fingerprints import ua_os_family
 
-from .conftest import by_ip, conn, make_events
+from .conftest import by_ip, conn, make_events, signin
 
 A, B, C = "203.0.113.1", "203.0.113.2", "203.0.113.3"
 WIN = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120"
@@ -58,3 +58,23 @@ def test_os_mismatch_and_mss_hints() -> None:
     assert o.loc[A, "pppoe_share"] == pytest.approx(0.5) and o.loc[A, "tunnel_share"] == 0.0
     assert o.loc[B, "tunnel_share"] == 1.0
     assert math.isnan(o.loc[C, "tunnel_share"])  # no SYN seen
+
+
+def test_ua_peers_unknown_share_pools_failures_of_the_tool() -> None:
+    ev = make_events([
+        signin("2026-11-02T10:00:00Z", A, "x@corp", user_agent="BAV2ROPC", error_code="50034"),
+        signin("2026-11-02T10:01:00Z", A, "y@corp", user_agent="BAV2ROPC", error_code="50126"),
+        signin("2026-11-02T11:00:00Z", B, "z@corp", user_agent="BAV2ROPC", error_code="50034"),
+        signin("2026-11-02T11:00:00Z", B, "a@corp", user_agent="BAV2ROPC", error_code="50034"),
+        signin("2026-11-02T12:00:00Z", C, "a@corp", user_agent=WIN, error_code="50126"),
+        signin("2026-11-02T12:05:00Z", "198.51.100.9", "a@corp", outcome="success",
+               user_agent="curl/8"),
+    ])  # fmt: skip
+    o = by_ip(build_origins(ev))
+    assert o.loc[A, "ua_peers_unknown_share"] == pytest.approx(3 / 4)  # A and B pooled
+    assert o.loc[B, "ua_peers_unknown_share"] == pytest.approx(3 / 4)
+    assert o.loc[C, "ua_peers_unknown_share"] == 0.0
+    assert math.isnan(o.loc["198.51.100.9", "ua_peers_unknown_share"])  # no failures
+    # A lives 1 minute, B 0: their tool's median lifetime is half a minute
+    assert o.loc[A, "ua_peers_lifetime_days"] == pytest.approx(0.5 / 1440)
+    assert o.loc[B, "ua_peers_lifetime_days"] == o.loc[A, "ua_peers_lifetime_days"]

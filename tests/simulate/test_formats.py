@@ -157,6 +157,7 @@ def test_truth_tables(demo_a: SimulationResult) -> None:
         "commercial_vpn",
         "private_relay",
         "scanner",
+        "commodity_spray",
         "jump_host",
         "soho_router",
         "operator",

@@ -21,7 +21,9 @@ def test_tooling_and_stack_leaks(demo_a: SimulationResult) -> None:
     ben = pc[~pc["src_ip"].isin(exits)]
     assert len(adv) >= 5 and len(ben) >= 5
     assert set(adv["ja4"]) == {ja4_of(c.tls_client)}
-    assert ja4_of(c.tls_client) not in set(ben["ja4"])
+    # no user's device speaks the operator's TLS (commodity sprayers' Go tools may)
+    spray = set(t.loc[t["kind"] == "commodity_spray", "ip"])
+    assert ja4_of(c.tls_client) not in set(ben.loc[~ben["src_ip"].isin(spray), "ja4"])
     # the exits are routers: embedded Linux SYN (TTL 64, small window, PPPoE MSS)
     assert adv["tcp_fp"].str.contains(":5808:1452:").all()
     # relay latency: the TLS peer (operator) is far behind the exit
@@ -72,3 +74,27 @@ def test_two_sided_capture_links_both_legs(two_sided: SimulationResult) -> None:
     assert abs(lag - legs["lag_s"].to_numpy()).max() < 1e-5
     # the router also carries its household's own traffic
     assert len(conn) > 2 * len(legs)
+
+
+def test_commodity_sprayers_are_noisy_and_guess_accounts(demo_a: SimulationResult) -> None:
+    p = demo_a.params
+    t = pd.read_parquet(demo_a.paths["truth"])
+    spray = t[t["kind"] == "commodity_spray"]
+    assert len(spray) == p.spray_ips_per_day * p.days
+    assert (spray["label"] == "confounder").all()
+    # each address is active for one day only
+    life = spray["last_active"] - spray["first_active"]
+    assert (life <= pd.Timedelta(days=1)).all() if hasattr(life, "dt") else (life <= 86400).all()
+    si = aio.read(demo_a.paths["signins"])
+    s = si[si["src_ip"].isin(set(spray["ip"]))]
+    assert (s["outcome"] == "failure").all()
+    codes = s["error_code"].astype(str).value_counts(normalize=True)
+    assert 0.35 < codes.get("50034", 0.0) < 0.65  # about half the names do not exist
+    assert codes.get("50126", 0.0) > 0.3
+    # they out-number the campaign's failures: counting failures does not find the campaign
+    exits = set(t.loc[t["role"] == "exit", "ip"])
+    fails = si[si["outcome"] == "failure"]
+    assert fails["src_ip"].isin(set(spray["ip"])).sum() > 3 * fails["src_ip"].isin(exits).sum()
+    # bursts from hosting networks, drip through residential space
+    per_ip = s.groupby("src_ip", observed=True).size()
+    assert per_ip.max() >= 20 and per_ip.median() <= 5
