@@ -38,6 +38,8 @@ __all__ = ["__version__", *sorted(_LAZY)]
 if TYPE_CHECKING:  # pragma: no cover
     from attrib.analysis import Analysis as Analysis
     from attrib.cluster import OriginClusterer as OriginClusterer
+    from attrib.enrich import Enricher as Enricher
+    from attrib.enrich import enrich as enrich
     from attrib.errors import AttribError as AttribError
     from attrib.features import OriginAccumulator as OriginAccumulator
     from attrib.features import build_origins as build_origins
@@ -47,8 +49,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from attrib.pipeline import analyze as analyze
     from attrib.schema import EVENT_DTYPES as EVENT_DTYPES
     from attrib.schema import to_ecs as to_ecs
-    from attrib.enrich import Enricher as Enricher
-    from attrib.enrich import enrich as enrich
     from attrib.score import OriginScorer as OriginScorer
     from attrib.score import load_model as load_model
     from attrib.store import SightingsStore as SightingsStore
