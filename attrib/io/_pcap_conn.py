@@ -491,11 +491,13 @@ class Tracker:
         self.on_finish(c)
 
     def expire(self) -> None:
-        """Finish connections idle longer than their protocol's inactivity timeout."""
+        """Finish connections idle past their timeout, or closed and past the close delay."""
         now = self.now
         old = [
             (k, c) for k, c in self.live.items()
-            if (now - c.last_pkt) / 1e9 > c.timeout or (c.proto == 6 and _attempt_over(c, now))
+            if (now - c.last_pkt) / 1e9 > c.timeout
+            or (c.proto == 6 and (_attempt_over(c, now)
+                                  or (c.done() and (now - c.last_pkt) / 1e9 > CLOSE_DELAY_S)))
         ]  # fmt: skip
         for k, c in sorted(old, key=lambda kc: kc[1].ts0):
             self._finish(k, c)

@@ -7,8 +7,13 @@ per-packet field after that is extracted with numpy over the whole batch.
 
 from __future__ import annotations
 
+import io
 import logging
+import mmap
+import os
+import stat
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -21,9 +26,9 @@ from attrib.io._base import ReadContext
 __all__ = ["PCAP_MAGICS", "PacketBatch", "is_capture", "iter_batches"]
 
 try:  # compiled record walk (numba, part of the pcap extra); a plain loop otherwise
-    from attrib.io._pcap_fast import scan_records as _scan_records
+    from attrib.io._pcap_fast import scan_pcap as _scan_pcap
 except ImportError:  # pragma: no cover
-    _scan_records = None  # type: ignore[assignment]
+    _scan_pcap = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +41,7 @@ PCAP_MAGICS: dict[bytes, tuple[str, bool]] = {
 }
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 #: read size of one batch of records
-BLOCK_BYTES = 8 * 1024 * 1024
+BLOCK_BYTES = 4 * 1024 * 1024
 #: a record claiming more than this many captured bytes means the file lost sync
 MAX_CAPLEN = 256 * 1024
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
@@ -46,7 +51,7 @@ _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 class PacketBatch:
     """Packets of one read block: one shared buffer and per-packet arrays."""
 
-    buf: bytes
+    buf: bytes  # or a read-only mmap of the whole file (slices of both are bytes)
     offs: np.ndarray  # int64, start of packet data in buf
     caplen: np.ndarray  # int64, captured bytes
     wirelen: np.ndarray  # int64, bytes on the wire
@@ -113,16 +118,26 @@ def _iter_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketB
     link &= 0xFFFF  # upper bits carry FCS information
     limit = max(MAX_CAPLEN, snaplen if snaplen < 16 * MAX_CAPLEN else 0)
     frac_mult = 1 if nano else 1000
+    mm = _mapped(fh) if _scan_pcap is not None else None
+    if mm is not None:
+        yield from _iter_mapped(mm, fh.tell(), order, limit, frac_mult, link, ctx)
+        return
     rec_no = 1
     rest = b""
     while True:
         data = fh.read(BLOCK_BYTES)
         buf = rest + data if rest else data
-        pos, starts = _scan(buf, order, limit, path, rec_no)
+        if _scan_pcap is not None:
+            pos, batch = _scan_fast(buf, order, limit, frac_mult, link, path, rec_no)
+        else:
+            pos, starts = _scan(buf, order, limit, path, rec_no)
+            batch = (
+                _pcap_batch(buf, starts, order, frac_mult, link, rec_no) if len(starts) else None
+            )
         rest = buf[pos:]
-        if len(starts):
-            yield _pcap_batch(buf, starts, order, frac_mult, link, rec_no)
-            rec_no += len(starts)
+        if batch is not None:
+            yield batch
+            rec_no += len(batch)
         if not data:
             break
     if rest:
@@ -130,15 +145,97 @@ def _iter_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketB
         ctx.bad(f"truncated {what} past end of file", rec_no)
 
 
+def _mapped(fh: IO[bytes]) -> mmap.mmap | None:
+    """A read-only map of an uncompressed regular capture file (None for other streams)."""
+    if type(fh) is not io.BufferedReader:
+        return None
+    try:
+        fd = fh.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        return None
+
+
+#: Linux's MADV_POPULATE_READ (5.14+): map a whole range in one call instead of page faults
+_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22 if sys.platform == "linux" else 0)
+
+
+def _populate(mm: mmap.mmap, lo: int, hi: int) -> None:
+    global _POPULATE_READ
+    if not _POPULATE_READ:
+        return
+    lo -= lo % mmap.PAGESIZE
+    try:
+        mm.madvise(_POPULATE_READ, lo, hi - lo)
+    except OSError:  # an older kernel: fall back to page faults
+        _POPULATE_READ = 0
+
+
+def _iter_mapped(mm: mmap.mmap, pos: int, order: str, limit: int, frac_mult: int, link: int,
+                 ctx: ReadContext) -> Iterator[PacketBatch]:  # fmt: skip
+    """Classic pcap records of a mapped file, in blocks of about :data:`BLOCK_BYTES`.
+
+    Nothing is copied: every batch's buffer is the whole map and its offsets are file offsets.
+    Pages of blocks a few batches back are released (``MADV_DONTNEED``; the kernel maps them
+    again from the page cache if they are touched), so resident memory stays a few blocks.
+    """
+    path = ctx.stats.path
+    a = np.frombuffer(mm, dtype=np.uint8)
+    n = len(a)
+    big = order == ">"
+    rec_no = 1
+    behind: list[tuple[int, int]] = []
+    page = mmap.PAGESIZE
+    while pos < n:
+        win = BLOCK_BYTES
+        while True:  # a window holding at least one whole record (or the rest of the file)
+            hi = min(pos + win, n)
+            _populate(mm, pos, hi)
+            m = (hi - pos) // 16 + 1
+            offs, cap, wire, ts = (np.empty(m, dtype=np.int64) for _ in range(4))
+            k, used, bad = _scan_pcap(a[pos:hi], big, limit, frac_mult, offs, cap, wire, ts)
+            if bad:
+                raise FormatError(path, f"record caplen is absurd (> {limit})", line=rec_no + k)
+            if k or hi == n:
+                break
+            win *= 2
+        if not k:
+            break
+        yield PacketBatch(buf=mm, offs=offs[:k] + pos, caplen=cap[:k], wirelen=wire[:k],  # type: ignore[arg-type]
+                          ts_ns=ts[:k], link=np.full(k, link, dtype=np.int64),
+                          first_record=rec_no)  # fmt: skip
+        rec_no += k
+        behind.append((pos, pos + used))
+        pos += used
+        if len(behind) > 4 and hasattr(mmap, "MADV_DONTNEED"):
+            lo, up = behind.pop(0)
+            lo -= lo % page
+            mm.madvise(mmap.MADV_DONTNEED, lo, up - lo)
+    if pos < n:
+        what = "record header" if n - pos < 16 else "record data"
+        ctx.bad(f"truncated {what} past end of file", rec_no)
+
+
+def _scan_fast(buf: bytes, order: str, limit: int, frac_mult: int, link: int, path: str,
+               rec_no: int) -> tuple[int, PacketBatch | None]:  # fmt: skip
+    """Compiled record walk: the offset after the last whole record and its packets."""
+    a = np.frombuffer(buf, dtype=np.uint8)
+    m = len(buf) // 16 + 1
+    offs, cap, wire, ts = (np.empty(m, dtype=np.int64) for _ in range(4))
+    k, pos, bad = _scan_pcap(a, order == ">", limit, frac_mult, offs, cap, wire, ts)
+    if bad:
+        raise FormatError(path, f"record caplen is absurd (> {limit})", line=rec_no + k)
+    if not k:
+        return pos, None
+    batch = PacketBatch(buf=buf, offs=offs[:k], caplen=cap[:k], wirelen=wire[:k], ts_ns=ts[:k],
+                        link=np.full(k, link, dtype=np.int64), first_record=rec_no)  # fmt: skip
+    return pos, batch
+
+
 def _scan(buf: bytes, order: str, limit: int, path: str, rec_no: int) -> tuple[int, np.ndarray]:
     """Offsets of the whole records in ``buf`` and the offset after the last one."""
-    if _scan_records is not None:
-        a = np.frombuffer(buf, dtype=np.uint8)
-        out = np.empty(len(buf) // 16 + 1, dtype=np.int64)
-        k, pos, bad = _scan_records(a, order == ">", limit, out)
-        if bad:
-            raise FormatError(path, f"record caplen is absurd (> {limit})", line=rec_no + k)
-        return pos, out[:k]
     cap = struct.Struct(order + "I")
     n = len(buf)
     pos = 0

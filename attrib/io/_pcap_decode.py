@@ -14,7 +14,12 @@ import numpy as np
 
 from attrib.io._pcap_container import PacketBatch
 
-__all__ = ["Decoded", "LINKTYPES", "decode"]
+try:  # compiled decoder of the common packets (numba, part of the pcap extra)
+    from attrib.io._pcap_fast import decode_simple as _decode_simple
+except ImportError:  # pragma: no cover
+    _decode_simple = None  # type: ignore[assignment]
+
+__all__ = ["FAST_FIELDS", "Decoded", "LINKTYPES", "decode"]
 
 #: link types this decoder understands
 LINKTYPES = {0: "null", 1: "ethernet", 12: "raw", 14: "raw", 101: "raw", 108: "loop",
@@ -158,7 +163,7 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
     return et, l3, known
 
 
-def decode(batch: PacketBatch, depth: int = 0) -> Decoded:
+def decode(batch: PacketBatch, depth: int = 0, compiled: bool = True) -> Decoded:
     """Decode link, IP and transport headers of every packet in ``batch``.
 
     Tunnels (GRE incl. ERSPAN, IP-in-IP, VXLAN, Geneve, Teredo, GTP-U) are decapsulated: the
@@ -171,6 +176,9 @@ def decode(batch: PacketBatch, depth: int = 0) -> Decoded:
         Packets of one block.
     depth
         Tunnel nesting level (internal).
+    compiled
+        Decode the common packets with the compiled decoder when numba is available (the
+        result is identical; False forces the numpy decoder, for tests).
 
     Returns
     -------
@@ -178,6 +186,55 @@ def decode(batch: PacketBatch, depth: int = 0) -> Decoded:
         Header fields in packet order; ``ok`` marks packets with a usable IP and transport
         header.
     """
+    if compiled and depth == 0 and _decode_simple is not None and len(batch):
+        return _decode_fast(batch)
+    return _decode_general(batch, depth)
+
+
+#: Decoded fields the compiled decoder fills, in its output row order
+FAST_FIELDS = ("ipv", "l3", "ip_len", "ttl", "df", "ipid", "proto", "l4", "sport", "dport",
+               "seq", "ack", "flags", "thl", "win", "plen", "pay")  # fmt: skip
+_TUNNEL_PORTS = np.zeros(65536, dtype=np.bool_)
+_TUNNEL_PORTS[list(_UDP_TUNNELS)] = True
+
+
+def _decode_fast(batch: PacketBatch) -> Decoded:
+    """Compiled decoding of the common packets; the rest goes through the general decoder."""
+    n = len(batch)
+    out = np.zeros((len(FAST_FIELDS), n), dtype=np.int64)
+    key = np.zeros(n, dtype=np.uint64)
+    fwd = np.zeros(n, dtype=bool)
+    end = batch.offs + batch.caplen
+    a = np.frombuffer(batch.buf, dtype=np.uint8)
+    slow = _decode_simple(a, batch.offs, end, batch.link, _ICMP4, _ICMP6, _TUNNEL_PORTS, out,
+                          key, fwd)  # fmt: skip
+    rec = batch.rec if batch.rec is not None else np.arange(n, dtype=np.int64) + batch.first_record
+    cols: dict[str, np.ndarray] = dict(zip(FAST_FIELDS, out, strict=True))
+    d = Decoded(
+        ok=np.ones(n, dtype=bool), reason=np.zeros(n, dtype=np.int8),
+        frag=np.zeros(n, dtype=np.int64), end=end, key=key, fwd=fwd, ts=batch.ts_ns, rec=rec,
+        lvl=np.zeros(n, dtype=np.int64), **cols,
+    )  # fmt: skip
+    if not len(slow):
+        return d
+    sub = PacketBatch(
+        buf=batch.buf, offs=batch.offs[slow], caplen=batch.caplen[slow],
+        wirelen=batch.wirelen[slow], ts_ns=batch.ts_ns[slow], link=batch.link[slow],
+        first_record=0,
+    )  # fmt: skip
+    sub.rec = rec[slow]
+    ds = _decode_general(sub, 0)
+    if len(ds.ok) == len(slow):  # no tunnel payloads: fill in place
+        for f in fields(Decoded):
+            getattr(d, f.name)[slow] = getattr(ds, f.name)
+        return d
+    keep = np.ones(n, dtype=bool)
+    keep[slow] = False
+    df_ = Decoded(**{f.name: getattr(d, f.name)[keep] for f in fields(Decoded)})
+    return _merge(df_, ds)
+
+
+def _decode_general(batch: PacketBatch, depth: int) -> Decoded:
     d = _decode_once(batch)
     if depth >= 3:
         return d
@@ -190,7 +247,7 @@ def decode(batch: PacketBatch, depth: int = 0) -> Decoded:
         wirelen=batch.wirelen[which], ts_ns=d.ts[which], link=link, first_record=0,
     )  # fmt: skip
     sub.rec = d.rec[which]
-    di = decode(sub, depth + 1)
+    di = _decode_general(sub, depth + 1)
     di.lvl += 1
     return _merge(d, di)
 
@@ -410,13 +467,15 @@ _ICMP6_PAIR = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 
                139: 140, 140: 139}  # fmt: skip
 
 
+_ICMP4 = np.full(256, -1, dtype=np.int64)
+_ICMP6 = np.full(256, -1, dtype=np.int64)
+for _k, _v in _ICMP4_PAIR.items():
+    _ICMP4[_k] = _v
+for _k, _v in _ICMP6_PAIR.items():
+    _ICMP6[_k] = _v
+
+
 def _icmp_counterpart(t: np.ndarray, c: np.ndarray, ipv: np.ndarray) -> np.ndarray:
     """Zeek's ``resp_p`` for ICMP: the counterpart type of paired messages, else the code."""
-    t4 = np.full(256, -1, dtype=np.int64)
-    t6 = np.full(256, -1, dtype=np.int64)
-    for k, v in _ICMP4_PAIR.items():
-        t4[k] = v
-    for k, v in _ICMP6_PAIR.items():
-        t6[k] = v
-    cp = np.where(ipv == 4, t4[t], t6[t])
+    cp = np.where(ipv == 4, _ICMP4[t], _ICMP6[t])
     return np.where(cp >= 0, cp, c)

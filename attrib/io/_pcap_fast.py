@@ -1,3 +1,5 @@
+# numba kernels: numpy scalars (np.int64, np.uint64) stand for ints throughout
+# mypy: disable-error-code="assignment, return-value, arg-type"
 """Compiled (numba) connection tracking: the same Zeek state machine as :mod:`._pcap_conn`.
 
 All per-connection numeric state lives in one int64 matrix (one row per connection, columns
@@ -11,25 +13,42 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["COLS", "HMAX", "finalize_all", "new_table", "track"]
+__all__ = [
+    "COLS",
+    "HMAX",
+    "OMAX",
+    "PMAX",
+    "compact_arena",
+    "extras",
+    "finalize_all",
+    "lookup",
+    "decode_simple",
+    "format_ipv4",
+    "new_table",
+    "rebuild_index",
+    "scan_pcap",
+    "track",
+]
 
 _NAMES = (
     "PROTO IPV FWD TS0 LAST LASTPKT PK0 PK1 IB0 IB1 SZ0 SZ1 ST0 ST1 PV0 PV1 START0 START1 "
     "LSEQ0 LSEQ1 ASEQ0 ASEQ1 FIN0 FIN1 HSEEN HLEN HLS0 HLS1 HLF0 HLF1 HLR0 HLR1 RX0 RX1 RXT0 "
     "RXT1 ZW0 ZW1 ZWT0 ZWT1 DC0 DC1 SYNTS SYNACKTS ACKTS RDATATS APPTS IPID2 US0 US1 TIMEOUT "
     "FINISHED FIRSTPKT FLIP SYNPKT SYN_TTL SYN_DF SYN_IPID SYN_WIN OPN PN OPORT RPORT CSTATE "
-    "ATTEMPT0"
+    "ATTEMPT0 SYNOLEN"
 ).split()
 #: column name -> index in the state matrix
 COLS = {n: i for i, n in enumerate(_NAMES)}
 NCOLS = len(_NAMES)
 HMAX = 40
 PMAX = 4
+#: TCP option bytes kept from the SYN (the most a TCP header can carry)
+OMAX = 40
 (PROTO, IPV, FWD, TS0, LAST, LASTPKT, PK0, PK1, IB0, IB1, SZ0, SZ1, ST0, ST1, PV0, PV1, START0,
  START1, LSEQ0, LSEQ1, ASEQ0, ASEQ1, FIN0, FIN1, HSEEN, HLEN, HLS0, HLS1, HLF0, HLF1, HLR0, HLR1,
  RX0, RX1, RXT0, RXT1, ZW0, ZW1, ZWT0, ZWT1, DC0, DC1, SYNTS, SYNACKTS, ACKTS, RDATATS, APPTS,
  IPID2, US0, US1, TIMEOUT, FINISHED, FIRSTPKT, FLIP, SYNPKT, SYN_TTL, SYN_DF, SYN_IPID, SYN_WIN,
- OPN, PN, OPORT, RPORT, CSTATE, ATTEMPT0) = range(NCOLS)  # fmt: skip
+ OPN, PN, OPORT, RPORT, CSTATE, ATTEMPT0, SYNOLEN) = range(NCOLS)  # fmt: skip
 
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 _M32 = 0xFFFFFFFF
@@ -37,12 +56,19 @@ _BIG = 1048576
 _S = 1_000_000_000
 
 
-def new_table(cap: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Allocate (state, history, pending payload packets, keys) for ``cap`` connections."""
+def new_table(cap: int) -> tuple[np.ndarray, ...]:
+    """Allocate (state, history, payload segments, SYN options, addresses, keys) for ``cap`` rows.
+
+    Payload segments are ``(arena offset, length, sequence number)`` of the originator's first
+    :data:`PMAX` payload packets; addresses are the originator's then the responder's (16
+    bytes each, IPv4 in the first 4).
+    """
     return (
         np.zeros((cap, NCOLS), dtype=np.int64),
         np.zeros((cap, HMAX), dtype=np.uint8),
-        np.zeros((cap, PMAX), dtype=np.int64),
+        np.zeros((cap, PMAX, 3), dtype=np.int64),
+        np.zeros((cap, OMAX), dtype=np.uint8),
+        np.zeros((cap, 32), dtype=np.uint8),
         np.zeros(cap, dtype=np.uint64),
     )
 
@@ -229,6 +255,12 @@ def _attempt_over(S: np.ndarray, c: int, now: int) -> bool:
     )
 
 
+@njit(cache=True, inline="always")
+def _done(S: np.ndarray, c: int) -> bool:
+    """Closed on both sides or reset: later packets belong to a new connection."""
+    return (S[c, DC0] != 0 and S[c, DC1] != 0) or S[c, ST0] == RESET or S[c, ST1] == RESET
+
+
 @njit(cache=True)
 def _expired(S: np.ndarray, c: int, ts: int, proto: int, fl: int, seq: int, e: int) -> bool:
     idle = ts - S[c, LASTPKT]
@@ -236,8 +268,7 @@ def _expired(S: np.ndarray, c: int, ts: int, proto: int, fl: int, seq: int, e: i
         return True
     if proto != 6:
         return False
-    done = (S[c, DC0] and S[c, DC1]) or S[c, ST0] == RESET or S[c, ST1] == RESET
-    if done and idle > 5 * _S:
+    if idle > 5 * _S and _done(S, c):
         return True
     if _attempt_over(S, c, ts):
         return True
@@ -328,20 +359,30 @@ def _finish(S: np.ndarray, H: np.ndarray, c: int) -> None:
     S[c, CSTATE] = _state_code(S, H, c)
 
 
-@njit(cache=True)
-def finalize_all(S: np.ndarray, H: np.ndarray, used: int, now: int, everything: bool) -> None:
-    """Finish idle connections (or all of them at the end of the capture)."""
+@njit(cache=True, nogil=True)
+def finalize_all(S: np.ndarray, H: np.ndarray, used: int, now: int, everything: bool) -> int:
+    """Finish idle connections (or all of them at the end of the capture).
+
+    Returns the number of finished rows waiting to be collected.
+    """
+    done = 0
     for c in range(used):
         if S[c, FINISHED]:
+            done += S[c, FINISHED] == 1
             continue
         if everything or now - S[c, LASTPKT] > S[c, TIMEOUT] or _attempt_over(S, c, now):
             _finish(S, H, c)
+        elif S[c, PROTO] == 6 and now - S[c, LASTPKT] > 5 * _S and _done(S, c):
+            _finish(S, H, c)  # closed or reset: Zeek removes it after the close delay
+        done += S[c, FINISHED] == 1
+    return done
 
 
 @njit(cache=True)
 def _new(S: np.ndarray, H: np.ndarray, c: int, j: int, ts: int, proto: int, ipv: int, fwd: bool,
          fl: int, sp: int, dp: int, server: np.ndarray) -> None:  # fmt: skip
     S[c, :] = 0
+    H[c, :] = 0
     S[c, PROTO] = proto
     S[c, IPV] = ipv
     S[c, TS0] = ts
@@ -376,21 +417,58 @@ def _new(S: np.ndarray, H: np.ndarray, c: int, j: int, ts: int, proto: int, ipv:
         S[c, TIMEOUT] = 60 * _S
 
 
-@njit(cache=True)
-def track(S: np.ndarray, H: np.ndarray, P: np.ndarray, used: np.ndarray, cur: np.ndarray,
-          fid: np.ndarray, pix: np.ndarray, fwd: np.ndarray, ts: np.ndarray, proto: np.ndarray,
-          ipv: np.ndarray, fl: np.ndarray, seq: np.ndarray, ack: np.ndarray, plen: np.ndarray,
-          win: np.ndarray, iplen: np.ndarray, sport: np.ndarray, dport: np.ndarray,
-          ttl: np.ndarray, df: np.ndarray, ipid: np.ndarray,
-          server: np.ndarray) -> None:  # fmt: skip
-    """Apply a batch of packets (in order) to the connection table.
+@njit(cache=True, inline="always")
+def _slot(hk: np.ndarray, hr: np.ndarray, key: np.uint64) -> int:
+    """Open-addressing slot of ``key`` (its own, or the empty one where it would go)."""
+    mask = np.uint64(len(hk) - 1)
+    i = np.int64(key & mask)
+    m = len(hk) - 1
+    while hr[i] >= 0 and hk[i] != key:
+        i = (i + 1) & m
+    return i
 
-    ``cur[f]`` is the table row of batch flow ``f`` (-1 = none yet); rows for new
-    connections are taken from ``used[0]`` upwards (the caller guarantees capacity).
+
+@njit(cache=True, nogil=True)
+def rebuild_index(hk: np.ndarray, hr: np.ndarray, K: np.ndarray, S: np.ndarray, n: int) -> None:
+    """Refill the flow-key index (size a power of two > 2n) with the live rows below ``n``."""
+    hr[:] = -1
+    for c in range(n):
+        if S[c, FINISHED]:
+            continue
+        i = _slot(hk, hr, K[c])
+        hk[i] = K[c]
+        hr[i] = c
+
+
+@njit(cache=True)
+def lookup(hk: np.ndarray, hr: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Table rows of flow keys (-1 when not live)."""
+    out = np.empty(len(keys), dtype=np.int64)
+    for k in range(len(keys)):
+        out[k] = hr[_slot(hk, hr, keys[k])]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def track(S: np.ndarray, H: np.ndarray, Q: np.ndarray, OPT: np.ndarray, A: np.ndarray,
+          K: np.ndarray, hk: np.ndarray, hr: np.ndarray, meta: np.ndarray, free: np.ndarray,
+          arena: np.ndarray, buf: np.ndarray, idx: np.ndarray, key: np.ndarray, fwd: np.ndarray,
+          ts: np.ndarray, proto: np.ndarray, ipv: np.ndarray, fl: np.ndarray, seq: np.ndarray,
+          ack: np.ndarray, plen: np.ndarray, win: np.ndarray, iplen: np.ndarray, sport: np.ndarray,
+          dport: np.ndarray, ttl: np.ndarray, df: np.ndarray, ipid: np.ndarray, l3: np.ndarray,
+          l4: np.ndarray, thl: np.ndarray, pay: np.ndarray, end: np.ndarray,
+          server: np.ndarray) -> None:  # fmt: skip
+    """Apply the packets ``idx`` of a batch (in order) to the connection table.
+
+    Rows are found through the open-addressing index ``hk``/``hr`` (flow key -> row); new
+    connections take a freed row (``free[:meta[2]]``) or the next unused one (``meta[0]``);
+    originator payload bytes are appended to ``arena`` from ``meta[1]`` (the caller
+    guarantees room for all three).
     """
-    for k in range(len(fid)):
-        f = fid[k]
-        c = cur[f]
+    for k in idx:
+        kk = key[k]
+        slot = _slot(hk, hr, kk)
+        c = hr[slot]
         t = ts[k]
         pr = proto[k]
         fk = fl[k]
@@ -400,17 +478,25 @@ def track(S: np.ndarray, H: np.ndarray, P: np.ndarray, used: np.ndarray, cur: np
                 _finish(S, H, c)
                 c = -1
         if c < 0:
-            c = used[0]
-            used[0] += 1
-            cur[f] = c
-            _new(S, H, c, pix[k], t, pr, ipv[k], fwd[k], fk, sport[k], dport[k], server)
+            if meta[2] > 0:  # a freed row
+                meta[2] -= 1
+                c = free[meta[2]]
+            else:
+                c = meta[0]
+                meta[0] += 1
+            hk[slot] = kk
+            hr[slot] = c
+            K[c] = kk
+            _new(S, H, c, k, t, pr, ipv[k], fwd[k], fk, sport[k], dport[k], server)
+            _addresses(A, c, buf, l3[k], ipv[k], S[c, FLIP] == 1)
         e = 0 if (fwd[k] == (S[c, FWD] == 1)) else 1
         S[c, PK0 + e] += 1
         S[c, IB0 + e] += iplen[k]
         S[c, LASTPKT] = t
         pl = plen[k]
         if pr == 6:
-            _extras(S, P, c, e, t, fk, pl, pix[k], ttl[k], df[k], ipid[k], win[k], ipv[k])
+            _extras(S, Q, OPT, meta, arena, buf, c, e, t, fk, pl, k, ttl[k], df[k], ipid[k],
+                    win[k], ipv[k], seq[k], l4[k], thl[k], pay[k], end[k])  # fmt: skip
             _tcp(S, H, c, e, t, fk, seq[k], ack[k], pl, win[k])
         else:
             S[c, LAST] = t
@@ -422,8 +508,20 @@ def track(S: np.ndarray, H: np.ndarray, P: np.ndarray, used: np.ndarray, cur: np
 
 
 @njit(cache=True)
-def _extras(S: np.ndarray, P: np.ndarray, c: int, e: int, t: int, fk: int, pl: int, j: int,
-            ttl: int, df: int, ipid: int, win: int, ipv: int) -> None:  # fmt: skip
+def _addresses(A: np.ndarray, c: int, buf: np.ndarray, l3: int, ipv: int, flip: bool) -> None:
+    A[c, :] = 0
+    w, o = (4, l3 + 12) if ipv == 4 else (16, l3 + 8)
+    a, b = (16, 0) if flip else (0, 16)
+    for i in range(w):
+        A[c, a + i] = buf[o + i]
+        A[c, b + i] = buf[o + w + i]
+
+
+@njit(cache=True)
+def _extras(S: np.ndarray, Q: np.ndarray, OPT: np.ndarray, meta: np.ndarray, arena: np.ndarray,
+            buf: np.ndarray, c: int, e: int, t: int, fk: int, pl: int, j: int, ttl: int, df: int,
+            ipid: int, win: int, ipv: int, sq: int, l4: int, thl: int, pay: int,
+            end: int) -> None:  # fmt: skip
     if fk & 2:
         if e == 0 and not (fk & 16) and S[c, SYNPKT] < 0 and S[c, SYNTS] < 0:
             S[c, SYNPKT] = j
@@ -432,6 +530,11 @@ def _extras(S: np.ndarray, P: np.ndarray, c: int, e: int, t: int, fk: int, pl: i
             S[c, SYN_IPID] = ipid
             S[c, SYN_WIN] = win
             S[c, SYNTS] = t
+            a = l4 + 20
+            n = min(max(min(l4 + thl, end) - a, 0), OMAX)
+            for i in range(n):
+                OPT[c, i] = buf[a + i]
+            S[c, SYNOLEN] = n
         elif e == 1 and (fk & 16) and S[c, SYNACKTS] < 0:
             S[c, SYNACKTS] = t
         return
@@ -443,33 +546,648 @@ def _extras(S: np.ndarray, P: np.ndarray, c: int, e: int, t: int, fk: int, pl: i
         if pl > 0:
             if S[c, RDATATS] >= 0 and S[c, APPTS] < 0:
                 S[c, APPTS] = t
-            if S[c, OPN] < PMAX:
-                S[c, OPN] += 1
-                P[c, S[c, PN]] = j
-                S[c, PN] += 1
+            k = S[c, OPN]
+            if k < PMAX:
+                S[c, OPN] = k + 1
+                n = max(min(pay + pl, end) - pay, 0)
+                at = meta[1]
+                arena[at : at + n] = buf[pay : pay + n]
+                meta[1] = at + n
+                Q[c, k, 0] = at
+                Q[c, k, 1] = n
+                Q[c, k, 2] = sq
     elif pl > 0 and S[c, RDATATS] < 0:
         S[c, RDATATS] = t
 
 
-@njit(cache=True)
-def scan_records(a: np.ndarray, big: bool, limit: int, out: np.ndarray) -> tuple[int, int, int]:
-    """Walk classic-pcap record headers in ``a``.
+@njit(cache=True, nogil=True)
+def compact_arena(S: np.ndarray, Q: np.ndarray, n: int, old: np.ndarray,
+                  new: np.ndarray) -> int:  # fmt: skip
+    """Copy the payload segments of the live rows below ``n`` to ``new``; return its fill."""
+    pos = 0
+    for c in range(n):
+        if S[c, FINISHED]:
+            continue
+        for s in range(min(S[c, OPN], PMAX)):
+            a, ln = Q[c, s, 0], Q[c, s, 1]
+            new[pos : pos + ln] = old[a : a + ln]
+            Q[c, s, 0] = pos
+            pos += ln
+    return pos
 
-    Returns (records found, offset after the last whole record, 1 if a caplen exceeded
-    ``limit`` at that offset else 0); record start offsets go to ``out``.
+
+_P1 = np.uint64(0x100000001B3)
+_P2 = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, inline="always")
+def _mix2(h1: np.uint64, h2: np.uint64, v: int) -> tuple[np.uint64, np.uint64]:
+    x = np.uint64(v & 0xFFFFFFFFFFFF)
+    h1 = (h1 ^ x) * _P1
+    h1 ^= h1 >> np.uint64(31)
+    h2 = (h2 ^ x) * _P2
+    h2 ^= h2 >> np.uint64(29)
+    return h1, h2
+
+
+@njit(cache=True, inline="always")
+def _u16(b: np.ndarray, p: int) -> int:
+    return (np.int64(b[p]) << 8) | np.int64(b[p + 1])
+
+
+@njit(cache=True, inline="always")
+def _grease(v: int) -> bool:
+    return (v & 0x0F0F) == 0x0A0A and (v >> 8) == (v & 0xFF)
+
+
+@njit(cache=True)
+def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray,
+                 sni_at: int) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
+    """``_tls._parse`` of the body ``b[s:s+n]``: (parsed, JA4 key, SNI length or -1).
+
+    The key hashes exactly what :func:`attrib.io._tls.ja4` depends on: the top version, the
+    sorted non-GREASE ciphers and extensions, the first ALPN value's end characters and the
+    signature algorithms. The SNI bytes are written to ``snib[sni_at:]``.
+    """
+    z = np.uint64(0)
+    if n < 38:
+        return False, z, z, -1
+    e = s + n
+    version = _u16(b, s)
+    p = s + 34
+    p += 1 + np.int64(b[p])
+    if p + 2 > e:
+        return False, z, z, -1
+    nc = _u16(b, p)
+    p += 2
+    if p + nc > e:
+        return False, z, z, -1
+    ciph = np.empty(nc // 2, dtype=np.int64)
+    m = 0
+    for q in range(p, p + nc - nc % 2, 2):
+        v = _u16(b, q)
+        if not _grease(v):
+            ciph[m] = v
+            m += 1
+    ciph = np.sort(ciph[:m])
+    p += nc
+    if p >= e:
+        return False, z, z, -1
+    p += 1 + np.int64(b[p])
+    exts = np.empty(max((e - p) // 4, 0), dtype=np.int64)
+    ne = 0
+    sni_len = -1
+    alpn = -1  # first ALPN value: -1 none, else (len>0, first, last) packed
+    sig_s, sig_n = 0, 0
+    top = -1
+    if p + 2 <= e:
+        elen = _u16(b, p)
+        p += 2
+        end = p + elen
+        if end > e:
+            return False, z, z, -1
+        while p + 4 <= end:
+            et = _u16(b, p)
+            ln = _u16(b, p + 2)
+            p += 4
+            if p + ln > e:
+                return False, z, z, -1
+            d = p
+            p += ln
+            if not _grease(et):
+                exts[ne] = et
+                ne += 1
+            if et == 0 and ln >= 5:
+                sl = _u16(b, d + 3)
+                if b[d + 2] == 0:
+                    if sl:
+                        k = min(sl, ln - 5)
+                        snib[sni_at : sni_at + k] = b[d + 5 : d + 5 + k]
+                        sni_len = k
+                    else:
+                        sni_len = -1
+            elif et == 16 and ln >= 2:
+                q = d + 2
+                while q < d + ln:
+                    al = np.int64(b[q])
+                    if alpn == -1:
+                        k = min(al, d + ln - (q + 1))
+                        if k <= 0:
+                            alpn = 0
+                        else:
+                            alpn = (1 << 16) | (np.int64(b[q + 1]) << 8) | np.int64(b[q + k])
+                    q += 1 + al
+            elif et == 13 and ln >= 2:
+                sn = _u16(b, d)
+                k = min(sn - sn % 2, ln - 2)
+                if k % 2:
+                    return False, z, z, -1
+                sig_s, sig_n = d + 2, k // 2
+            elif et == 43 and ln >= 1:
+                sn = np.int64(b[d])
+                k = min(sn - sn % 2, ln - 1)
+                if k % 2:
+                    return False, z, z, -1
+                top = -1
+                for q in range(d + 1, d + 1 + k, 2):
+                    v = _u16(b, q)
+                    if not _grease(v) and v > top:
+                        top = v
+    elif p > e:
+        return False, z, z, -1
+    h1, h2 = np.uint64(0xCBF29CE484222325), np.uint64(0x84222325CBF29CE4)
+    h1, h2 = _mix2(h1, h2, top if top >= 0 else version)
+    h1, h2 = _mix2(h1, h2, m)
+    for i in range(m):
+        h1, h2 = _mix2(h1, h2, ciph[i])
+    ex = np.sort(exts[:ne])
+    h1, h2 = _mix2(h1, h2, ne)
+    for i in range(ne):
+        h1, h2 = _mix2(h1, h2, ex[i])
+    h1, h2 = _mix2(h1, h2, alpn + 2)
+    h1, h2 = _mix2(h1, h2, sig_n)
+    for i in range(sig_n):
+        h1, h2 = _mix2(h1, h2, _u16(b, sig_s + 2 * i))
+    return True, h1, h2, sni_len
+
+
+@njit(cache=True)
+def _first_hello(st: np.ndarray, s: int, n: int, hs: np.ndarray, snib: np.ndarray,
+                 sni_at: int) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
+    """``_tls.client_hellos(stream)[0]`` for the stream ``st[s:s+n]``."""
+    z = np.uint64(0)
+    hs0, hs1 = 0, 0  # live handshake bytes are hs[hs0:hs1]
+    p = s
+    e = s + n
+    while p + 5 <= e:
+        ctype = st[p]
+        ln = _u16(st, p + 3)
+        if ctype < 20 or ctype > 23 or st[p + 1] != 3:
+            break
+        if ctype == 22:
+            k = max(min(p + 5 + ln, e) - (p + 5), 0)
+            hs[hs1 : hs1 + k] = st[p + 5 : p + 5 + k]
+            hs1 += k
+            while hs1 - hs0 >= 4:
+                mlen = (np.int64(hs[hs0 + 1]) << 16) | (np.int64(hs[hs0 + 2]) << 8) | hs[hs0 + 3]
+                if hs1 - hs0 < 4 + mlen:
+                    break
+                if hs[hs0] == 1:
+                    ok, h1, h2, sl = _parse_hello(hs, hs0 + 4, mlen, snib, sni_at)
+                    if ok:
+                        return True, h1, h2, sl
+                hs0 += 4 + mlen
+        elif ctype == 23:
+            break
+        p += 5 + ln
+    return False, z, z, -1
+
+
+@njit(cache=True)
+def _syn_key(S: np.ndarray, OPT: np.ndarray, c: int) -> tuple[np.uint64, np.uint64]:
+    """Hash of everything ``tcp_fp``/``tcp_os``/``tunnel_hint`` depend on (``_tcpfp``)."""
+    h1, h2 = np.uint64(0x6A09E667F3BCC908), np.uint64(0xBB67AE8584CAA73B)
+    ipv = S[c, IPV]
+    ipid, nxt = S[c, SYN_IPID], S[c, IPID2]
+    if ipv != 4:
+        idq = 0
+    elif ipid == 0:
+        idq = 1
+    elif nxt >= 0 and 0 < ((nxt - ipid) & 0xFFFF) <= 1024:
+        idq = 2
+    elif nxt >= 0:
+        idq = 3
+    else:
+        idq = 0
+    for v in (ipv, S[c, SYN_TTL], S[c, SYN_DF], idq, S[c, SYN_WIN]):
+        h1, h2 = _mix2(h1, h2, v)
+    n = S[c, SYNOLEN]
+    mss, ws, ts0 = -1, -1, 0
+    p = 0
+    while p < n:
+        k = np.int64(OPT[c, p])
+        h1, h2 = _mix2(h1, h2, k)
+        if k == 0:
+            break
+        if k == 1:
+            p += 1
+            continue
+        if p + 1 >= n or OPT[c, p + 1] < 2 or p + OPT[c, p + 1] > n:
+            h1, h2 = _mix2(h1, h2, 256)
+            break
+        ln = np.int64(OPT[c, p + 1])
+        if k == 2 and ln == 4:
+            mss = _u16(OPT[c], p + 2)
+        elif k == 3 and ln == 3:
+            ws = np.int64(OPT[c, p + 2])
+        elif k == 8 and ln == 10:
+            ts0 = 1 if (OPT[c, p + 2] | OPT[c, p + 3] | OPT[c, p + 4] | OPT[c, p + 5]) == 0 else 0
+        p += ln
+    h1, h2 = _mix2(h1, h2, 512)
+    for v in (mss, ws, ts0):
+        h1, h2 = _mix2(h1, h2, v + 1)
+    return h1, h2
+
+
+@njit(cache=True, nogil=True)
+def extras(S: np.ndarray, Q: np.ndarray, OPT: np.ndarray, arena: np.ndarray,
+           rows: np.ndarray) -> tuple[np.ndarray, ...]:  # fmt: skip
+    """Per finished TCP row: the originator's reassembled stream and what it starts with.
+
+    Returns ``(stream bytes, stream offset, stream length, kind, JA4 key 1, JA4 key 2,
+    SNI bytes, SNI length, SYN key 1, SYN key 2)`` where kind is 0 (no payload), 1 (a
+    ClientHello was parsed), 2 (TLS record without a ClientHello), 3 (other payload); SNI
+    bytes of row ``i`` start at its stream offset in the SNI buffer (-1 length = none).
+    """
+    m = len(rows)
+    total = 0
+    for i in range(m):
+        c = rows[i]
+        for s in range(min(S[c, OPN], PMAX)):
+            total += Q[c, s, 1]
+    blob = np.empty(total, dtype=np.uint8)
+    snib = np.empty(total, dtype=np.uint8)
+    hs = np.empty(total, dtype=np.uint8)
+    so = np.zeros(m, dtype=np.int64)
+    sl = np.zeros(m, dtype=np.int64)
+    kind = np.zeros(m, dtype=np.int64)
+    j1 = np.zeros(m, dtype=np.uint64)
+    j2 = np.zeros(m, dtype=np.uint64)
+    snl = np.full(m, -1, dtype=np.int64)
+    f1 = np.zeros(m, dtype=np.uint64)
+    f2 = np.zeros(m, dtype=np.uint64)
+    order = np.zeros(PMAX, dtype=np.int64)
+    rel = np.zeros(PMAX, dtype=np.int64)
+    pos = 0
+    for i in range(m):
+        c = rows[i]
+        if S[c, SYNTS] >= 0:
+            f1[i], f2[i] = _syn_key(S, OPT, c)
+        ns = min(S[c, OPN], PMAX)
+        so[i] = pos
+        if ns == 0:
+            continue
+        first = Q[c, 0, 2]
+        for s in range(ns):  # stable insertion sort by sequence number relative to the first
+            r = (Q[c, s, 2] - first) & _M32
+            q = s
+            while q > 0 and rel[q - 1] > r:
+                rel[q] = rel[q - 1]
+                order[q] = order[q - 1]
+                q -= 1
+            rel[q] = r
+            order[q] = s
+        out = 0
+        for q in range(ns):
+            s = order[q]
+            r = rel[q]
+            if r > out:
+                break
+            skip = out - r
+            a, ln = Q[c, s, 0], Q[c, s, 1]
+            if skip < ln:
+                blob[pos + out : pos + out + ln - skip] = arena[a + skip : a + ln]
+                out += ln - skip
+        sl[i] = out
+        if out == 0:
+            continue
+        if blob[pos] == 0x16:
+            ok, h1, h2, sn = _first_hello(blob, pos, out, hs, snib, pos)
+            if ok:
+                kind[i] = 1
+                j1[i], j2[i] = h1, h2
+                snl[i] = sn
+            else:
+                kind[i] = 2
+        else:
+            kind[i] = 3
+        pos += out
+    return blob[:pos], so, sl, kind, j1, j2, snib, snl, f1, f2
+
+
+@njit(cache=True, nogil=True)
+def scan_pcap(a: np.ndarray, big: bool, limit: int, frac_mult: int, offs: np.ndarray,
+              cap: np.ndarray, wire: np.ndarray,
+              ts: np.ndarray) -> tuple[int, int, int]:  # fmt: skip
+    """Walk classic-pcap records in ``a`` and read their headers.
+
+    Fills packet data offsets, captured and wire lengths and timestamps (ns); returns
+    (records found, offset after the last whole record, 1 if a caplen exceeded ``limit`` at
+    that offset else 0).
     """
     n = len(a)
     pos = 0
     k = 0
     while pos + 16 <= n:
-        b0, b1 = np.int64(a[pos + 8]), np.int64(a[pos + 9])
-        b2, b3 = np.int64(a[pos + 10]), np.int64(a[pos + 11])
-        incl = (b0 << 24 | b1 << 16 | b2 << 8 | b3) if big else (b3 << 24 | b2 << 16 | b1 << 8 | b0)
+        h0 = _u32(a, pos, big)
+        h1 = _u32(a, pos + 4, big)
+        incl = _u32(a, pos + 8, big)
         if incl > limit:
             return k, pos, 1
         if pos + 16 + incl > n:
             break
-        out[k] = pos
+        offs[k] = pos + 16
+        cap[k] = incl
+        wire[k] = _u32(a, pos + 12, big)
+        ts[k] = h0 * 1_000_000_000 + h1 * frac_mult
         k += 1
-        pos += 16 + int(incl)
+        pos += 16 + incl
     return k, pos, 0
+
+
+@njit(cache=True, inline="always")
+def _u32(a: np.ndarray, p: int, big: bool) -> int:
+    b0, b1 = np.int64(a[p]), np.int64(a[p + 1])
+    b2, b3 = np.int64(a[p + 2]), np.int64(a[p + 3])
+    return (b0 << 24 | b1 << 16 | b2 << 8 | b3) if big else (b3 << 24 | b2 << 16 | b1 << 8 | b0)
+
+
+_KMIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, inline="always")
+def _mixk(h: np.uint64, v: int) -> np.uint64:
+    """``_pcap_decode._mix`` for one value."""
+    h = (h ^ np.uint64(v)) * _KMIX
+    return h ^ (h >> np.uint64(29))
+
+
+@njit(cache=True, nogil=True)
+def decode_simple(a: np.ndarray, off: np.ndarray, end: np.ndarray, link: np.ndarray,
+                  icmp4: np.ndarray, icmp6: np.ndarray, tunnel_ports: np.ndarray,
+                  out: np.ndarray, key: np.ndarray, fwd: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Decode the common packets of a batch: what ``_pcap_decode.decode`` would give.
+
+    Handles Ethernet (with up to three VLAN tags) and raw-IP link types carrying unfragmented
+    IPv4 (any header length) or IPv6 without extension headers, with a complete TCP, UDP or
+    ICMP header, not a tunnel. Writes the fields in ``out`` (one row per field, in the order
+    of ``_pcap_decode.FAST_FIELDS``), the flow key and direction; returns the indices of the
+    packets it left to the general decoder (anything else, including every bad packet).
+    """
+    n = len(off)
+    slow = np.empty(n, dtype=np.int64)
+    ns = 0
+    for i in range(n):
+        o, e, lk = off[i], end[i], link[i]
+        ipv = ip_len = ttl = df = ipid = l4 = pr = 0
+        hs = hd = np.uint64(0)
+        if lk == 1:
+            if o + 14 > e:
+                slow[ns] = i
+                ns += 1
+                continue
+            et = (np.int64(a[o + 12]) << 8) | a[o + 13]
+            b = o + 14
+            for _ in range(3):
+                if (et == 0x8100 or et == 0x88A8 or et == 0x9100) and b + 4 <= e:
+                    et = (np.int64(a[b + 2]) << 8) | a[b + 3]
+                    b += 4
+                else:
+                    break
+        elif lk == 101 or lk == 12 or lk == 14:
+            b = o
+            et = 0
+            if b < e:
+                v = a[b] >> 4
+                et = 0x0800 if v == 4 else (0x86DD if v == 6 else 0)
+        else:
+            et = 0
+            b = o
+        ok = False
+        if et == 0x0800 and b + 20 <= e:
+            vi = np.int64(a[b])
+            ihl = (vi & 15) * 4
+            tl = (np.int64(a[b + 2]) << 8) | a[b + 3]
+            ff = (np.int64(a[b + 6]) << 8) | a[b + 7]
+            pr = np.int64(a[b + 9])
+            if (
+                (vi >> 4) == 4
+                and ihl >= 20
+                and tl >= ihl
+                and (ff & 0x3FFF) == 0
+                and (pr == 6 or pr == 17 or pr == 1)
+            ):
+                ok = True
+                ipv = 4
+                ip_len = tl
+                ttl = np.int64(a[b + 8])
+                df = (ff >> 14) & 1
+                ipid = (np.int64(a[b + 4]) << 8) | a[b + 5]
+                l4 = b + ihl
+                hs = _mixk(_mixk(np.uint64(0), 0xFFFF), _u32(a, b + 12, True))
+                hd = _mixk(_mixk(np.uint64(0), 0xFFFF), _u32(a, b + 16, True))
+        elif et == 0x86DD and b + 40 <= e:
+            pr = np.int64(a[b + 6])
+            if (a[b] >> 4) == 6 and (pr == 6 or pr == 17 or pr == 58):
+                ok = True
+                ipv = 6
+                ip_len = ((np.int64(a[b + 4]) << 8) | a[b + 5]) + 40
+                ttl = np.int64(a[b + 7])
+                df = 0
+                ipid = 0
+                l4 = b + 40
+                hs = np.uint64(0)
+                hd = np.uint64(0)
+                for w in range(4):
+                    hs = _mixk(hs, _u32(a, b + 8 + 4 * w, True))
+                    hd = _mixk(hd, _u32(a, b + 24 + 4 * w, True))
+        if not ok:
+            slow[ns] = i
+            ns += 1
+            continue
+        ip_end = b + ip_len
+        sport = dport = sq = ak = fl = thl = win = plen = pay = 0
+        if pr == 6:
+            if l4 + 20 > e:
+                ok = False
+            else:
+                sport = (np.int64(a[l4]) << 8) | a[l4 + 1]
+                dport = (np.int64(a[l4 + 2]) << 8) | a[l4 + 3]
+                sq = _u32(a, l4 + 4, True)
+                ak = _u32(a, l4 + 8, True)
+                thl = (np.int64(a[l4 + 12]) >> 4) * 4
+                fl = np.int64(a[l4 + 13])
+                win = (np.int64(a[l4 + 14]) << 8) | a[l4 + 15]
+                pay = l4 + thl
+                plen = ip_end - pay
+                ok = thl >= 20 and plen >= 0
+        elif pr == 17:
+            if l4 + 8 > e:
+                ok = False
+            else:
+                sport = (np.int64(a[l4]) << 8) | a[l4 + 1]
+                dport = (np.int64(a[l4 + 2]) << 8) | a[l4 + 3]
+                ul = (np.int64(a[l4 + 4]) << 8) | a[l4 + 5]
+                pay = l4 + 8
+                plen = ul - 8 if ul >= 8 else ip_end - l4 - 8
+                if tunnel_ports[sport] or tunnel_ports[dport]:
+                    ok = False
+                elif pay < e:  # could be Teredo (IPv6 in UDP, recognised on any port)
+                    if (a[pay] >> 4) == 6 or (a[pay] == 0 and pay + 1 < e and a[pay + 1] <= 1):
+                        ok = False
+        else:
+            if l4 + 4 > e:
+                ok = False
+            else:
+                t = np.int64(a[l4])
+                cp = icmp4[t] if ipv == 4 else icmp6[t]
+                sport = t
+                dport = cp if cp >= 0 else np.int64(a[l4 + 1])
+                plen = ip_end - l4 - 8
+                pay = l4 + 8
+        if not ok:
+            slow[ns] = i
+            ns += 1
+            continue
+        out[0, i] = ipv
+        out[1, i] = b
+        out[2, i] = ip_len
+        out[3, i] = ttl
+        out[4, i] = df
+        out[5, i] = ipid
+        out[6, i] = pr
+        out[7, i] = l4
+        out[8, i] = sport
+        out[9, i] = dport
+        out[10, i] = sq
+        out[11, i] = ak
+        out[12, i] = fl
+        out[13, i] = thl
+        out[14, i] = win
+        out[15, i] = plen
+        out[16, i] = pay
+        hs2 = _mixk(hs, sport)
+        hd2 = _mixk(hd, dport)
+        f = hs2 <= hd2
+        lo, hi = (hs2, hd2) if f else (hd2, hs2)
+        key[i] = _mixk(_mixk(_mixk(np.uint64(0), lo), hi), pr)
+        fwd[i] = f
+    return slow[:ns]
+
+
+@njit(cache=True, nogil=True)
+def format_ipv4(A: np.ndarray, rows: np.ndarray, at: int, out: np.ndarray) -> None:
+    """Dotted-quad text of the IPv4 address at ``A[r, at:at+4]`` into ``out[r]`` (NUL-padded)."""
+    for r in rows:
+        p = 0
+        for q in range(4):
+            v = np.int64(A[r, at + q])
+            if v >= 100:
+                out[r, p] = 48 + v // 100
+                p += 1
+            if v >= 10:
+                out[r, p] = 48 + (v // 10) % 10
+                p += 1
+            out[r, p] = 48 + v % 10
+            p += 1
+            if q < 3:
+                out[r, p] = 46
+                p += 1
+        while p < out.shape[1]:
+            out[r, p] = 0
+            p += 1
+
+
+_METHODS = (b"GET ", b"POST ", b"HEAD ", b"PUT ", b"DELETE ", b"OPTIONS ", b"CONNECT ", b"PATCH ",
+            b"TRACE ")  # fmt: skip
+_METHOD_BYTES = np.frombuffer(b"".join(_METHODS), dtype=np.uint8)
+_METHOD_ENDS = np.cumsum(np.array([len(m) for m in _METHODS], dtype=np.int64))
+_UA = np.frombuffer(b"user-agent", dtype=np.uint8)
+
+
+@njit(cache=True, inline="always")
+def _space(ch: int) -> bool:
+    return ch == 32 or 9 <= ch <= 13
+
+
+@njit(cache=True, nogil=True)
+def client_text(blob: np.ndarray, so: np.ndarray, sl: np.ndarray, rows: np.ndarray,
+                methods: np.ndarray, method_ends: np.ndarray, ua: np.ndarray,
+                lo: np.ndarray, hi: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``_tls.ssh_banner`` then ``_tls.http_user_agent`` on the streams ``rows``.
+
+    Returns 1 (SSH banner), 2 (HTTP User-Agent) or 0 per row, the text's byte range in
+    ``lo``/``hi``.
+    """
+    out = np.zeros(len(rows), dtype=np.int64)
+    for r in range(len(rows)):
+        i = rows[r]
+        s, n = so[i], sl[i]
+        e = s + n
+        if (
+            n >= 4
+            and blob[s] == 83
+            and blob[s + 1] == 83
+            and blob[s + 2] == 72
+            and blob[s + 3] == 45
+        ):
+            q = s
+            while q < e and blob[q] != 10:
+                q += 1
+            while q > s and blob[q - 1] == 13:
+                q -= 1
+            lo[r], hi[r] = s, min(q, s + 255)
+            out[r] = 1
+            continue
+        ok = False
+        m0 = 0
+        for m in range(len(method_ends)):
+            m1 = method_ends[m]
+            if n >= m1 - m0:
+                same = True
+                for k in range(m1 - m0):
+                    if blob[s + k] != methods[m0 + k]:
+                        same = False
+                        break
+                if same:
+                    ok = True
+                    break
+            m0 = m1
+        if not ok:
+            continue
+        head = e  # end of the head: the first blank line
+        for q in range(s, e - 3):
+            if blob[q] == 13 and blob[q + 1] == 10 and blob[q + 2] == 13 and blob[q + 3] == 10:
+                head = q
+                break
+        q = s  # skip the request line
+        while q + 1 < head and not (blob[q] == 13 and blob[q + 1] == 10):
+            q += 1
+        if q + 1 >= head:
+            continue
+        ls = q + 2
+        while ls <= head:
+            le = ls  # line end: next CRLF inside the head, or the head's end
+            while le + 1 < head and not (blob[le] == 13 and blob[le + 1] == 10):
+                le += 1
+            if le + 1 >= head:
+                le = head
+            c = ls
+            while c < le and blob[c] != 58:
+                c += 1
+            if c < le:
+                a, b = ls, c
+                while a < b and _space(blob[a]):
+                    a += 1
+                while b > a and _space(blob[b - 1]):
+                    b -= 1
+                if b - a == 10:
+                    same = True
+                    for k in range(10):
+                        ch = blob[a + k]
+                        if 65 <= ch <= 90:
+                            ch += 32
+                        if ch != ua[k]:
+                            same = False
+                            break
+                    if same:
+                        a, b = c + 1, le
+                        while a < b and _space(blob[a]):
+                            a += 1
+                        while b > a and _space(blob[b - 1]):
+                            b -= 1
+                        lo[r], hi[r] = a, b
+                        out[r] = 2
+                        break
+            ls = le + 2
+    return out

@@ -1,151 +1,129 @@
 """Driver of the compiled connection table: batches in, finished connections out as columns.
 
-Owns the state matrix of :mod:`attrib.io._pcap_fast`, the map from flow key to table row, and
-the few per-connection Python objects (address text, SYN option bytes, the originator's first
-payload segments); compacts the table after every batch so memory follows the live
-connections.
+Owns the state matrices of :mod:`attrib.io._pcap_fast`, the open-addressing index from flow
+key to table row and the arena holding the originator's first payload segments. After every
+batch the finished rows are turned into columns (addresses, history, fingerprints, JA4, SNI,
+banners) and the table, index and arena are compacted, so memory follows the live
+connections, not the file.
+
+Fingerprints and JA4 strings are looked up by a 128-bit key the compiled code computes over
+exactly the fields they depend on; the Python implementations (:mod:`._tcpfp`, :mod:`._tls`)
+compute each distinct value once, from the real bytes.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from attrib.io import _pcap_fast as F
 from attrib.io._pcap_conn import LIKELY_SERVER_PORTS
 from attrib.io._pcap_container import PacketBatch
 from attrib.io._pcap_decode import Decoded
+from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
+from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
 
-__all__ = ["FastTracker"]
+__all__ = ["COLLECT_AT", "TCP_TEXT", "FastTracker"]
+
+logger = logging.getLogger(__name__)
 
 _SERVER = np.zeros(65536, dtype=np.bool_)
 _SERVER[list(LIKELY_SERVER_PORTS)] = True
+#: text columns of TCP connections filled from the SYN and the originator's first payload
+TCP_TEXT = ("tcp_fp", "tcp_os", "tunnel_hint", "ja4", "tls_sni", "service", "ssh_client",
+            "user_agent")  # fmt: skip
+#: finished rows waiting before they are turned into columns (and their rows reused)
+COLLECT_AT = 4096
+#: payload arena: initial size, and the fill above which it is compacted after a batch
+_ARENA0 = 16 << 20
+_ARENA_COMPACT = 32 << 20
+#: distinct fingerprints remembered (the caches are cleared beyond this)
+_CACHE_MAX = 1 << 16
+_SYN_CACHE: dict[tuple[int, int], tuple[str, str | None, str | None]] = {}
+_JA4_CACHE: dict[tuple[int, int], str] = {}
 
 
 class FastTracker:
     """Connection tracking over the compiled table.
 
     Call :meth:`feed` per batch and :meth:`flush` at the end; both return the finished
-    connections as a dict of columns (see :meth:`_collect`).
+    connections as a dict of columns (see :meth:`_columns`), ordered by start time, or None.
+    Finished rows are collected once :data:`COLLECT_AT` of them wait (and at the end); their
+    rows are then reused by new connections.
     """
 
-    def __init__(self, cap: int = 4096) -> None:
-        self.S, self.H, self.P, self.K = F.new_table(cap)
-        self.obj = np.empty((cap, 4), dtype=object)  # orig addr, resp addr, syn opts, payloads
-        self.used = np.zeros(1, dtype=np.int64)
-        self.live: dict[int, int] = {}
+    def __init__(self, cap: int = 4096, verify: bool = False) -> None:
+        #: check every TCP row's compiled stream/JA4/SYN results against the Python parsers
+        self.verify = verify
+        self.S, self.H, self.Q, self.OPT, self.A, self.K = F.new_table(cap)
+        self.free = np.zeros(cap, dtype=np.int64)
+        self.hk = np.zeros(4 * cap, dtype=np.uint64)
+        self.hr = np.full(4 * cap, -1, dtype=np.int64)
+        self.meta = np.zeros(3, dtype=np.int64)  # rows used, arena bytes used, free rows
+        self.arena = np.empty(_ARENA0, dtype=np.uint8)
         self.frags: dict[bytes, int] = {}
         self.now = 0
 
-    def _grow(self, need: int) -> None:
+    def _room(self, rows: int, nbytes: int) -> None:
+        """Make room for ``rows`` new rows and ``nbytes`` payload bytes."""
+        n = int(self.meta[0])
         cap = len(self.S)
-        if need <= cap:
-            return
-        new = max(need, 2 * cap)
-        S, H, P, K = F.new_table(new)
-        n = int(self.used[0])
-        S[:n], H[:n], P[:n], K[:n] = self.S[:n], self.H[:n], self.P[:n], self.K[:n]
-        obj = np.empty((new, 4), dtype=object)
-        obj[:n] = self.obj[:n]
-        self.S, self.H, self.P, self.K, self.obj = S, H, P, K, obj
+        if n + rows > cap:
+            new = max(n + rows, 2 * cap)
+            grown = F.new_table(new)
+            old = (self.S, self.H, self.Q, self.OPT, self.A, self.K)
+            for g, o in zip(grown, old, strict=True):
+                g[:n] = o[:n]
+            self.S, self.H, self.Q, self.OPT, self.A, self.K = grown
+            free = np.zeros(new, dtype=np.int64)
+            free[:cap] = self.free
+            self.free = free
+        if 2 * (n + rows) > len(self.hk):
+            size = 1 << (4 * (n + rows)).bit_length()
+            self.hk = np.zeros(size, dtype=np.uint64)
+            self.hr = np.full(size, -1, dtype=np.int64)
+            F.rebuild_index(self.hk, self.hr, self.K, self.S, n)
+        used = int(self.meta[1])
+        if used + nbytes > len(self.arena):
+            arena = np.empty(max(2 * len(self.arena), used + nbytes), dtype=np.uint8)
+            arena[:used] = self.arena[:used]
+            self.arena = arena
 
     def feed(self, batch: PacketBatch, d: Decoded) -> dict[str, Any] | None:
-        """Apply one batch; return the connections it finished (or None)."""
+        """Apply one batch; return the connections finished so far, when enough wait."""
         idx = np.flatnonzero(d.ok & (d.frag != 2))
         if len(idx):
-            self._apply(batch, d, idx)
+            self._room(len(idx), int(batch.caplen.sum()))
+            buf = np.frombuffer(batch.buf, dtype=np.uint8)
+            F.track(
+                self.S, self.H, self.Q, self.OPT, self.A, self.K, self.hk, self.hr, self.meta,
+                self.free, self.arena, buf, idx, d.key, d.fwd, d.ts, d.proto, d.ipv, d.flags,
+                d.seq, d.ack, d.plen, d.win, d.ip_len, d.sport, d.dport, d.ttl, d.df, d.ipid,
+                d.l3, d.l4, d.thl, d.pay, d.end, _SERVER,
+            )  # fmt: skip
             self.now = int(d.ts[idx[-1]])
+            firsts = idx[(d.frag[idx] == 1) & (d.ipv[idx] == 4)]
+            if len(firsts):
+                rows = F.lookup(self.hk, self.hr, d.key[firsts])
+                for j, c in zip(firsts.tolist(), rows.tolist(), strict=True):
+                    if c >= 0:
+                        self.frags[_frag_id(batch.buf, int(d.l3[j]))] = c
         later = np.flatnonzero(d.ok & (d.frag == 2))
         if len(later):
             self._later_fragments(batch.buf, d, later)
-        F.finalize_all(self.S, self.H, int(self.used[0]), self.now, False)
+        waiting = F.finalize_all(self.S, self.H, int(self.meta[0]), self.now, False)
+        if waiting < COLLECT_AT and self.meta[1] <= _ARENA_COMPACT:
+            return None
         return self._collect()
 
     def flush(self) -> dict[str, Any] | None:
         """Finish every live connection (end of capture)."""
-        F.finalize_all(self.S, self.H, int(self.used[0]), self.now, True)
+        F.finalize_all(self.S, self.H, int(self.meta[0]), self.now, True)
         return self._collect()
-
-    def _apply(self, batch: PacketBatch, d: Decoded, idx: np.ndarray) -> None:
-        keys = d.key[idx]
-        uk, inv = np.unique(keys, return_inverse=True)
-        ukl = uk.tolist()
-        get = self.live.get
-        cur = np.fromiter((get(k, -1) for k in ukl), dtype=np.int64, count=len(ukl))
-        start = int(self.used[0])
-        self._grow(start + len(idx))
-        F.track(
-            self.S, self.H, self.P, self.used, cur, inv.astype(np.int64), idx, d.fwd[idx],
-            d.ts[idx], d.proto[idx], d.ipv[idx], d.flags[idx], d.seq[idx], d.ack[idx],
-            d.plen[idx], d.win[idx], d.ip_len[idx], d.sport[idx], d.dport[idx], d.ttl[idx],
-            d.df[idx], d.ipid[idx], _SERVER,
-        )  # fmt: skip
-        self.K[cur] = uk
-        self.live.update(zip(ukl, cur.tolist(), strict=True))
-        self._new_rows(batch.buf, d, start, int(self.used[0]))
-        self._syn_options(batch.buf, d)
-        self._payloads(batch.buf, d)
-        firsts = idx[d.frag[idx] == 1]
-        for j in firsts.tolist():
-            if int(d.ipv[j]) == 4:
-                self.frags[_frag_id(batch.buf, int(d.l3[j]))] = self.live[int(d.key[j])]
-
-    def _new_rows(self, buf: bytes, d: Decoded, lo: int, hi: int) -> None:
-        if hi <= lo:
-            return
-        S, obj = self.S, self.obj
-        j = S[lo:hi, F.FIRSTPKT]
-        ipv, l3, flip = d.ipv[j].tolist(), d.l3[j].tolist(), S[lo:hi, F.FLIP].tolist()
-        ntop = socket.inet_ntop
-        v4, v6 = socket.AF_INET, socket.AF_INET6
-        origs, resps = [], []
-        for v, o, fl in zip(ipv, l3, flip, strict=True):
-            if v == 4:
-                a, b = ntop(v4, buf[o + 12 : o + 16]), ntop(v4, buf[o + 16 : o + 20])
-            else:
-                a, b = ntop(v6, buf[o + 8 : o + 24]), ntop(v6, buf[o + 24 : o + 40])
-            if fl:
-                a, b = b, a
-            origs.append(a)
-            resps.append(b)
-        obj[lo:hi, 0] = origs
-        obj[lo:hi, 1] = resps
-
-    def _syn_options(self, buf: bytes, d: Decoded) -> None:
-        n = int(self.used[0])
-        rows = np.flatnonzero(self.S[:n, F.SYNPKT] >= 0)
-        if not len(rows):
-            return
-        j = self.S[rows, F.SYNPKT]
-        lo = (d.l4[j] + 20).tolist()
-        hi = np.minimum(d.l4[j] + d.thl[j], d.end[j]).tolist()
-        col = self.obj[:, 2]
-        for c, a, b in zip(rows.tolist(), lo, hi, strict=True):
-            col[c] = buf[a:b]
-        self.S[rows, F.SYNPKT] = -1
-
-    def _payloads(self, buf: bytes, d: Decoded) -> None:
-        n = int(self.used[0])
-        pn = self.S[:n, F.PN]
-        rows = np.flatnonzero(pn > 0)
-        if not len(rows):
-            return
-        counts = pn[rows]
-        rr = np.repeat(rows, counts)
-        kk = np.arange(len(rr)) - np.repeat(np.cumsum(counts) - counts, counts)
-        j = self.P[rr, kk]
-        o = d.pay[j]
-        ends = np.minimum(o + d.plen[j], d.end[j])
-        col = self.obj[:, 3]
-        for c, sq, a, b in zip(rr.tolist(), d.seq[j].tolist(), o.tolist(), ends.tolist(),
-                               strict=True):  # fmt: skip
-            segs = col[c]
-            if segs is None:
-                segs = col[c] = []
-            segs.append((sq, buf[a:b]))
-        self.S[rows, F.PN] = 0
 
     def _later_fragments(self, buf: bytes, d: Decoded, later: np.ndarray) -> None:
         for j in later.tolist():
@@ -153,42 +131,208 @@ class FastTracker:
                 continue
             l3 = int(d.l3[j])
             c = self.frags.get(_frag_id(buf, l3))
-            if c is None or c >= int(self.used[0]) or self.S[c, F.FINISHED]:
+            if c is None or c >= int(self.meta[0]) or self.S[c, F.FINISHED]:
                 continue
-            src = socket.inet_ntop(socket.AF_INET, buf[l3 + 12 : l3 + 16])
-            e = 0 if src == self.obj[c, 0] else 1
+            e = 0 if buf[l3 + 12 : l3 + 16] == self.A[c, :4].tobytes() else 1
             self.S[c, F.IB0 + e] += int(d.ip_len[j]) - (buf[l3] & 15) * 4
 
     def _collect(self) -> dict[str, Any] | None:
-        n = int(self.used[0])
-        fin_mask = self.S[:n, F.FINISHED] == 1
-        if not fin_mask.any():
-            return None
-        fin = np.flatnonzero(fin_mask)
-        fin = fin[np.argsort(self.S[fin, F.TS0], kind="stable")]
-        out = {
-            "S": self.S[fin].copy(),
-            "hist": [bytes(self.H[c, : self.S[c, F.HLEN]]).decode("ascii") for c in fin.tolist()],
-            "obj": self.obj[fin].copy(),
-            "K": self.K[fin].copy(),
-        }
-        keep = np.flatnonzero(~fin_mask)
-        nk = len(keep)
-        self.S[:nk] = self.S[keep]
-        self.H[:nk] = self.H[keep]
-        self.P[:nk] = self.P[keep]
-        self.K[:nk] = self.K[keep]
-        self.obj[:nk] = self.obj[keep]
-        self.obj[nk:n] = None
-        self.used[0] = nk
-        self.live = dict(zip(self.K[:nk].tolist(), range(nk), strict=True))
-        if len(self.frags) > 10000:  # fragments whose first piece is long gone
-            self.frags.clear()
-        if self.frags:
-            remap = np.full(n, -1, dtype=np.int64)
-            remap[keep] = np.arange(nk)
-            self.frags = {k: int(remap[v]) for k, v in self.frags.items() if remap[v] >= 0}
+        n = int(self.meta[0])
+        fin = np.flatnonzero(self.S[:n, F.FINISHED] == 1)
+        out = None
+        if len(fin):
+            fin = fin[np.argsort(self.S[fin, F.TS0], kind="stable")]
+            out = self._columns(fin)
+            self.S[fin, F.FINISHED] = 2  # free for reuse
+            nf = int(self.meta[2])
+            self.free[nf : nf + len(fin)] = fin
+            self.meta[2] = nf + len(fin)
+            F.rebuild_index(self.hk, self.hr, self.K, self.S, n)
+            if self.frags:
+                if len(self.frags) > 10000:  # fragments whose first piece is long gone
+                    self.frags.clear()
+                live = self.S[:n, F.FINISHED] == 0
+                self.frags = {k: v for k, v in self.frags.items() if live[v]}
+        if self.meta[1] > _ARENA_COMPACT:
+            arena = np.empty(len(self.arena), dtype=np.uint8)
+            self.meta[1] = F.compact_arena(self.S, self.Q, n, self.arena, arena)
+            self.arena = arena
         return out
+
+    def _columns(self, fin: np.ndarray) -> dict[str, Any]:
+        """Columns of the finished rows ``fin``: state matrix, key, text and RTTs."""
+        S = self.S[fin]
+        m = len(fin)
+        proto = S[:, F.PROTO]
+        hist = np.ascontiguousarray(self.H[fin]).view(f"S{F.HMAX}").ravel()
+        no_hist = (hist == b"") | ((proto != 6) & (proto != 17))
+        src, dst = _addresses(self.A[fin], S[:, F.IPV])
+        out: dict[str, Any] = {
+            "S": S, "K": self.K[fin], "src": src, "dst": dst,
+            "hist": pa.array(hist, type=pa.large_binary(), mask=no_hist).cast(pa.large_string()),
+        }  # fmt: skip
+        text = {c: np.full(m, None, dtype=object) for c in TCP_TEXT}
+        nan = np.full(m, np.nan)
+        rtt = {"rtt_syn_ms": nan, "rtt_ack_ms": nan.copy(), "rtt_app_ms": nan.copy()}
+        tcp = np.flatnonzero(proto == 6)
+        if len(tcp):
+            self._tcp_columns(fin[tcp], S[tcp], tcp, text, rtt)
+        for c, v in text.items():
+            out[c] = pa.array(v, type=pa.large_string(), from_pandas=True)
+        out.update(rtt)
+        return out
+
+    def _tcp_columns(self, rows: np.ndarray, S: np.ndarray, at: np.ndarray,
+                     text: dict[str, np.ndarray], rtt: dict[str, np.ndarray]) -> None:  # fmt: skip
+        blob, so, sl, kind, j1, j2, snib, snl, f1, f2 = F.extras(
+            self.S, self.Q, self.OPT, self.arena, rows
+        )
+        syn, synack, ack = S[:, F.SYNTS], S[:, F.SYNACKTS], S[:, F.ACKTS]
+        rdata, app = S[:, F.RDATATS], S[:, F.APPTS]
+        rtt["rtt_syn_ms"][at] = _ms(syn, synack)
+        rtt["rtt_ack_ms"][at] = _ms(synack, ack)
+        # SYN fingerprints: each distinct key computed once, from the real option bytes
+        has = np.flatnonzero(syn >= 0)
+        if len(has):
+            cache = _SYN_CACHE
+            if len(cache) > _CACHE_MAX:
+                cache.clear()
+            for first, inv in _distinct(f1[has], f2[has]):
+                vals: list[Any] = []
+                for u in first.tolist():
+                    key = (int(f1[has[u]]), int(f2[has[u]]))
+                    got = cache.get(key)
+                    if got is None:
+                        got = cache[key] = self._syn_text(int(rows[has[u]]))
+                    vals.append(got)
+                for col, k in (("tcp_fp", 0), ("tcp_os", 1), ("tunnel_hint", 2)):
+                    text[col][at[has]] = _objs([v[k] for v in vals])[inv]
+        # payload: TLS ClientHello, SSH banner, HTTP request
+        blob_b = blob.tobytes()
+        hello = np.flatnonzero(kind == 1)
+        if len(hello):
+            cache2 = _JA4_CACHE
+            if len(cache2) > _CACHE_MAX:
+                cache2.clear()
+            for first, inv in _distinct(j1[hello], j2[hello]):
+                vals = []
+                for u in first.tolist():
+                    key = (int(j1[hello[u]]), int(j2[hello[u]]))
+                    fpj = cache2.get(key)
+                    if fpj is None:
+                        o, ln = int(so[hello[u]]), int(sl[hello[u]])
+                        chs = client_hellos(blob_b[o : o + ln])
+                        if chs:
+                            fpj = cache2[key] = ja4(chs[0])
+                        else:  # pragma: no cover - the parsers disagree: trust the Python one
+                            logger.warning("ClientHello parsers disagree; please report")
+                    vals.append(fpj)
+                text["ja4"][at[hello]] = _objs(vals)[inv]
+            good = hello[text["ja4"][at[hello]] != None]  # noqa: E711 - elementwise
+            snib_b = snib.tobytes()
+            sni = text["tls_sni"]
+            for i, o, sn in zip(at[good].tolist(), so[good].tolist(), snl[good].tolist(),
+                                strict=True):  # fmt: skip
+                if sn >= 0:
+                    sni[i] = snib_b[o : o + sn].decode("ascii", "replace")
+            text["service"][at[good]] = "ssl"
+            rtt["rtt_app_ms"][at[good]] = _ms(rdata[good], app[good])
+        other = np.flatnonzero(kind == 3)
+        if len(other):
+            lo = np.zeros(len(other), dtype=np.int64)
+            hi = np.zeros(len(other), dtype=np.int64)
+            what = F.client_text(blob, so, sl, other, F._METHOD_BYTES, F._METHOD_ENDS, F._UA, lo,
+                                 hi)  # fmt: skip
+            for col, w, enc in (("ssh_client", 1, "ascii"), ("user_agent", 2, "utf-8")):
+                sel = np.flatnonzero(what == w)
+                if len(sel):
+                    text[col][at[other[sel]]] = [
+                        blob_b[a:b].decode(enc, "replace")
+                        for a, b in zip(lo[sel].tolist(), hi[sel].tolist(), strict=True)
+                    ]
+                    text["service"][at[other[sel]]] = "ssh" if w == 1 else "http"
+        if self.verify:
+            self._verify(rows, blob_b, so, sl, kind, text, at)
+
+    def _verify(self, rows: np.ndarray, blob: bytes, so: np.ndarray, sl: np.ndarray,
+                kind: np.ndarray, text: dict[str, np.ndarray], at: np.ndarray) -> None:  # fmt: skip
+        """Assert the compiled results equal the Python reference's (tests only)."""
+        from attrib.io.pcap import _stream
+
+        class _Segs:
+            opay: list[tuple[int, bytes]]
+
+        for i, c in enumerate(rows.tolist()):
+            segs = _Segs()
+            segs.opay = [
+                (int(sq), self.arena[a : a + ln].tobytes())
+                for a, ln, sq in self.Q[c, : min(int(self.S[c, F.OPN]), F.PMAX)].tolist()
+            ]
+            stream = _stream(segs)  # type: ignore[arg-type]
+            assert stream == blob[so[i] : so[i] + sl[i]], "stream"
+            chs = client_hellos(stream) if stream[:1] == b"\x16" else []
+            assert (kind[i] == 1) == bool(chs), ("hello", stream)
+            if chs:
+                assert text["ja4"][at[i]] == ja4(chs[0]), ("ja4", stream)
+                assert text["tls_sni"][at[i]] == chs[0].sni, ("sni", stream)
+            elif stream and stream[0] != 0x16:
+                banner, agent = ssh_banner(stream), http_user_agent(stream)
+                assert text["ssh_client"][at[i]] == banner, ("ssh", stream)
+                assert text["user_agent"][at[i]] == (None if banner else agent), ("ua", stream)
+            want = self._syn_text(c) if self.S[c, F.SYNTS] >= 0 else (None, None, None)
+            got = tuple(text[k][at[i]] for k in ("tcp_fp", "tcp_os", "tunnel_hint"))
+            assert got == want, ("syn", got, want)
+
+    def _syn_text(self, c: int) -> tuple[str, str | None, str | None]:
+        S = self.S
+        ipv = int(S[c, F.IPV])
+        opts = self.OPT[c, : S[c, F.SYNOLEN]].tobytes()
+        t = syn_traits(ipv, int(S[c, F.SYN_TTL]), int(S[c, F.SYN_DF]), int(S[c, F.SYN_IPID]),
+                       int(S[c, F.SYN_WIN]), opts, int(S[c, F.IPID2]))  # fmt: skip
+        return t.fp, guess_os(t), tunnel_hint(t.mss, ipv)
+
+
+def _objs(values: list[Any]) -> np.ndarray:
+    """A 1-d object array of ``values``."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _distinct(k1: np.ndarray, k2: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Group rows by the 128-bit key (k1, k2): [(first row of each group, group of each row)].
+
+    Grouped on ``k1``; in the (astronomically unlikely) case that rows sharing ``k1`` differ
+    in ``k2``, one group per row instead.
+    """
+    _, first, inv = np.unique(k1, return_index=True, return_inverse=True)
+    if np.array_equal(k2[first][inv], k2):
+        return [(first, inv)]
+    return [(np.arange(len(k1)), np.arange(len(k1)))]  # pragma: no cover
+
+
+def _ms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Milliseconds from ``a`` to ``b`` (ns), NaN when ``a`` is unset or ``b`` earlier."""
+    return np.where((a >= 0) & (b >= a), (b - a) / 1e6, np.nan)
+
+
+def _addresses(A: np.ndarray, ipv: np.ndarray) -> tuple[pa.Array, pa.Array]:
+    """Originator and responder address text (arrow strings) of rows of the address matrix."""
+    m = len(A)
+    v6 = np.flatnonzero(ipv != 4)
+    out = []
+    for at in (0, 16):
+        txt = np.zeros((m, 39), dtype=np.uint8)
+        F.format_ipv4(A, np.flatnonzero(ipv == 4), at, txt)
+        col = txt.view("S39").ravel()
+        if len(v6):
+            raw = np.ascontiguousarray(A[v6, at : at + 16]).tobytes()
+            col[v6] = [
+                socket.inet_ntop(socket.AF_INET6, raw[16 * i : 16 * i + 16]).encode()
+                for i in range(len(v6))
+            ]
+        out.append(pa.array(col, type=pa.large_binary()).cast(pa.large_string()))
+    return out[0], out[1]
 
 
 def _frag_id(buf: bytes, l3: int) -> bytes:

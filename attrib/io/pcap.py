@@ -20,12 +20,15 @@ import gc
 import hashlib
 import logging
 import math
+import queue
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
@@ -35,7 +38,7 @@ from attrib.io._pcap_decode import REASONS, Decoded, decode
 from attrib.io._source import Source
 from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
 from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
-from attrib.schema import CONN_STATES, conform_events
+from attrib.schema import EVENT_DTYPES, PROTOS, SOURCES, conform_events
 
 __all__ = [
     "FIBRE_KM_PER_MS",
@@ -57,9 +60,8 @@ FIBRE_KM_PER_MS = 200.0
 PATH_INFLATION = 2.0
 _PROTO = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
 _NOT_ERRORS = (1, 2, 7, 8)
-#: columns _tcp_fields may fill
-_TCP_EXTRA = ("tcp_fp", "tcp_os", "tunnel_hint", "rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms", "ja4",
-              "tls_sni", "service", "ssh_client", "user_agent")  # fmt: skip
+#: decoded blocks the reader thread may run ahead
+_AHEAD = 2
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -153,18 +155,69 @@ def _numba_available() -> bool:
 def _batches(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
     skipped: Counter[str] = Counter()
     checked_link = False
-    with source.open() as fh:
-        for batch in iter_batches(fh, ctx):
-            d = decode(batch)
-            if not checked_link:
-                checked_link = True
-                if not (d.reason != 1).any():
-                    lt = int(batch.link[0])
-                    raise FormatError(ctx.stats.path, f"unsupported link type {lt}", line=1)
-            _account(d.reason, d.rec, ctx, skipped)
-            yield batch, d
+    threaded = bool(ctx.options.get("pcap_threads", True))
+    for batch, d in (_prefetched if threaded else _decoded)(source, ctx):
+        if not checked_link:
+            checked_link = True
+            if not (d.reason != 1).any():
+                lt = int(batch.link[0])
+                raise FormatError(ctx.stats.path, f"unsupported link type {lt}", line=1)
+        _account(d.reason, d.rec, ctx, skipped)
+        yield batch, d
     if skipped:
         logger.info("%s: packets not used: %s", ctx.stats.path, dict(skipped))
+
+
+def _decoded(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
+    with source.open() as fh:
+        for batch in iter_batches(fh, ctx):
+            yield batch, decode(batch)
+
+
+_DONE = object()
+
+
+def _prefetched(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
+    """:func:`_decoded` run one step ahead in a reader thread.
+
+    Reading, the record walk and decoding (compiled code and numpy, which release the GIL)
+    overlap with connection tracking. At most :data:`_AHEAD` decoded blocks wait; errors are
+    raised in the caller; closing the generator stops the thread.
+    """
+    q: queue.Queue[object] = queue.Queue(maxsize=_AHEAD)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in _decoded(source, ctx):
+                if not put(item):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, raised there
+            put(exc)
+
+    t = threading.Thread(target=work, name="attrib-pcap-reader", daemon=True)
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        t.join()
 
 
 def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
@@ -211,19 +264,20 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    if len(parts) == 1:
-        return parts[0]
+    """Join the tracker's column parts, ordered by start time."""
     from attrib.io._pcap_fast import COLS
 
-    S = np.concatenate([p["S"] for p in parts])
-    order = np.argsort(S[:, COLS["TS0"]], kind="stable")
-    hist = [h for p in parts for h in p["hist"]]
-    return {
-        "S": S[order],
-        "obj": np.concatenate([p["obj"] for p in parts])[order],
-        "K": np.concatenate([p["K"] for p in parts])[order],
-        "hist": [hist[i] for i in order.tolist()],
-    }
+    if len(parts) == 1:
+        return parts[0]
+    ts = np.concatenate([p["S"][:, COLS["TS0"]] for p in parts])
+    order = np.argsort(ts, kind="stable")
+    out: dict[str, Any] = {}
+    for k, v in parts[0].items():
+        if isinstance(v, pa.Array):
+            out[k] = pa.concat_arrays([p[k] for p in parts]).take(pa.array(order))
+        else:
+            out[k] = np.concatenate([p[k] for p in parts])[order]
+    return out
 
 
 def _read_reference(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
@@ -267,7 +321,7 @@ def _ms(a: int, b: int) -> float | None:
     return (b - a) / 1e6 if a >= 0 and b >= a else None
 
 
-def _stream(c: Conn | _TcpView) -> bytes:
+def _stream(c: Conn) -> bytes:
     """Reassemble the originator's first captured segments in sequence order."""
     if not c.opay:
         return b""
@@ -307,7 +361,7 @@ def _row(c: Conn, sensor: str) -> dict[str, object]:
     return row
 
 
-def _tcp_fields(c: Conn | _TcpView, row: dict[str, object]) -> None:
+def _tcp_fields(c: Conn, row: dict[str, object]) -> None:
     if c.syn is not None:
         ipv, ttl, df, ipid, win, opts = c.syn
         t = syn_traits(ipv, ttl, df, ipid, win, opts, c.ipid2)
@@ -346,83 +400,65 @@ def _frame(conns: list[Conn], sensor: str) -> pd.DataFrame:
     return conform_events(df.sort_values("ts", kind="stable"))
 
 
-class _TcpView:
-    """The TCP extras of one finished row of the compiled table, shaped like :class:`Conn`."""
-
-    __slots__ = ("ack_ts", "app_ts", "ipid2", "opay", "rdata_ts", "syn", "syn_ts", "synack_ts")
-
-    def __init__(self, r: list[int], opts: bytes | None, opay: list[tuple[int, bytes]] | None,
-                 c: dict[str, int]) -> None:  # fmt: skip
-        self.syn = (
-            (r[c["IPV"]], r[c["SYN_TTL"]], r[c["SYN_DF"]], r[c["SYN_IPID"]], r[c["SYN_WIN"]],
-             opts or b"")
-            if r[c["SYNTS"]] >= 0 else None
-        )  # fmt: skip
-        self.ipid2 = r[c["IPID2"]]
-        self.syn_ts = r[c["SYNTS"]]
-        self.synack_ts = r[c["SYNACKTS"]]
-        self.ack_ts = r[c["ACKTS"]]
-        self.rdata_ts = r[c["RDATATS"]]
-        self.app_ts = r[c["APPTS"]]
-        self.opay = opay or []
-
-
 def _frame_fast(out: dict[str, Any], sensor: str) -> pd.DataFrame:
+    """The events frame of the tracker's columns, built directly in the canonical dtypes."""
     from attrib.io._pcap_fast import COLS as C
+    from attrib.io._pcap_table import TCP_TEXT
 
     S = out["S"]
     assert isinstance(S, np.ndarray)
-    obj = out["obj"]
-    assert isinstance(obj, np.ndarray)
-    hist = out["hist"]
-    assert isinstance(hist, list)
     n = len(S)
     proto = S[:, C["PROTO"]]
     dur = S[:, C["LAST"]] - S[:, C["TS0"]]
     pos = dur > 0
+    codes = np.full(256, PROTOS.index("unknown_transport"), dtype=np.int8)
+    for k, v in _PROTO.items():
+        codes[k] = PROTOS.index(v)
+
+    def ints(col: str, dtype: type = np.int64, mask: np.ndarray | None = None) -> object:
+        v: np.ndarray = S[:, C[col]].astype(dtype)
+        return pd.arrays.IntegerArray(v, np.zeros(n, dtype=bool) if mask is None else mask)
+
+    def text(a: pa.Array) -> pd.arrays.ArrowStringArray:
+        return pd.arrays.ArrowStringArray(a)
+
     cols: dict[str, object] = {
         "ts": pd.to_datetime(S[:, C["TS0"]], unit="ns", utc=True),
-        "src_ip": obj[:, 0], "src_port": S[:, C["OPORT"]], "dst_ip": obj[:, 1],
-        "dst_port": S[:, C["RPORT"]],
-        "proto": [_PROTO.get(p, "unknown_transport") for p in proto.tolist()],
-        "duration": pd.array(np.where(pos, dur / 1e9, np.nan), dtype="Float64"),
-        "bytes_out": pd.array(S[:, C["SZ0"]], dtype="Int64"),
-        "bytes_in": pd.array(S[:, C["SZ1"]], dtype="Int64"),
-        "pkts_out": S[:, C["PK0"]], "pkts_in": S[:, C["PK1"]],
-        "ip_bytes_out": S[:, C["IB0"]], "ip_bytes_in": S[:, C["IB1"]],
-        "conn_state": np.asarray(CONN_STATES, dtype=object)[S[:, C["CSTATE"]]],
-        "history": [h if h and p in (6, 17) else None for h, p in zip(hist, proto.tolist(),
-                                                                      strict=True)],
+        "src_ip": text(out["src"]), "src_port": ints("OPORT", np.uint16),
+        "dst_ip": text(out["dst"]), "dst_port": ints("RPORT", np.uint16),
+        "proto": _categorical(codes[np.clip(proto, 0, 255)], "proto"),
+        "duration": _floats(np.where(pos, dur / 1e9, np.nan)),
+        "bytes_out": ints("SZ0", mask=~pos), "bytes_in": ints("SZ1", mask=~pos),
+        "pkts_out": ints("PK0"), "pkts_in": ints("PK1"),
+        "ip_bytes_out": ints("IB0"), "ip_bytes_in": ints("IB1"),
+        "conn_state": _categorical(S[:, C["CSTATE"]].astype(np.int8), "conn_state"),
+        "history": text(out["hist"]),
+        "uid": text(_uids(out["K"], S[:, C["TS0"]])),
     }  # fmt: skip
-    for k in ("bytes_out", "bytes_in"):
-        arr = cols[k]
-        assert isinstance(arr, pd.arrays.IntegerArray)
-        arr[~pos] = pd.NA
-    cols["uid"] = _uids(out["K"], S[:, C["TS0"]])
-    df = pd.DataFrame(cols)
-    tcp = np.flatnonzero(proto == 6)
-    if len(tcp):
-        extra: dict[str, list[object]] = {c: [None] * n for c in _TCP_EXTRA}
-        opts, pays = obj[tcp, 2].tolist(), obj[tcp, 3].tolist()
-        for i, r, o, pl in zip(tcp.tolist(), S[tcp].tolist(), opts, pays, strict=True):
-            row: dict[str, object] = {}
-            _tcp_fields(_TcpView(r, o, pl, C), row)
-            for k, v in row.items():
-                extra[k][i] = v
-        for col, vals in extra.items():
-            df[col] = np.asarray(vals, dtype=object)
-    df["source"] = "pcap"
-    df["sensor"] = sensor
+    for col in TCP_TEXT:
+        cols[col] = text(out[col])
     for col in ("rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms"):
-        if col in df.columns:
-            df[col] = pd.to_numeric(df[col], errors="coerce").astype("Float64")
-    return conform_events(df)
+        cols[col] = _floats(out[col])
+    cols["source"] = _categorical(np.full(n, SOURCES.index("pcap"), dtype=np.int8), "source")
+    cols["sensor"] = text(pa.array(np.full(n, sensor, dtype=object), type=pa.large_string()))
+    return conform_events(pd.DataFrame(cols, copy=False))
+
+
+def _categorical(codes: np.ndarray, col: str) -> object:
+    dtype = EVENT_DTYPES[col]
+    assert isinstance(dtype, pd.CategoricalDtype)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
+def _floats(a: np.ndarray) -> pd.arrays.FloatingArray:
+    nan = np.isnan(a)
+    return pd.arrays.FloatingArray(np.where(nan, 0.0, a), nan)
 
 
 _LUT = np.frombuffer(_B62.encode(), dtype=np.uint8)
 
 
-def _uids(keys: object, ts: np.ndarray) -> np.ndarray:
+def _uids(keys: object, ts: np.ndarray) -> pa.Array:
     """Zeek-style connection ids (``C`` + 17 base-62 digits) from flow key and start time."""
     k = np.asarray(keys, dtype=np.uint64)
     h1 = (k ^ ts.astype(np.uint64)) * np.uint64(0x9E3779B97F4A7C15)
@@ -436,4 +472,5 @@ def _uids(keys: object, ts: np.ndarray) -> np.ndarray:
         for j in cols:
             digits[:, j] = _LUT[(v % np.uint64(62)).astype(np.int64)]
             v //= np.uint64(62)
-    return np.frombuffer(digits.tobytes(), dtype="S18").astype(str).astype(object)
+    raw = np.frombuffer(digits.tobytes(), dtype="S18")
+    return pa.array(raw, type=pa.large_binary()).cast(pa.large_string())

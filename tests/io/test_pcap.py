@@ -291,3 +291,55 @@ def test_pcapng_simple_packet_blocks_and_ts_offset(tmp_path: Path) -> None:
     t = _one(df)
     assert t["ts"] == pd.Timestamp(1005, unit="s", tz="UTC")
     assert (t["pkts_out"], t["pkts_in"], t["conn_state"]) == (5, 3, "SF")
+
+
+def test_closed_connections_leave_the_table_as_the_capture_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Memory follows the live connections: closed ones are emitted 5 s after their last
+    packet (Zeek's close delay) and their rows reused, not kept until the end."""
+    import io
+
+    from attrib.io import _pcap_container
+    from attrib.io._base import FileStats, ReadContext
+    from attrib.io._pcap_container import iter_batches
+    from attrib.io._pcap_decode import decode
+    from attrib.io._pcap_table import COLLECT_AT, FastTracker
+
+    n = 3 * COLLECT_AT
+    frames = [eth(p) for i in range(n) for p in handshake(sp=1024 + i % 60000, dp=80 + i // 60000)]
+    data = pcap(frames, step=0.01)  # one connection every 0.08 s
+    monkeypatch.setattr(_pcap_container, "BLOCK_BYTES", 1 << 16)  # many small batches
+    ctx = ReadContext(stats=FileStats(path="x.pcap"))
+    tr = FastTracker(cap=64)
+    emitted = 0
+    for batch in iter_batches(io.BytesIO(data), ctx):
+        out = tr.feed(batch, decode(batch))
+        emitted += 0 if out is None else len(out["S"])
+    assert emitted >= n - 2 * COLLECT_AT  # most left before the end of the capture
+    assert int(tr.meta[0]) < 2 * COLLECT_AT < n  # rows were reused
+    out = tr.flush()
+    assert emitted + (0 if out is None else len(out["S"])) == n
+
+
+@pytest.mark.parametrize("block", [64, 1 << 20])
+def test_mapped_and_streamed_reading_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           block: int) -> None:  # fmt: skip
+    """An uncompressed file is read through a memory map, a compressed one as a stream: both
+    give the same table, also when records straddle (or exceed) the block size."""
+    import gzip
+
+    from attrib.io import _pcap_container
+
+    monkeypatch.setattr(_pcap_container, "BLOCK_BYTES", block)
+    frames = [eth(p) for i in range(40) for p in handshake(sp=40000 + i, data=b"x" * (i * 37))]
+    data = pcap(frames)
+    plain = _write(tmp_path, data)
+    packed = _write(tmp_path, gzip.compress(data), "c.pcap.gz")
+    a, b = read(plain), read(packed)
+    assert len(a) == 40
+    pd.testing.assert_frame_equal(a.drop(columns="sensor"), b.drop(columns="sensor"))
+    cut = _write(tmp_path, data[:-7], "cut.pcap")
+    report = ReadReport()
+    assert len(read(cut, report=report)) == 40
+    assert report.files[0].skipped["truncated record data past end of file"] == 1

@@ -1,17 +1,24 @@
-"""Agreement with Zeek's own conn.log on Zeek's test traces (see bench/zeek_agreement.py)."""
+"""Agreement with Zeek's own conn.log on Zeek's test traces (see bench/zeek_agreement.py), and
+of the compiled parts with the reference ones on every real capture."""
 
 from __future__ import annotations
 
 import csv
 import importlib.util
+from dataclasses import fields
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pandas as pd
 import pytest
-from _pcap_data import REPO, ZEEK_DIR, need
+from _pcap_data import JA4_DIR, REPO, ZEEK_DIR, need
 
-from attrib.io import read
+from attrib.io import open_source, read
+from attrib.io._base import FileStats, ReadContext
+from attrib.io._pcap_container import iter_batches
+from attrib.io._pcap_decode import Decoded, decode
+from attrib.io._pcap_table import FastTracker
 
 
 def _bench() -> ModuleType:
@@ -78,3 +85,36 @@ def test_engines_agree_on_every_trace() -> None:
         pd.testing.assert_frame_equal(a, b, obj=str(t))
         checked += 1
     assert checked >= 20
+
+
+def _captures() -> list[Path]:
+    """Every readable capture beside the repository: Zeek's traces and FoxIO's JA4 samples."""
+    found = sorted(p for p in ZEEK_DIR.glob("Traces/**/*.pcap*") if p.suffix != ".gz")
+    found += sorted((JA4_DIR / "pcap").glob("*.pcap*"))
+    return found
+
+
+def test_compiled_parts_equal_the_reference_parts_on_every_capture() -> None:
+    """The compiled decoder gives the numpy decoder's fields, and the compiled stream
+    reassembly, ClientHello and SYN-option parsing give the Python parsers' results
+    (``FastTracker(verify=True)`` asserts this for every TCP connection)."""
+    caps = _captures()
+    if len(caps) < 20:
+        pytest.skip("reference captures missing")
+    packets = conns = 0
+    for p in caps:
+        ctx = ReadContext(stats=FileStats(path=str(p)), max_bad_rows=10**9)
+        tr = FastTracker(cap=64, verify=True)
+        with open_source(p).open() as fh:
+            for batch in iter_batches(fh, ctx):
+                d = decode(batch)
+                ref = decode(batch, compiled=False)
+                for f in fields(Decoded):
+                    x, y = getattr(d, f.name), getattr(ref, f.name)
+                    assert x.dtype == y.dtype and np.array_equal(x, y), (p, f.name)
+                packets += len(d.ok)
+                out = tr.feed(batch, d)
+                conns += 0 if out is None else len(out["S"])
+        out = tr.flush()
+        conns += 0 if out is None else len(out["S"])
+    assert packets > 5_000 and conns > 200
