@@ -267,14 +267,16 @@ def main() -> int:
         runs["attrib-compile"].append(_child(ATTRIB_COLD, path, env=env))
     med = {k: statistics.median(t for t, _ in v) for k, v in runs.items() if v}
     base = med["attrib"]
-    print(f"{'tool':<15}{'median s':>10}{'Mpkt/s':>9}{'peak RSS MiB':>14}{'ratio':>9}  runs")
+    print(
+        f"{'tool':<15}{'median s':>10}{'Mpkt/s':>9}{'peak RSS MiB':>14}{'ratio':>9}  runs: seconds"
+    )
     for k, v in runs.items():
         if not v:
             print(f"{k:<15} skipped: tshark not installed (apt-get install tshark)")
             continue
         rss = max(r for _, r in v)
         print(f"{k:<15}{med[k]:>10.2f}{args.packets / med[k] / 1e6:>9.2f}{rss:>14.0f}"
-              f"{med[k] / base:>8.1f}x  {len(v)}")  # fmt: skip
+              f"{med[k] / base:>8.1f}x  {len(v)}: {' '.join(f'{t:.2f}' for t, _ in v)}")  # fmt: skip
     print("ratio = tool median / attrib median (higher = attrib faster). Must hold: scapy >= 30x, "
           "dpkt >= 3x, tshark > 1x.")  # fmt: skip
     print("timings exclude Python imports; attrib's runs follow a warm-up read of a 4-packet "

@@ -188,12 +188,13 @@ def _iter_mapped(mm: mmap.mmap, pos: int, order: str, limit: int, frac_mult: int
     rec_no = 1
     behind: list[tuple[int, int]] = []
     page = mmap.PAGESIZE
+    expect = 1024  # records per block, from the previous block (arrays grow when needed)
     while pos < n:
         win = BLOCK_BYTES
         while True:  # a window holding at least one whole record (or the rest of the file)
             hi = min(pos + win, n)
             _populate(mm, pos, hi)
-            m = (hi - pos) // 16 + 1
+            m = min((hi - pos) // 16 + 1, 2 * expect)
             offs, cap, wire, ts = (np.empty(m, dtype=np.int64) for _ in range(4))
             k, used, bad = _scan_pcap(a[pos:hi], big, limit, frac_mult, offs, cap, wire, ts)
             if bad:
@@ -207,6 +208,7 @@ def _iter_mapped(mm: mmap.mmap, pos: int, order: str, limit: int, frac_mult: int
                           ts_ns=ts[:k], link=np.full(k, link, dtype=np.int64),
                           first_record=rec_no)  # fmt: skip
         rec_no += k
+        expect = max(k, 64)
         behind.append((pos, pos + used))
         pos += used
         if len(behind) > 4 and hasattr(mmap, "MADV_DONTNEED"):

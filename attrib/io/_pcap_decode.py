@@ -201,9 +201,10 @@ _TUNNEL_PORTS[list(_UDP_TUNNELS)] = True
 def _decode_fast(batch: PacketBatch) -> Decoded:
     """Compiled decoding of the common packets; the rest goes through the general decoder."""
     n = len(batch)
-    out = np.zeros((len(FAST_FIELDS), n), dtype=np.int64)
-    key = np.zeros(n, dtype=np.uint64)
-    fwd = np.zeros(n, dtype=bool)
+    # every row is written: by the compiled decoder, or below from the general one
+    out = np.empty((len(FAST_FIELDS), n), dtype=np.int64)
+    key = np.empty(n, dtype=np.uint64)
+    fwd = np.empty(n, dtype=bool)
     end = batch.offs + batch.caplen
     a = np.frombuffer(batch.buf, dtype=np.uint8)
     slow = _decode_simple(a, batch.offs, end, batch.link, _ICMP4, _ICMP6, _TUNNEL_PORTS, out,

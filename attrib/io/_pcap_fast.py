@@ -871,14 +871,14 @@ def scan_pcap(a: np.ndarray, big: bool, limit: int, frac_mult: int, offs: np.nda
               ts: np.ndarray) -> tuple[int, int, int]:  # fmt: skip
     """Walk classic-pcap records in ``a`` and read their headers.
 
-    Fills packet data offsets, captured and wire lengths and timestamps (ns); returns
-    (records found, offset after the last whole record, 1 if a caplen exceeded ``limit`` at
-    that offset else 0).
+    Fills packet data offsets, captured and wire lengths and timestamps (ns), at most
+    ``len(offs)`` records; returns (records found, offset after the last one taken, 1 if a
+    caplen exceeded ``limit`` at that offset else 0).
     """
     n = len(a)
     pos = 0
     k = 0
-    while pos + 16 <= n:
+    while pos + 16 <= n and k < len(offs):
         h0 = _u32(a, pos, big)
         h1 = _u32(a, pos + 4, big)
         incl = _u32(a, pos + 8, big)
