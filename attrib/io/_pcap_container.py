@@ -41,7 +41,7 @@ PCAP_MAGICS: dict[bytes, tuple[str, bool]] = {
 }
 PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 #: read size of one batch of records
-BLOCK_BYTES = 4 * 1024 * 1024
+BLOCK_BYTES = 8 * 1024 * 1024
 #: a record claiming more than this many captured bytes means the file lost sync
 MAX_CAPLEN = 256 * 1024
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
