@@ -1,11 +1,13 @@
 """Packet captures (pcap and pcapng) into Zeek-compatible connection events.
 
-Part of the ``pcap`` extra. The bulk path never dissects packets with scapy: record headers are
-scanned with one tight loop, every header field of a batch is extracted with numpy
-(:mod:`attrib.io._pcap_decode`), and a Zeek-faithful connection state machine runs per packet
-over plain lists (:mod:`attrib.io._pcap_conn`). Memory is bounded by the live connections:
-connections idle past Zeek's inactivity timeouts (tcp 5 min, udp/icmp 1 min) are emitted as the
-capture is read.
+Part of the ``pcap`` extra. The bulk path never dissects packets with scapy: with numba, record
+headers are walked, common packets decoded and Zeek's connection state machine applied by
+compiled code (:mod:`attrib.io._pcap_fast`, driven by :mod:`attrib.io._pcap_table`), reading and
+decoding running one block ahead in a thread; the general numpy decoder
+(:mod:`attrib.io._pcap_decode`) takes every other packet, and without numba the plain-Python
+tracker (:mod:`attrib.io._pcap_conn`) is used. Memory is bounded by the live connections:
+connections idle past Zeek's inactivity timeouts (tcp 5 min, udp/icmp 1 min), or closed and
+past its close delay, are emitted as the capture is read.
 
 Per connection we add the originator's SYN fingerprint (``tcp_fp``, ``tcp_os``,
 ``tunnel_hint``), the TLS ClientHello's JA4 and SNI, the SSH client banner, the HTTP
