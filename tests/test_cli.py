@@ -32,7 +32,14 @@ def test_folder_skips_unrecognised_files_but_named_file_fails(tmp_path, capsys):
     import shutil
     from pathlib import Path
 
-    src = Path(__file__).resolve().parents[1] / "data" / "samples" / "demo" / "entra" / "signins.json.gz"
+    src = (
+        Path(__file__).resolve().parents[1]
+        / "data"
+        / "samples"
+        / "demo"
+        / "entra"
+        / "signins.json.gz"
+    )
     (tmp_path / "logs").mkdir()
     shutil.copy(src, tmp_path / "logs" / "signins.json.gz")
     (tmp_path / "logs" / "NOTES.txt").write_text("collected by the SOC on Monday\n")
