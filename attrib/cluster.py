@@ -34,6 +34,7 @@ DEFAULT_TRAIT_WEIGHTS: dict[str, float] = {
     "top_user_agent": 0.6,
     "target_set": 1.0,
     "net24": 0.4,
+    "ja4_home": 0.6,
 }
 _HANDOFF_TRAITS = ["top_user_agent", "top_ja4", "top_tcp_fp", "target_set"]
 
@@ -195,12 +196,21 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
 
 
 def _prepare(o: pd.DataFrame) -> pd.DataFrame:
-    """Derive ``net24``; a one-account target set is no evidence (the account's owner has it)."""
+    """Derive ``net24`` and ``ja4_home``; a one-account target set is no evidence.
+
+    ``ja4_home`` is the TLS fingerprint of origins on residential, mobile and business (small
+    office) networks only: a stock client (Go's, python-requests') is common across hosting
+    networks, where scripts and commodity tools run, but the same tool behind many home and
+    small-office routers is an ORB signature, so its rarity is judged among those addresses.
+    """
     if "target_set" in o.columns:
         size = pd.to_numeric(
             o["target_set"].astype("string").str.split(":").str[0], errors="coerce"
         )
         o = o.assign(target_set=o["target_set"].where(size.fillna(0).to_numpy() >= 2))
+    if "top_ja4" in o.columns and "net_type" in o.columns and "ja4_home" not in o.columns:
+        home = o["net_type"].astype("string").isin(["residential", "mobile", "business"]).to_numpy()
+        o = o.assign(ja4_home=o["top_ja4"].astype("string").where(home))
     return _with_net24(o)
 
 
