@@ -129,7 +129,7 @@ def fingerprint_features(
     out["ua_peers_lifetime_days"] = ua.map(med).to_numpy(dtype=float, na_value=np.nan)
     ipt = p.tables["ip"].set_index("ip").reindex(tops.index)
     out["ua_peers_unknown_share"] = _peer_share(
-        tops["top_user_agent"],
+        ua,
         ipt["e_unknown_account"].to_numpy(dtype=float),
         ipt["n_failure"].to_numpy(dtype=float),
     )

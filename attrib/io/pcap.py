@@ -22,8 +22,6 @@ import gc
 import hashlib
 import logging
 import math
-import queue
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -37,6 +35,7 @@ from attrib.io._base import ReadContext
 from attrib.io._pcap_conn import Conn, Tracker, conn_state
 from attrib.io._pcap_container import PacketBatch, is_capture, iter_batches
 from attrib.io._pcap_decode import REASONS, Decoded, decode
+from attrib.io._prefetch import prefetch
 from attrib.io._source import Source
 from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
 from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
@@ -176,50 +175,13 @@ def _decoded(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, De
             yield batch, decode(batch)
 
 
-_DONE = object()
-
-
 def _prefetched(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
-    """:func:`_decoded` run one step ahead in a reader thread.
+    """:func:`_decoded` run ahead in a reader thread (at most :data:`_AHEAD` blocks).
 
     Reading, the record walk and decoding (compiled code and numpy, which release the GIL)
-    overlap with connection tracking. At most :data:`_AHEAD` decoded blocks wait; errors are
-    raised in the caller; closing the generator stops the thread.
+    overlap with connection tracking.
     """
-    q: queue.Queue[object] = queue.Queue(maxsize=_AHEAD)
-    stop = threading.Event()
-
-    def put(item: object) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(item, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for item in _decoded(source, ctx):
-                if not put(item):
-                    return
-            put(_DONE)
-        except BaseException as exc:  # handed to the consumer, raised there
-            put(exc)
-
-    t = threading.Thread(target=work, name="attrib-pcap-reader", daemon=True)
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        t.join()
+    return prefetch(_decoded(source, ctx), _AHEAD, "attrib-pcap-reader")
 
 
 def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:

@@ -17,18 +17,17 @@ btest's masked timestamps (``XXXXXXXXXX.XXXXXX``) are kept with a null ``ts`` an
 
 from __future__ import annotations
 
-import queue
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
+from attrib.io._prefetch import prefetch
 from attrib.io._source import Source
 from attrib.io._zeek_json import read_json_chunks
 from attrib.io._zeek_map import APP_LOGS, SENSOR_FIELDS, field_map, infer_log_type, kind, to_frame
@@ -127,7 +126,7 @@ class _TsvReader:
 
     def run(self, raw: Any, block: int, max_line: int) -> Iterator[pd.DataFrame]:
         plan: _Plan | None = None
-        for item in prefetch(self._parsed(raw, block, max_line), _DEPTH):
+        for item in prefetch(self._parsed(raw, block, max_line), _DEPTH, "attrib-zeek-parse"):
             if item is None:  # a header line: the section (maybe its columns) changes
                 if plan is not None:
                     yield from self.flush(plan, final=True)
@@ -222,59 +221,6 @@ def _strings(
 
 
 _DEPTH = 2
-_T = TypeVar("_T")
-_DONE = object()
-
-
-def prefetch(items: Iterator[_T], depth: int = _DEPTH) -> Iterator[_T]:
-    """Run ``items`` in a background thread, at most ``depth`` items ahead; re-raise its errors.
-
-    Parameters
-    ----------
-    items
-        An iterator (its work should release the GIL to gain anything).
-    depth
-        How many produced items may wait.
-
-    Yields
-    ------
-    object
-        The items, in order.
-    """
-    q: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry: tuple[bool, Any]) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def work() -> None:
-        try:
-            for it in items:
-                if not put((True, it)):
-                    return
-            put((True, _DONE))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, re-raised there
-            put((False, exc))
-
-    worker = threading.Thread(target=work, name="attrib-zeek-parse", daemon=True)
-    worker.start()
-    try:
-        while True:
-            ok, it = q.get()
-            if not ok:
-                raise it
-            if it is _DONE:
-                return
-            yield it
-    finally:
-        stop.set()
-        worker.join()
 
 
 def read_tsv_records(data: bytes) -> list[tuple[ZeekHeader, list[dict[str, Any]]]]:

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 _ACCESS = {"residential": 12.0, "business": 6.0, "hosting": 1.0, "mobile": 35.0, "cdn": 1.0}
 _APPS_DESKTOP = np.array(["office", "outlook_web", "teams"])
 _APPS_SPRAY = np.array(["office", "ms_office", "azure_portal"])
+#: per commodity spray tool (index into SPRAY_TOOLS): TLS hello profile, Entra client app
+_SPRAY_HELLO = np.array([t[1] for t in SPRAY_TOOLS], dtype=object)
+_SPRAY_CLIENT = np.array([t[2] for t in SPRAY_TOOLS], dtype=object)
 #: Account names commodity sprayers guess (role accounts and numbered variants).
 _GUESSES = (
     "admin", "administrator", "info", "sales", "test", "support", "hr", "office", "it",
@@ -138,14 +141,13 @@ def _guess_upn(k: int, domain: str) -> str:
 def _spray_sessions(ctx: _Ctx, spray: pd.DataFrame) -> pd.DataFrame:
     """Connections of commodity sprayers to the VPN gateway and OWA (direct, no relay)."""
     s = spray[spray["channel"].to_numpy() != "entra"]
-    hello = np.array([t[1] for t in SPRAY_TOOLS], dtype=object)
     df = frame(
         {
             "ts": s["ts"],
             "ip": s["ip"],
             "service": s["channel"],
             "stack": "linux",
-            "hello": hello[s["tool"].to_numpy(dtype=int)],
+            "hello": _SPRAY_HELLO[s["tool"].to_numpy(dtype=int)],
         }
     )
     df["rtt_ms"] = ctx.rtt_to(df["ip"].to_numpy())
@@ -282,7 +284,6 @@ def _signin_frame(
     sp = spray[spray["channel"].to_numpy() == "entra"]
     if len(sp):
         tool = sp["tool"].to_numpy(dtype=int)
-        client = np.array([t[2] for t in SPRAY_TOOLS], dtype=object)
         rows.append(
             frame(
                 {
@@ -290,7 +291,7 @@ def _signin_frame(
                     "user": sp["user"],
                     "ip": sp["ip"],
                     "app": rng.choice(_APPS_SPRAY, len(sp)),
-                    "client_app": client[tool],
+                    "client_app": _SPRAY_CLIENT[tool],
                     "device": np.char.add("spray:", tool.astype(str)).astype(object),
                     "error": sp["error"],
                     "mfa": False,

@@ -398,7 +398,7 @@ def sprayers_day(
     chan = np.where(
         b, rng.choice(np.array(["entra", "owa", "vpn"]), n, p=[0.6, 0.25, 0.15]), "entra"
     )
-    chan = np.where(valid | (chan == "entra"), chan, "entra")
+    chan = np.where(valid, chan, "entra")  # guessed names only at Entra
     out = frame(
         {
             "ts": ts,
