@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from attrib.errors import InputError, UnknownFormatError, UnreadableFileError
+from attrib.io._assemble import EventsBuilder, expected_rows
 from attrib.io._base import DEFAULT_CHUNKSIZE, DEFAULT_MAX_BAD_ROWS, FileStats, ReadContext
 from attrib.io._registry import format_names, module_for
 from attrib.io._source import Source, expand_inputs, expand_paths, open_source
@@ -195,17 +196,28 @@ def read(
     >>> import attrib
     >>> ev = attrib.read("data/samples/demo")  # doctest: +SKIP
     """
-    chunks = list(
-        iter_read(
-            inputs, format, chunksize=chunksize, max_bad_rows=max_bad_rows,
-            skip_unreadable=skip_unreadable, report=report, options=options,
-        )
-    )  # fmt: skip
-    if not chunks:
+    if not isinstance(inputs, str | os.PathLike):
+        inputs = list(inputs)  # walked twice: for the size estimate, then to read
+    # appends each chunk as it comes, so the table is never held twice
+    builder = EventsBuilder(_expected_rows(inputs))
+    for chunk in iter_read(
+        inputs, format, chunksize=chunksize, max_bad_rows=max_bad_rows,
+        skip_unreadable=skip_unreadable, report=report, options=options,
+    ):  # fmt: skip
+        builder.add(chunk)
+    if not builder.rows:
         return empty_events()
-    df = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
-    df = _postprocess(df)
+    df = _postprocess(builder.build())
     return conform_events(df)
+
+
+def _expected_rows(inputs: PathLike | Iterable[PathLike]) -> int:
+    """Upper estimate of the rows ``inputs`` hold (0 when the paths cannot be listed yet)."""
+    items = [inputs] if isinstance(inputs, str | os.PathLike) else inputs
+    try:
+        return expected_rows([p for p, _ in expand_inputs(items)])
+    except (InputError, OSError):
+        return 0
 
 
 def _postprocess(df: pd.DataFrame) -> pd.DataFrame:

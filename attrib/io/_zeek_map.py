@@ -5,6 +5,7 @@ This is the one place where Zeek's names (``id.orig_h``, ``orig_bytes``, ...) me
 
 from __future__ import annotations
 
+import mmap
 import re
 from collections import Counter
 from typing import Any, cast
@@ -123,23 +124,47 @@ def infer_log_type(fields: set[str]) -> str:
 _NULLS: dict[tuple[str, int], Any] = {}
 
 
-def _shared(key: str, n: int) -> Any:
-    """Read-only all-null buffers shared by the null columns of a frame.
+def lazy_zeros(n: int, dtype: str) -> np.ndarray[Any, Any]:
+    """A writable zero-filled array whose pages are mapped only when written.
 
-    Arrow arrays are immutable and pandas copies a read-only numpy buffer before writing
-    into it, so sharing them is safe; it saves allocating (and page-faulting) one buffer per
-    null column and chunk.
+    Large ones come from an anonymous ``mmap``: ``np.zeros`` gets them from ``calloc``, which
+    memsets heap memory that malloc had recycled, touching every page of a column that stays
+    all-null.
     """
+    size = n * np.dtype(dtype).itemsize
+    if size < 1 << 20:
+        return np.zeros(n, dtype)
+    return np.frombuffer(mmap.mmap(-1, size), dtype=dtype, count=n)
+
+
+def _shared(key: str, n: int) -> Any:
+    """All-null buffers for the null columns of a frame.
+
+    Text: one immutable Arrow array of nulls, shared by every null text column and chunk of
+    that length (pandas replaces, never mutates, Arrow data). Numbers: a new writable buffer
+    per column, since pandas writes into masked arrays in place; values come from ``calloc``
+    (pages untouched until written, so they cost no memory) and only the mask is filled.
+    """
+    if key == "mask":
+        return np.ones(n, dtype=bool)
+    if key != "str":
+        return lazy_zeros(n, key)
     got = _NULLS.get((key, n))
     if got is None:
         if len(_NULLS) > 16:
             _NULLS.clear()
-        if key == "str":
-            got = pa.chunked_array([pa.nulls(n, pa.large_string())])
-        else:
-            got = np.zeros(n, dtype=key) if key != "mask" else np.ones(n, dtype=bool)
-            got.flags.writeable = False
-        _NULLS[(key, n)] = got
+        got = _NULLS[(key, n)] = pa.chunked_array([pa.nulls(n, pa.large_string())])
+    return got
+
+
+def _repeated(value: str, n: int) -> pa.Array:
+    """``value`` ``n`` times as one immutable Arrow array shared by the chunks of a read."""
+    key = ("repeat:" + value, n)
+    got = _NULLS.get(key)
+    if got is None:
+        if len(_NULLS) > 16:
+            _NULLS.clear()
+        got = _NULLS[key] = pa.repeat(pa.scalar(value, pa.large_string()), n)
     return got
 
 
@@ -226,13 +251,15 @@ def to_ts(arr: pa.Array, nulled: Counter[str]) -> pd.Series:
 
 def _from_secs(secs: pa.Array, nulled: Counter[str]) -> pd.Series:
     # epoch milliseconds / microseconds (JSON::TS_MILLIS and friends) are far beyond year 5000
-    secs = pc.if_else(pc.greater(pc.abs(secs), 1e14), pc.divide(secs, 1e6), secs)
-    secs = pc.if_else(pc.greater(pc.abs(secs), 1e11), pc.divide(secs, 1e3), secs)
-    out_of_range = pc.fill_null(pc.greater(pc.abs(secs), 9.2e9), False)  # beyond ns timestamps
-    bad = int(pc.sum(out_of_range).as_py() or 0)
-    if bad:
-        nulled["invalid timestamp"] += bad
-        secs = pc.if_else(out_of_range, pa.nulls(len(secs), pa.float64()), secs)
+    lo, hi = pc.min_max(secs).values()
+    if not (lo.is_valid and -9.2e9 <= lo.as_py() and hi.as_py() <= 9.2e9):  # else: all epoch s
+        secs = pc.if_else(pc.greater(pc.abs(secs), 1e14), pc.divide(secs, 1e6), secs)
+        secs = pc.if_else(pc.greater(pc.abs(secs), 1e11), pc.divide(secs, 1e3), secs)
+        out_of_range = pc.fill_null(pc.greater(pc.abs(secs), 9.2e9), False)  # beyond ns range
+        bad = int(pc.sum(out_of_range).as_py() or 0)
+        if bad:
+            nulled["invalid timestamp"] += bad
+            secs = pc.if_else(out_of_range, pa.nulls(len(secs), pa.float64()), secs)
     us = pc.round(pc.multiply(secs, 1e6)).cast(pa.int64())
     ts = us.cast(pa.timestamp("us", tz="UTC")).cast(pa.timestamp("ns", tz="UTC"))
     return pd.Series(ts.to_pandas(), dtype=_TS_DTYPE, copy=False)
@@ -289,11 +316,7 @@ def to_frame(
             )
             continue
         if col == "event_type":
-            arr = (
-                pa.repeat(pa.scalar(event_type, pa.large_string()), n)
-                if isinstance(event_type, str)
-                else event_type
-            )
+            arr = _repeated(event_type, n) if isinstance(event_type, str) else event_type
         if col == "sensor":
             arr = sensor
         if arr is None:

@@ -156,7 +156,9 @@ class _TsvReader:
                 continue
             assert piece.data is not None
             plan = plan or self._plan(header, piece.line)
-            res = parse_block(piece.data, piece.line, header, plan[2], piece.utf8)
+            res = parse_block(
+                piece.data, piece.line, header, plan[2], piece.utf8, text=not piece.backslash
+            )
             res.backslash, res.paren = piece.backslash, piece.paren
             if res.bad_rows:
                 expected = len(header.fields)
@@ -176,7 +178,8 @@ class _TsvReader:
         if not self.pending:
             return
         size = self.ctx.chunksize
-        if all(r.typed for r in self.pending):
+        schema = self.pending[0].table.schema
+        if all(r.typed and r.table.schema.equals(schema) for r in self.pending):
             flags = (any(r.backslash for r in self.pending), any(r.paren for r in self.pending))
             table = pa.concat_tables([r.table for r in self.pending])
             self.pending, self.rows = [], 0
@@ -200,7 +203,7 @@ class _TsvReader:
         cols: dict[str, pa.Array] = {}
         for zname, col in fmap.items():
             arr = table.column(zname)
-            if kind(col) in ("str", "cat") and pa.types.is_binary(arr.type):
+            if kind(col) in ("str", "cat") and _raw_or_text(arr.type):
                 arr = _strings(arr, empty, nulled, backslash, paren)
             cols[col] = arr
         sensor = None
@@ -221,6 +224,10 @@ def _strings(
 
 
 _DEPTH = 2
+
+
+def _raw_or_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_binary(t) or pa.types.is_large_string(t))
 
 
 def read_tsv_records(data: bytes) -> list[tuple[ZeekHeader, list[dict[str, Any]]]]:
