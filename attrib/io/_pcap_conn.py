@@ -326,7 +326,7 @@ def _attempt_over(c: Conn, now: int) -> bool:
 
 def _frag_id(buf: bytes, l3: int) -> bytes:
     """IPv4 fragment identity: identification, protocol and addresses."""
-    return buf[l3 + 4 : l3 + 6] + buf[l3 + 9 : l3 + 10] + buf[l3 + 12 : l3 + 20]
+    return bytes(buf[l3 + 4 : l3 + 6] + buf[l3 + 9 : l3 + 10] + buf[l3 + 12 : l3 + 20])
 
 
 def _addr(buf: bytes, l3: int, ipv: int, src: bool) -> str:
@@ -445,7 +445,7 @@ class Tracker:
         if fl & 2:
             if e == 0 and not fl & 16 and c.syn is None:
                 l4, thl = int(d.l4[i]), int(d.thl[i])
-                opts = buf[l4 + 20 : min(l4 + thl, int(d.end[i]))]
+                opts = bytes(buf[l4 + 20 : min(l4 + thl, int(d.end[i]))])
                 c.syn = (int(d.ipv[i]), int(d.ttl[i]), int(d.df[i]), int(d.ipid[i]),
                          int(d.win[i]), opts)  # fmt: skip
                 c.syn_ts = ts
@@ -463,7 +463,7 @@ class Tracker:
                 if c.opay_n < 4:
                     c.opay_n += 1
                     o = int(d.pay[i])
-                    c.opay.append((int(d.seq[i]), buf[o : min(o + plen, int(d.end[i]))]))
+                    c.opay.append((int(d.seq[i]), bytes(buf[o : min(o + plen, int(d.end[i]))])))
         elif plen > 0 and c.rdata_ts < 0:
             c.rdata_ts = ts
 

@@ -7,13 +7,8 @@ per-packet field after that is extracted with numpy over the whole batch.
 
 from __future__ import annotations
 
-import io
 import logging
-import mmap
-import os
-import stat
 import struct
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
@@ -23,10 +18,18 @@ import numpy as np
 from attrib.errors import FormatError, UnknownFormatError
 from attrib.io._base import ReadContext
 
-__all__ = ["PCAP_MAGICS", "PacketBatch", "is_capture", "iter_batches"]
+__all__ = [
+    "PCAP_MAGICS",
+    "PacketBatch",
+    "batches_after",
+    "is_capture",
+    "iter_batches",
+    "pcap_header",
+    "truncated_record",
+]
 
 try:  # compiled record walk (numba, part of the pcap extra); a plain loop otherwise
-    from attrib.io._pcap_fast import scan_pcap as _scan_pcap
+    from attrib.io._pcap_walk import scan_pcap as _scan_pcap
 except ImportError:  # pragma: no cover
     _scan_pcap = None  # type: ignore[assignment]
 
@@ -51,7 +54,7 @@ _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 class PacketBatch:
     """Packets of one read block: one shared buffer and per-packet arrays."""
 
-    buf: bytes  # or a read-only mmap of the whole file (slices of both are bytes)
+    buf: bytes  # or a bytearray reused by later batches (see ``owner``)
     offs: np.ndarray  # int64, start of packet data in buf
     caplen: np.ndarray  # int64, captured bytes
     wirelen: np.ndarray  # int64, bytes on the wire
@@ -59,6 +62,8 @@ class PacketBatch:
     link: np.ndarray  # int64, link type per packet
     first_record: int  # 1-based record number of the first packet
     rec: np.ndarray | None = None  # record numbers, when not consecutive (tunnel payloads)
+    #: the reused block this batch's buffer and arrays belong to (``_pcap_read.release``)
+    owner: object | None = None
 
     def __len__(self) -> int:
         return len(self.offs)
@@ -97,31 +102,49 @@ def iter_batches(fh: IO[bytes], ctx: ReadContext) -> Iterator[PacketBatch]:
     PacketBatch
         Packets in file order.
     """
-    head = fh.read(24)
-    path = ctx.stats.path
-    if len(head) == 0:
-        raise FormatError(path, "empty capture file")
-    if head[:4] in PCAP_MAGICS:
-        yield from _iter_pcap(fh, head, ctx)
-    elif head[:4] == PCAPNG_SHB:
-        yield from _iter_pcapng(fh, head, ctx)
-    else:
-        raise UnknownFormatError(f"{path}: not a pcap/pcapng capture (magic {head[:4].hex()})")
+    return batches_after(fh, fh.read(24), ctx)
 
 
-def _iter_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketBatch]:
-    path = ctx.stats.path
+def pcap_header(head: bytes, path: str) -> tuple[str, int, int, int]:
+    """Parse a classic-pcap file header.
+
+    Parameters
+    ----------
+    head
+        The first 24 bytes (fewer means a truncated header).
+    path
+        File name for errors.
+
+    Returns
+    -------
+    tuple
+        (byte order ``"<"``/``">"``, timestamp fraction unit in ns, link type, largest
+        plausible captured length of a record).
+    """
     if len(head) < 24:
         raise FormatError(path, "truncated pcap file header", line=0)
     order, nano = PCAP_MAGICS[head[:4]]
     snaplen, link = struct.unpack(order + "II", head[16:24])
     link &= 0xFFFF  # upper bits carry FCS information
     limit = max(MAX_CAPLEN, snaplen if snaplen < 16 * MAX_CAPLEN else 0)
-    frac_mult = 1 if nano else 1000
-    mm = _mapped(fh) if _scan_pcap is not None else None
-    if mm is not None:
-        yield from _iter_mapped(mm, fh.tell(), order, limit, frac_mult, link, ctx)
-        return
+    return order, 1 if nano else 1000, link, limit
+
+
+def batches_after(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketBatch]:
+    """:func:`iter_batches` of a capture whose first (up to) 24 bytes ``head`` were read."""
+    if head[:4] in PCAP_MAGICS:
+        return _iter_pcap(fh, head, ctx)
+    if head[:4] == PCAPNG_SHB:
+        return _iter_pcapng(fh, head, ctx)
+    path = ctx.stats.path
+    if not head:
+        raise FormatError(path, "empty capture file")
+    raise UnknownFormatError(f"{path}: not a pcap/pcapng capture (magic {head[:4].hex()})")
+
+
+def _iter_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketBatch]:
+    path = ctx.stats.path
+    order, frac_mult, link, limit = pcap_header(head, path)
     rec_no = 1
     rest = b""
     while True:
@@ -141,83 +164,12 @@ def _iter_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketB
         if not data:
             break
     if rest:
-        what = "record header" if len(rest) < 16 else "record data"
-        ctx.bad(f"truncated {what} past end of file", rec_no)
+        ctx.bad(truncated_record(len(rest)), rec_no)
 
 
-def _mapped(fh: IO[bytes]) -> mmap.mmap | None:
-    """A read-only map of an uncompressed regular capture file (None for other streams)."""
-    if type(fh) is not io.BufferedReader:
-        return None
-    try:
-        fd = fh.fileno()
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):
-        return None
-
-
-#: Linux's MADV_POPULATE_READ (5.14+): map a whole range in one call instead of page faults
-_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22 if sys.platform == "linux" else 0)
-
-
-def _populate(mm: mmap.mmap, lo: int, hi: int) -> None:
-    global _POPULATE_READ
-    if not _POPULATE_READ:
-        return
-    lo -= lo % mmap.PAGESIZE
-    try:
-        mm.madvise(_POPULATE_READ, lo, hi - lo)
-    except OSError:  # an older kernel: fall back to page faults
-        _POPULATE_READ = 0
-
-
-def _iter_mapped(mm: mmap.mmap, pos: int, order: str, limit: int, frac_mult: int, link: int,
-                 ctx: ReadContext) -> Iterator[PacketBatch]:  # fmt: skip
-    """Classic pcap records of a mapped file, in blocks of about :data:`BLOCK_BYTES`.
-
-    Nothing is copied: every batch's buffer is the whole map and its offsets are file offsets.
-    Pages of blocks a few batches back are released (``MADV_DONTNEED``; the kernel maps them
-    again from the page cache if they are touched), so resident memory stays a few blocks.
-    """
-    path = ctx.stats.path
-    a = np.frombuffer(mm, dtype=np.uint8)
-    n = len(a)
-    big = order == ">"
-    rec_no = 1
-    behind: list[tuple[int, int]] = []
-    page = mmap.PAGESIZE
-    expect = 1024  # records per block, from the previous block (arrays grow when needed)
-    while pos < n:
-        win = BLOCK_BYTES
-        while True:  # a window holding at least one whole record (or the rest of the file)
-            hi = min(pos + win, n)
-            _populate(mm, pos, hi)
-            m = min((hi - pos) // 16 + 1, 2 * expect)
-            offs, cap, wire, ts = (np.empty(m, dtype=np.int64) for _ in range(4))
-            k, used, bad = _scan_pcap(a[pos:hi], big, limit, frac_mult, offs, cap, wire, ts)
-            if bad:
-                raise FormatError(path, f"record caplen is absurd (> {limit})", line=rec_no + k)
-            if k or hi == n:
-                break
-            win *= 2
-        if not k:
-            break
-        yield PacketBatch(buf=mm, offs=offs[:k] + pos, caplen=cap[:k], wirelen=wire[:k],  # type: ignore[arg-type]
-                          ts_ns=ts[:k], link=np.full(k, link, dtype=np.int64),
-                          first_record=rec_no)  # fmt: skip
-        rec_no += k
-        expect = max(k, 64)
-        behind.append((pos, pos + used))
-        pos += used
-        if len(behind) > 4 and hasattr(mmap, "MADV_DONTNEED"):
-            lo, up = behind.pop(0)
-            lo -= lo % page
-            mm.madvise(mmap.MADV_DONTNEED, lo, up - lo)
-    if pos < n:
-        what = "record header" if n - pos < 16 else "record data"
-        ctx.bad(f"truncated {what} past end of file", rec_no)
+def truncated_record(nbytes: int) -> str:
+    """What is wrong with the ``nbytes`` left after the last whole record."""
+    return f"truncated {'record header' if nbytes < 16 else 'record data'} past end of file"
 
 
 def _scan_fast(buf: bytes, order: str, limit: int, frac_mult: int, link: int, path: str,

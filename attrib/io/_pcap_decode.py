@@ -15,11 +15,20 @@ import numpy as np
 from attrib.io._pcap_container import PacketBatch
 
 try:  # compiled decoder of the common packets (numba, part of the pcap extra)
-    from attrib.io._pcap_fast import decode_simple as _decode_simple
+    from attrib.io._pcap_walk import decode_simple as _decode_simple
 except ImportError:  # pragma: no cover
     _decode_simple = None  # type: ignore[assignment]
 
-__all__ = ["FAST_FIELDS", "Decoded", "LINKTYPES", "decode"]
+__all__ = [
+    "FAST_FIELDS",
+    "Decoded",
+    "LINKTYPES",
+    "ICMP4",
+    "ICMP6",
+    "TUNNEL_PORTS",
+    "decode",
+    "decode_rest",
+]
 
 #: link types this decoder understands
 LINKTYPES = {0: "null", 1: "ethernet", 12: "raw", 14: "raw", 101: "raw", 108: "loop",
@@ -194,30 +203,55 @@ def decode(batch: PacketBatch, depth: int = 0, compiled: bool = True) -> Decoded
 #: Decoded fields the compiled decoder fills, in its output row order
 FAST_FIELDS = ("ipv", "l3", "ip_len", "ttl", "df", "ipid", "proto", "l4", "sport", "dport",
                "seq", "ack", "flags", "thl", "win", "plen", "pay")  # fmt: skip
-_TUNNEL_PORTS = np.zeros(65536, dtype=np.bool_)
-_TUNNEL_PORTS[list(_UDP_TUNNELS)] = True
+#: UDP ports of decapsulated tunnels, as a lookup table for the compiled decoder
+TUNNEL_PORTS = np.zeros(65536, dtype=np.bool_)
+TUNNEL_PORTS[list(_UDP_TUNNELS)] = True
 
 
 def _decode_fast(batch: PacketBatch) -> Decoded:
     """Compiled decoding of the common packets; the rest goes through the general decoder."""
     n = len(batch)
     # every row is written: by the compiled decoder, or below from the general one
-    out = np.empty((len(FAST_FIELDS), n), dtype=np.int64)
+    out = np.empty((n, len(FAST_FIELDS)), dtype=np.int64)  # a packet per row
     key = np.empty(n, dtype=np.uint64)
     fwd = np.empty(n, dtype=bool)
     end = batch.offs + batch.caplen
     a = np.frombuffer(batch.buf, dtype=np.uint8)
-    slow = _decode_simple(a, batch.offs, end, batch.link, _ICMP4, _ICMP6, _TUNNEL_PORTS, out,
-                          key, fwd)  # fmt: skip
+    slow = _decode_simple(a, batch.offs, end, batch.link, ICMP4, ICMP6, TUNNEL_PORTS, out, key,
+                          fwd)  # fmt: skip
     rec = batch.rec if batch.rec is not None else np.arange(n, dtype=np.int64) + batch.first_record
-    cols: dict[str, np.ndarray] = dict(zip(FAST_FIELDS, out, strict=True))
+    cols: dict[str, np.ndarray] = dict(zip(FAST_FIELDS, out.T, strict=True))
     d = Decoded(
         ok=np.ones(n, dtype=bool), reason=np.zeros(n, dtype=np.int8),
         frag=np.zeros(n, dtype=np.int64), end=end, key=key, fwd=fwd, ts=batch.ts_ns, rec=rec,
         lvl=np.zeros(n, dtype=np.int64), **cols,
     )  # fmt: skip
+    return decode_rest(batch, d, slow)
+
+
+def decode_rest(batch: PacketBatch, d: Decoded, slow: np.ndarray) -> Decoded:
+    """Complete the compiled decoder's result with the general decoder's for what it left.
+
+    The arrays of ``d`` are filled in place unless tunnel payloads add packets.
+
+    Parameters
+    ----------
+    batch
+        The packets.
+    d
+        Their decoded fields, valid except at ``slow``; ``d.rec`` are the record numbers.
+    slow
+        Indices of the packets left to the general decoder.
+
+    Returns
+    -------
+    Decoded
+        ``d``, or a new result with the inner packets of tunnels interleaved.
+    """
     if not len(slow):
         return d
+    n = len(d.ok)
+    rec = d.rec
     sub = PacketBatch(
         buf=batch.buf, offs=batch.offs[slow], caplen=batch.caplen[slow],
         wirelen=batch.wirelen[slow], ts_ns=batch.ts_ns[slow], link=batch.link[slow],
@@ -468,15 +502,16 @@ _ICMP6_PAIR = {128: 129, 129: 128, 133: 134, 134: 133, 135: 136, 136: 135, 130: 
                139: 140, 140: 139}  # fmt: skip
 
 
-_ICMP4 = np.full(256, -1, dtype=np.int64)
-_ICMP6 = np.full(256, -1, dtype=np.int64)
+#: ICMP type -> counterpart type (-1 none), IPv4 and IPv6
+ICMP4 = np.full(256, -1, dtype=np.int64)
+ICMP6 = np.full(256, -1, dtype=np.int64)
 for _k, _v in _ICMP4_PAIR.items():
-    _ICMP4[_k] = _v
+    ICMP4[_k] = _v
 for _k, _v in _ICMP6_PAIR.items():
-    _ICMP6[_k] = _v
+    ICMP6[_k] = _v
 
 
 def _icmp_counterpart(t: np.ndarray, c: np.ndarray, ipv: np.ndarray) -> np.ndarray:
     """Zeek's ``resp_p`` for ICMP: the counterpart type of paired messages, else the code."""
-    cp = np.where(ipv == 4, _ICMP4[t], _ICMP6[t])
+    cp = np.where(ipv == 4, ICMP4[t], ICMP6[t])
     return np.where(cp >= 0, cp, c)

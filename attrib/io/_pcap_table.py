@@ -27,7 +27,7 @@ from attrib.io._pcap_decode import Decoded
 from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
 from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
 
-__all__ = ["COLLECT_AT", "TCP_TEXT", "FastTracker"]
+__all__ = ["COLLECT_AT", "OUT", "TCP_TEXT", "FastTracker"]
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +36,14 @@ _SERVER[list(LIKELY_SERVER_PORTS)] = True
 #: text columns of TCP connections filled from the SYN and the originator's first payload
 TCP_TEXT = ("tcp_fp", "tcp_os", "tunnel_hint", "ja4", "tls_sni", "service", "ssh_client",
             "user_agent")  # fmt: skip
+#: state-matrix columns of a finished connection that reach the events table (``out["S"]``)
+_OUT_COLS = ("TS0", "LAST", "PROTO", "OPORT", "RPORT", "SZ0", "SZ1", "PK0", "PK1", "IB0", "IB1",
+             "CSTATE")  # fmt: skip
+#: column name -> index in ``out["S"]``
+OUT = {name: i for i, name in enumerate(_OUT_COLS)}
+_OUT_IDX = np.array([F.COLS[c] for c in _OUT_COLS], dtype=np.int64)
+#: state-matrix columns the TCP text and RTT columns are made from
+_TCP_IDX = np.array([F.SYNTS, F.SYNACKTS, F.ACKTS, F.RDATATS, F.APPTS], dtype=np.int64)
 #: finished rows waiting before they are turned into columns (and their rows reused)
 COLLECT_AT = 4096
 #: payload arena: initial size, and the fill above which it is compacted after a batch
@@ -161,12 +169,13 @@ class FastTracker:
 
     def _columns(self, fin: np.ndarray) -> dict[str, Any]:
         """Columns of the finished rows ``fin``: state matrix, key, text and RTTs."""
-        S = self.S[fin]
+        # only the columns the table needs: a copy of whole rows is ~5x the memory
+        S = self.S[fin[:, None], _OUT_IDX]
         m = len(fin)
-        proto = S[:, F.PROTO]
-        hist = np.ascontiguousarray(self.H[fin]).view(f"S{F.HMAX}").ravel()
+        proto = S[:, OUT["PROTO"]]
+        hist = self.H[fin].view(f"S{F.HMAX}").ravel()
         no_hist = (hist == b"") | ((proto != 6) & (proto != 17))
-        src, dst = _addresses(self.A[fin], S[:, F.IPV])
+        src, dst = _addresses(self.A[fin], self.S[fin, F.IPV])
         out: dict[str, Any] = {
             "S": S, "K": self.K[fin], "src": src, "dst": dst,
             "hist": pa.array(hist, type=pa.large_binary(), mask=no_hist).cast(pa.large_string()),
@@ -176,7 +185,7 @@ class FastTracker:
         rtt = {"rtt_syn_ms": nan, "rtt_ack_ms": nan.copy(), "rtt_app_ms": nan.copy()}
         tcp = np.flatnonzero(proto == 6)
         if len(tcp):
-            self._tcp_columns(fin[tcp], S[tcp], tcp, text, rtt)
+            self._tcp_columns(fin[tcp], self.S[fin[tcp, None], _TCP_IDX], tcp, text, rtt)
         for c, v in text.items():
             out[c] = pa.array(v, type=pa.large_string(), from_pandas=True)
         out.update(rtt)
@@ -187,8 +196,7 @@ class FastTracker:
         blob, so, sl, kind, j1, j2, snib, snl, f1, f2 = F.extras(
             self.S, self.Q, self.OPT, self.arena, rows
         )
-        syn, synack, ack = S[:, F.SYNTS], S[:, F.SYNACKTS], S[:, F.ACKTS]
-        rdata, app = S[:, F.RDATATS], S[:, F.APPTS]
+        syn, synack, ack, rdata, app = S.T  # the _TCP_IDX columns
         rtt["rtt_syn_ms"][at] = _ms(syn, synack)
         rtt["rtt_ack_ms"][at] = _ms(synack, ack)
         # SYN fingerprints: each distinct key computed once, from the real option bytes
@@ -208,7 +216,7 @@ class FastTracker:
                 for col, k in (("tcp_fp", 0), ("tcp_os", 1), ("tunnel_hint", 2)):
                     text[col][at[has]] = _objs([v[k] for v in vals])[inv]
         # payload: TLS ClientHello, SSH banner, HTTP request
-        blob_b = blob.tobytes()
+        blob_b = blob.data  # slices decode without copying the whole stream buffer
         hello = np.flatnonzero(kind == 1)
         if len(hello):
             cache2 = _JA4_CACHE
@@ -221,7 +229,7 @@ class FastTracker:
                     fpj = cache2.get(key)
                     if fpj is None:
                         o, ln = int(so[hello[u]]), int(sl[hello[u]])
-                        chs = client_hellos(blob_b[o : o + ln])
+                        chs = client_hellos(bytes(blob_b[o : o + ln]))
                         if chs:
                             fpj = cache2[key] = ja4(chs[0])
                         else:  # pragma: no cover - the parsers disagree: trust the Python one
@@ -229,12 +237,12 @@ class FastTracker:
                     vals.append(fpj)
                 text["ja4"][at[hello]] = _objs(vals)[inv]
             good = hello[text["ja4"][at[hello]] != None]  # noqa: E711 - elementwise
-            snib_b = snib.tobytes()
+            snib_b = snib.data
             sni = text["tls_sni"]
             for i, o, sn in zip(at[good].tolist(), so[good].tolist(), snl[good].tolist(),
                                 strict=True):  # fmt: skip
                 if sn >= 0:
-                    sni[i] = snib_b[o : o + sn].decode("ascii", "replace")
+                    sni[i] = str(snib_b[o : o + sn], "ascii", "replace")
             text["service"][at[good]] = "ssl"
             rtt["rtt_app_ms"][at[good]] = _ms(rdata[good], app[good])
         other = np.flatnonzero(kind == 3)
@@ -247,12 +255,12 @@ class FastTracker:
                 sel = np.flatnonzero(what == w)
                 if len(sel):
                     text[col][at[other[sel]]] = [
-                        blob_b[a:b].decode(enc, "replace")
+                        str(blob_b[a:b], enc, "replace")
                         for a, b in zip(lo[sel].tolist(), hi[sel].tolist(), strict=True)
                     ]
                     text["service"][at[other[sel]]] = "ssh" if w == 1 else "http"
         if self.verify:
-            self._verify(rows, blob_b, so, sl, kind, text, at)
+            self._verify(rows, blob.tobytes(), so, sl, kind, text, at)
 
     def _verify(self, rows: np.ndarray, blob: bytes, so: np.ndarray, sl: np.ndarray,
                 kind: np.ndarray, text: dict[str, np.ndarray], at: np.ndarray) -> None:  # fmt: skip
@@ -336,4 +344,4 @@ def _addresses(A: np.ndarray, ipv: np.ndarray) -> tuple[pa.Array, pa.Array]:
 
 
 def _frag_id(buf: bytes, l3: int) -> bytes:
-    return buf[l3 + 4 : l3 + 6] + buf[l3 + 9 : l3 + 10] + buf[l3 + 12 : l3 + 20]
+    return bytes(buf[l3 + 4 : l3 + 6] + buf[l3 + 9 : l3 + 10] + buf[l3 + 12 : l3 + 20])

@@ -33,8 +33,9 @@ import pyarrow as pa
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
 from attrib.io._pcap_conn import Conn, Tracker, conn_state
-from attrib.io._pcap_container import PacketBatch, is_capture, iter_batches
-from attrib.io._pcap_decode import REASONS, Decoded, decode
+from attrib.io._pcap_container import PacketBatch, is_capture
+from attrib.io._pcap_decode import REASONS, Decoded
+from attrib.io._pcap_read import iter_decoded, release
 from attrib.io._prefetch import prefetch
 from attrib.io._source import Source
 from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
@@ -171,15 +172,14 @@ def _batches(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, De
 
 def _decoded(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
     with source.open() as fh:
-        for batch in iter_batches(fh, ctx):
-            yield batch, decode(batch)
+        yield from iter_decoded(fh, ctx)
 
 
 def _prefetched(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
     """:func:`_decoded` run ahead in a reader thread (at most :data:`_AHEAD` blocks).
 
-    Reading, the record walk and decoding (compiled code and numpy, which release the GIL)
-    overlap with connection tracking.
+    Reading, the record walk and decoding (compiled code and file reads, which release the
+    GIL) overlap with connection tracking.
     """
     return prefetch(_decoded(source, ctx), _AHEAD, "attrib-pcap-reader")
 
@@ -194,6 +194,7 @@ def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
     for batch, d in _batches(source, ctx):
         with _gc_paused():
             out = tr.feed(batch, d)
+        release(batch)  # its buffer and arrays are reused for a later block
         if out is not None:
             parts.append(out)
             rows += len(out["S"])
@@ -229,11 +230,11 @@ def _gc_paused() -> Iterator[None]:
 
 def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Join the tracker's column parts, ordered by start time."""
-    from attrib.io._pcap_fast import COLS
+    from attrib.io._pcap_table import OUT
 
     if len(parts) == 1:
         return parts[0]
-    ts = np.concatenate([p["S"][:, COLS["TS0"]] for p in parts])
+    ts = np.concatenate([p["S"][:, OUT["TS0"]] for p in parts])
     order = np.argsort(ts, kind="stable")
     out: dict[str, Any] = {}
     for k, v in parts[0].items():
@@ -261,7 +262,10 @@ def _read_reference(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
 
 
 def _account(r: np.ndarray, rec: np.ndarray, ctx: ReadContext, skipped: Counter[str]) -> None:
-    codes, counts = np.unique(r[r > 0], return_counts=True)
+    bad = np.flatnonzero(r)
+    if not len(bad):
+        return
+    codes, counts = np.unique(r[bad], return_counts=True)
     for code, cnt in zip(codes.tolist(), counts.tolist(), strict=True):
         why = REASONS[code]
         if code in _NOT_ERRORS:  # not IP (ARP, ...), other link type or protocol, tunnels
@@ -366,7 +370,7 @@ def _frame(conns: list[Conn], sensor: str) -> pd.DataFrame:
 
 def _frame_fast(out: dict[str, Any], sensor: str) -> pd.DataFrame:
     """The events frame of the tracker's columns, built directly in the canonical dtypes."""
-    from attrib.io._pcap_fast import COLS as C
+    from attrib.io._pcap_table import OUT as C
     from attrib.io._pcap_table import TCP_TEXT
 
     S = out["S"]

@@ -1,0 +1,175 @@
+"""Decoded packet batches of a capture: classic pcap read into reused blocks, one compiled pass.
+
+The file is read with ``readinto`` into a few blocks that are reused (a pool: the consumer
+hands a block back with :func:`release` once it is done with the batch; a block not handed
+back is simply not reused). Each block is walked and decoded by one compiled loop
+(:func:`attrib.io._pcap_walk.walk_decode`) into arrays that belong to the block, so a read
+allocates — and the kernel maps in — the same few megabytes whatever the capture's size.
+
+The file is deliberately not memory-mapped: a mapped file truncated by another process while
+it is read kills the reader with SIGBUS; read into our own buffers, truncation shows as an
+early end of file (a truncated record is reported, the packets before it are kept).
+
+pcapng, and everything without numba, goes through :func:`attrib.io._pcap_container.
+iter_batches` and :func:`attrib.io._pcap_decode.decode`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from typing import IO
+
+import numpy as np
+
+from attrib.errors import FormatError
+from attrib.io._base import ReadContext
+from attrib.io._pcap_container import (
+    PCAP_MAGICS,
+    PacketBatch,
+    batches_after,
+    pcap_header,
+    truncated_record,
+)
+from attrib.io._pcap_decode import (
+    FAST_FIELDS,
+    ICMP4,
+    ICMP6,
+    TUNNEL_PORTS,
+    Decoded,
+    decode,
+    decode_rest,
+)
+
+try:  # the one-pass walk needs numba (part of the pcap extra)
+    from attrib.io._pcap_walk import NROWS, ROWS, walk_decode
+except ImportError:  # pragma: no cover
+    walk_decode = None  # type: ignore[assignment]
+
+__all__ = ["BLOCK_BYTES", "iter_decoded", "release"]
+
+#: bytes read per block (a few blocks are in use at once: the one being decoded, those
+#: waiting in the reader thread's queue and the one being tracked)
+BLOCK_BYTES = 2 << 20
+#: packets a new block has room for, per byte of block (grows when a block fills up)
+_PACKETS_PER_BYTE = 1 / 256
+
+
+class _Block:
+    """A read buffer and the decoded arrays of its packets, reused batch after batch."""
+
+    def __init__(self, size: int, cap: int, pool: deque[_Block]) -> None:
+        self.buf = bytearray(size)
+        self.a = np.frombuffer(self.buf, dtype=np.uint8)
+        self.M = np.empty((cap, NROWS), dtype=np.int64)  # a packet per row
+        self.ok = np.empty(cap, dtype=bool)
+        self.reason = np.empty(cap, dtype=np.int8)
+        self.key = np.empty(cap, dtype=np.uint64)
+        self.fwd = np.empty(cap, dtype=bool)
+        self.slow = np.empty(cap, dtype=np.int64)
+        self.pool = pool
+
+    def fits(self, size: int, cap: int) -> bool:
+        return len(self.buf) >= size and len(self.ok) >= cap
+
+
+def release(batch: PacketBatch) -> None:
+    """Hand ``batch``'s block back for reuse: neither it nor its Decoded may be used after.
+
+    Parameters
+    ----------
+    batch
+        A batch from :func:`iter_decoded` (others are ignored).
+    """
+    block = batch.owner
+    if isinstance(block, _Block):
+        batch.owner = None
+        block.pool.append(block)
+
+
+def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
+    """Yield decoded packet batches of an open capture.
+
+    Parameters
+    ----------
+    fh
+        The decompressed capture stream, positioned at its start.
+    ctx
+        Read context (file name for errors, bad-record accounting).
+
+    Yields
+    ------
+    tuple of PacketBatch and Decoded
+        Packets in file order with their decoded headers. Call :func:`release` on each
+        batch once done with it (and its Decoded) to let its block be reused.
+    """
+    head = fh.read(24)
+    if walk_decode is None or head[:4] not in PCAP_MAGICS or not hasattr(fh, "readinto"):
+        for batch in batches_after(fh, head, ctx):
+            yield batch, decode(batch)
+        return
+    yield from _walk(fh, head, ctx)
+
+
+def _walk(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
+    path = ctx.stats.path
+    order, frac_mult, link, limit = pcap_header(head, path)
+    big = order == ">"
+    pool: deque[_Block] = deque()
+    size, cap = BLOCK_BYTES, max(int(BLOCK_BYTES * _PACKETS_PER_BYTE), 64)
+    rec_no, carry, at = 1, 0, 0
+    prev: _Block | None = None
+    while True:
+        block = _take(pool, size, cap)
+        if prev is not None and carry:  # the previous block's partial record (numpy copes
+            block.a[:carry] = prev.a[at : at + carry]  # with the overlap if it is this block)
+        n = carry + _fill(fh, block.buf, carry)
+        k, pos, bad, ns = walk_decode(block.a, n, big, limit, frac_mult, link, rec_no, ICMP4,
+                                      ICMP6, TUNNEL_PORTS, block.M, block.ok, block.reason,
+                                      block.key, block.fwd, block.slow)  # fmt: skip
+        if bad:
+            raise FormatError(path, f"record caplen is absurd (> {limit})", line=rec_no + k)
+        if k == len(block.ok):  # the block filled up with packets: larger arrays from now on
+            cap *= 2
+        if k:
+            yield _batch(block, k, rec_no, ns)
+            rec_no += k
+        elif n == carry:  # end of file
+            break
+        elif n == len(block.buf):  # a record larger than the block
+            size *= 2
+        carry, prev, at = n - pos, block, pos
+    if carry:
+        ctx.bad(truncated_record(carry), rec_no)
+
+
+def _take(pool: deque[_Block], size: int, cap: int) -> _Block:
+    """A handed-back block big enough, else a new one."""
+    while pool:
+        block = pool.popleft()
+        if block.fits(size, cap):
+            return block
+    return _Block(size, cap, pool)
+
+
+def _fill(fh: IO[bytes], buf: bytearray, start: int) -> int:
+    """Read into ``buf[start:]`` until it is full or the stream ends; return the bytes read."""
+    view = memoryview(buf)
+    got = start
+    while got < len(buf):
+        r = fh.readinto(view[got:])  # type: ignore[attr-defined]
+        if not r:
+            break
+        got += r
+    return got - start
+
+
+def _batch(block: _Block, k: int, rec_no: int, ns: int) -> tuple[PacketBatch, Decoded]:
+    row = dict(zip(ROWS, block.M[:k].T, strict=True))
+    batch = PacketBatch(buf=block.buf, offs=row["offs"], caplen=row["caplen"],  # type: ignore[arg-type]
+                        wirelen=row["wirelen"], ts_ns=row["ts"], link=row["link"],
+                        first_record=rec_no, owner=block)  # fmt: skip
+    d = Decoded(ok=block.ok[:k], reason=block.reason[:k], key=block.key[:k], fwd=block.fwd[:k],
+                frag=row["frag"], end=row["end"], ts=row["ts"], rec=row["rec"], lvl=row["lvl"],
+                **{f: row[f] for f in FAST_FIELDS})  # fmt: skip
+    return batch, decode_rest(batch, d, block.slow[:ns])
