@@ -599,13 +599,14 @@ def _grease(v: int) -> bool:
 
 
 @njit(cache=True)
-def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray,
-                 sni_at: int) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
+def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray, sni_at: int, ciph: np.ndarray,
+                 exts: np.ndarray) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
     """``_tls._parse`` of the body ``b[s:s+n]``: (parsed, JA4 key, SNI length or -1).
 
     The key hashes exactly what :func:`attrib.io._tls.ja4` depends on: the top version, the
     sorted non-GREASE ciphers and extensions, the first ALPN value's end characters and the
-    signature algorithms. The SNI bytes are written to ``snib[sni_at:]``.
+    signature algorithms. The SNI bytes are written to ``snib[sni_at:]``; ``ciph`` and
+    ``exts`` are scratch space of at least ``n // 2`` values (no allocation per hello).
     """
     z = np.uint64(0)
     if n < 38:
@@ -620,19 +621,17 @@ def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray,
     p += 2
     if p + nc > e:
         return False, z, z, -1
-    ciph = np.empty(nc // 2, dtype=np.int64)
     m = 0
     for q in range(p, p + nc - nc % 2, 2):
         v = _u16(b, q)
         if not _grease(v):
             ciph[m] = v
             m += 1
-    ciph = np.sort(ciph[:m])
+    ciph[:m].sort()
     p += nc
     if p >= e:
         return False, z, z, -1
     p += 1 + np.int64(b[p])
-    exts = np.empty(max((e - p) // 4, 0), dtype=np.int64)
     ne = 0
     sni_len = -1
     alpn = -1  # first ALPN value: -1 none, else (len>0, first, last) packed
@@ -698,10 +697,10 @@ def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray,
     h1, h2 = _mix2(h1, h2, m)
     for i in range(m):
         h1, h2 = _mix2(h1, h2, ciph[i])
-    ex = np.sort(exts[:ne])
+    exts[:ne].sort()
     h1, h2 = _mix2(h1, h2, ne)
     for i in range(ne):
-        h1, h2 = _mix2(h1, h2, ex[i])
+        h1, h2 = _mix2(h1, h2, exts[i])
     h1, h2 = _mix2(h1, h2, alpn + 2)
     h1, h2 = _mix2(h1, h2, sig_n)
     for i in range(sig_n):
@@ -710,9 +709,13 @@ def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray,
 
 
 @njit(cache=True)
-def _first_hello(st: np.ndarray, s: int, n: int, hs: np.ndarray, snib: np.ndarray,
-                 sni_at: int) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
-    """``_tls.client_hellos(stream)[0]`` for the stream ``st[s:s+n]``."""
+def _first_hello(st: np.ndarray, s: int, n: int, hs: np.ndarray, snib: np.ndarray, sni_at: int,
+                 ciph: np.ndarray,
+                 exts: np.ndarray) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
+    """``_tls.client_hellos(stream)[0]`` for the stream ``st[s:s+n]``.
+
+    ``hs``, ``ciph`` and ``exts`` are scratch space (see :func:`_parse_hello`).
+    """
     z = np.uint64(0)
     hs0, hs1 = 0, 0  # live handshake bytes are hs[hs0:hs1]
     p = s
@@ -731,7 +734,7 @@ def _first_hello(st: np.ndarray, s: int, n: int, hs: np.ndarray, snib: np.ndarra
                 if hs1 - hs0 < 4 + mlen:
                     break
                 if hs[hs0] == 1:
-                    ok, h1, h2, sl = _parse_hello(hs, hs0 + 4, mlen, snib, sni_at)
+                    ok, h1, h2, sl = _parse_hello(hs, hs0 + 4, mlen, snib, sni_at, ciph, exts)
                     if ok:
                         return True, h1, h2, sl
                 hs0 += 4 + mlen
@@ -806,6 +809,8 @@ def extras(S: np.ndarray, Q: np.ndarray, OPT: np.ndarray, arena: np.ndarray,
     blob = np.empty(total, dtype=np.uint8)
     snib = np.empty(total, dtype=np.uint8)
     hs = np.empty(total, dtype=np.uint8)
+    ciph = np.empty(total // 2 + 1, dtype=np.int64)  # scratch of the ClientHello parser
+    exts = np.empty(total // 2 + 1, dtype=np.int64)
     so = np.zeros(m, dtype=np.int64)
     sl = np.zeros(m, dtype=np.int64)
     kind = np.zeros(m, dtype=np.int64)
@@ -850,7 +855,7 @@ def extras(S: np.ndarray, Q: np.ndarray, OPT: np.ndarray, arena: np.ndarray,
         if out == 0:
             continue
         if blob[pos] == 0x16:
-            ok, h1, h2, sn = _first_hello(blob, pos, out, hs, snib, pos)
+            ok, h1, h2, sn = _first_hello(blob, pos, out, hs, snib, pos, ciph, exts)
             if ok:
                 kind[i] = 1
                 j1[i], j2[i] = h1, h2
