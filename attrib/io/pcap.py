@@ -440,5 +440,6 @@ def _uids(keys: object, ts: np.ndarray) -> pa.Array:
         for j in cols:
             digits[:, j] = _LUT[(v % np.uint64(62)).astype(np.int64)]
             v //= np.uint64(62)
-    raw = np.frombuffer(digits.tobytes(), dtype="S18")
-    return pa.array(raw, type=pa.large_binary()).cast(pa.large_string())
+    # the digits are the string data as they lie (ASCII, 18 bytes a row): no copy
+    offsets = np.arange(0, 18 * (len(k) + 1), 18, dtype=np.int64)
+    return pa.LargeStringArray.from_buffers(len(k), pa.py_buffer(offsets), pa.py_buffer(digits))
