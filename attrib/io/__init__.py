@@ -39,6 +39,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: :func:`read`'s chunk size: only the transient memory depends on it (see ``_assemble``).
+READ_CHUNKSIZE = 1 << 18
+
 PathLike = str | os.PathLike[str]
 
 
@@ -166,7 +169,7 @@ def read(
     inputs: PathLike | Iterable[PathLike],
     format: str | None = None,
     *,
-    chunksize: int = DEFAULT_CHUNKSIZE,
+    chunksize: int = READ_CHUNKSIZE,
     max_bad_rows: int = DEFAULT_MAX_BAD_ROWS,
     skip_unreadable: bool | None = None,
     report: ReadReport | None = None,
@@ -183,7 +186,11 @@ def read(
         Files, folders or glob patterns.
     format
         Force a format instead of sniffing it.
-    chunksize, max_bad_rows, skip_unreadable, report, options
+    chunksize
+        Rows per chunk while reading. The result is one table either way; smaller chunks
+        keep the transient memory beside it small (hence a smaller default than
+        :func:`iter_read`'s).
+    max_bad_rows, skip_unreadable, report, options
         As for :func:`iter_read`.
 
     Returns

@@ -5,8 +5,10 @@ arrays: the table is in memory twice at its peak, and every byte of the copy lan
 mapped pages (on a virtual machine each page fault can cost the host a page allocation, so
 that second copy is most of ``concat``'s time). :class:`EventsBuilder` instead appends each
 chunk's fixed-width columns to growing buffers as the chunk arrives and drops the chunk, so the
-next chunk's conversion reuses the memory just freed. The buffers grow with ``realloc``
-(``ndarray.resize``), which for large blocks remaps pages instead of copying them. Text columns
+next chunk's conversion reuses the memory just freed. The buffers are reserved at an
+upper estimate of the row count as anonymous memory maps (not ``np.empty``: numpy asks for
+transparent huge pages on large arrays, and on a virtual machine a huge page fault is costly
+once the host has reclaimed free 2 MB blocks); an outgrown buffer is doubled. Text columns
 are Arrow arrays already: their chunks are gathered into one ``ChunkedArray`` (no copy).
 All-null columns (most canonical columns of any one source) are built once at full length.
 """
@@ -20,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from attrib.io._zeek_map import _shared
+from attrib.io._zeek_map import _shared, lazy_zeros
 from attrib.schema import EVENT_DTYPES, conform_events, empty_events
 
 __all__ = ["MAX_RESERVE_ROWS", "EventsBuilder", "expected_rows"]
@@ -54,13 +56,13 @@ class _Grow:
     """
 
     def __init__(self, dtype: np.dtype[Any], capacity: int) -> None:
-        self.buf: np.ndarray[Any, Any] = np.empty(max(capacity, _MIN_CAPACITY), dtype)
+        self.buf: np.ndarray[Any, Any] = lazy_zeros(max(capacity, _MIN_CAPACITY), dtype.str)
         self.n = 0
 
     def _reserve(self, k: int) -> int:
         need = self.n + k
         if need > len(self.buf):
-            grown = np.empty(max(need, 2 * len(self.buf)), self.buf.dtype)
+            grown = lazy_zeros(max(need, 2 * len(self.buf)), self.buf.dtype.str)
             grown[: self.n] = self.buf[: self.n]
             self.buf = grown
         return need
@@ -217,8 +219,9 @@ class EventsBuilder:
 
     def _append(self, chunk: pd.DataFrame) -> None:
         assert self._cols is not None
-        for name, col in self._cols.items():
-            col.add(chunk[name].array)
+        for (name, col), (got, series) in zip(self._cols.items(), chunk.items(), strict=True):
+            assert name == got
+            col.add(series.array)
 
     def build(self) -> pd.DataFrame:
         """The events table (conforming, ``RangeIndex``); the builder is empty afterwards."""

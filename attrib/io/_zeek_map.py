@@ -127,9 +127,9 @@ _NULLS: dict[tuple[str, int], Any] = {}
 def lazy_zeros(n: int, dtype: str) -> np.ndarray[Any, Any]:
     """A writable zero-filled array whose pages are mapped only when written.
 
-    Large ones come from an anonymous ``mmap``: ``np.zeros`` gets them from ``calloc``, which
-    memsets heap memory that malloc had recycled, touching every page of a column that stays
-    all-null.
+    Large ones come from an anonymous ``mmap`` (4 KiB pages, mapped on first write):
+    ``np.zeros`` gets them from ``calloc``, which memsets heap memory that malloc had recycled,
+    touching every page even of a column that stays all-null.
     """
     size = n * np.dtype(dtype).itemsize
     if size < 1 << 20:
@@ -338,10 +338,10 @@ def _convert(arr: pa.Array, col: str, nulled: Counter[str]) -> pd.Series:
         return pd.Series(pd.arrays.ArrowStringArray(_as_str(arr, nulled)), copy=False)
     if k == _PORT:
         num = _numeric(arr, pa.int64(), col, nulled)
-        bad = pc.fill_null(pc.or_(pc.less(num, 0), pc.greater(num, 65535)), False)
-        nbad = int(pc.sum(bad).as_py() or 0)
-        if nbad:
-            nulled[f"invalid {col}"] += nbad
+        lo, hi = pc.min_max(num).values()
+        if lo.is_valid and not (0 <= lo.as_py() and hi.as_py() <= 65535):
+            bad = pc.fill_null(pc.or_(pc.less(num, 0), pc.greater(num, 65535)), False)
+            nulled[f"invalid {col}"] += int(pc.sum(bad).as_py() or 0)
             num = pc.if_else(bad, pa.nulls(len(num), pa.int64()), num)
         return pd.Series(num.cast(pa.uint16()).to_pandas(types_mapper=_MAPPER.get), copy=False)
     target = pa.int64() if k == _INT else pa.float64()

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -130,48 +131,72 @@ def split_stream(
     """Split a byte stream into header lines and runs of data lines (line-aligned blocks).
 
     Lines longer than ``max_line`` are dropped (``on_long_line(line_number)``) so memory stays
-    bounded by the block size plus one line.
+    bounded by the block size plus one line. Blocks are read into one reused buffer
+    (``readinto``: no new memory per block), so a piece's ``data`` view is valid only until
+    the next piece is requested; callers parse or copy it first.
     """
-    carry = b""
+    buf = bytearray(block_bytes)
+    have = 0  # bytes at the front of ``buf`` carried over: the start of an unfinished line
     lineno = 0  # lines emitted so far
     skipping = False
+    readinto = getattr(raw, "readinto", None)
+    newlines = _Newlines()
     while True:
-        chunk = raw.read(block_bytes)
-        eof = not chunk
-        buf = carry + chunk if carry else chunk
+        if len(buf) - have < block_bytes:  # an unfinished long line: room for one more block
+            bigger = bytearray(have + block_bytes)
+            bigger[:have] = memoryview(buf)[:have]
+            buf = bigger
+        with memoryview(buf) as view:
+            if readinto is not None:
+                got = readinto(view[have : have + block_bytes]) or 0
+            else:
+                chunk = raw.read(block_bytes)
+                got = len(chunk)
+                view[have : have + got] = chunk
+        eof = got == 0
+        total = have + got
         start = 0
         if skipping:
-            nl = buf.find(b"\n")
+            nl = buf.find(b"\n", 0, total)
             if nl < 0:
-                carry = b""
+                have = 0
                 if eof:
                     return
                 continue
             start, skipping = nl + 1, False
             lineno += 1
-        end = len(buf)
-        carry = b""
+        end = total
+        have = 0
         if not eof:
-            end = buf.rfind(b"\n", start) + 1
+            end = buf.rfind(b"\n", start, total) + 1
             if end == 0:
-                if len(buf) - start > max_line:
+                if total - start > max_line:
                     on_long_line(lineno + 1)
                     skipping = True
                 else:
-                    carry = buf[start:]
+                    _move_front(buf, start, total)
+                    have = total - start
                 continue
-            if len(buf) - end > max_line:
+            if total - end > max_line:
                 skipping = True
-            else:
-                carry = buf[end:]
-        lineno = yield from _pieces(buf, start, end, lineno)
+        if start < end:
+            lineno = yield from _pieces(buf, start, end, lineno, newlines)
         if skipping:
             on_long_line(lineno + 1)
         if eof:
             return
+        if not skipping and end < total:
+            _move_front(buf, end, total)
+            have = total - end
 
 
-def _next_header(buf: bytes, pos: int, n: int) -> int:
+def _move_front(buf: bytearray, start: int, end: int) -> None:
+    """Move ``buf[start:end]`` to the front (same length: allowed while views are exported)."""
+    if start:
+        buf[: end - start] = buf[start:end]
+
+
+def _next_header(buf: bytearray, pos: int, n: int) -> int:
     """Offset of the next line starting with ``#`` (or ``n``); memchr on ``#`` is fast."""
     while True:
         j = buf.find(b"#", pos, n)
@@ -190,14 +215,42 @@ def _valid_utf8(view: memoryview) -> bool:
     return True
 
 
-def _pieces(buf: bytes, pos: int, n: int, lineno: int) -> Generator[Piece, None, int]:
+class _Newlines:
+    """Count newlines in a range of a buffer.
+
+    With numpy, which (unlike ``bytes.count``) lets go of the GIL, so the thread converting
+    earlier blocks keeps running meanwhile.
+    """
+
+    def __init__(self) -> None:
+        self.scratch = np.empty(0, bool)
+
+    def __call__(self, buf: bytearray, pos: int, end: int) -> int:
+        k = end - pos
+        if k < 1 << 16:
+            return buf.count(b"\n", pos, end)
+        if len(self.scratch) < k:
+            self.scratch = np.empty(k, bool)
+        out = self.scratch[:k]
+        np.equal(np.frombuffer(buf, np.uint8, count=k, offset=pos), 10, out=out)
+        return int(np.count_nonzero(out))
+
+
+def _pieces(
+    buf: bytearray,
+    pos: int,
+    n: int,
+    lineno: int,
+    count_newlines: Callable[[bytearray, int, int], int],
+) -> Generator[Piece, None, int]:
     view = memoryview(buf)
-    ascii_block = buf.isascii()
+    # the buffer is reused: only [pos, n) is this block's (a short last block leaves old bytes)
+    ascii_block = buf.isascii() if pos == 0 and n == len(buf) else bytes(view[pos:n]).isascii()
     while pos < n:
         if buf[pos] == 35:  # "#"
             nl = buf.find(b"\n", pos, n)
             end = n if nl < 0 else nl
-            yield Piece(lineno + 1, header=buf[pos:end].rstrip(b"\r"))
+            yield Piece(lineno + 1, header=bytes(view[pos:end]).rstrip(b"\r"))
             lineno += 1
             pos = end + 1
         else:
@@ -209,7 +262,7 @@ def _pieces(buf: bytes, pos: int, n: int, lineno: int) -> Generator[Piece, None,
                 paren=buf.find(b"(", pos, end) >= 0,
                 utf8=ascii_block or _valid_utf8(view[pos:end]),
             )
-            lineno += buf.count(b"\n", pos, end)
+            lineno += count_newlines(buf, pos, end)
             if end == n and buf[n - 1] != 10:
                 lineno += 1
             pos = end

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -282,3 +283,61 @@ def test_tsv_round_trip(names: list[str], tags: list[list[str]], sep: bytes) -> 
         p.write_bytes(blob)
         df = read(p)
     assert list(df["tls_sni"]) == names[:n]
+
+
+# --- the block splitter: reused buffer, carried partial lines, long lines -------------------------
+
+_MAX_LINE = 32
+_line = st.one_of(
+    st.binary(max_size=_MAX_LINE).map(lambda b: b.replace(b"\n", b" ")),
+    st.binary(max_size=_MAX_LINE - 1).map(lambda b: b"#" + b.replace(b"\n", b" ")),
+    st.just(b"L" * 100),  # longer than max_line + block: always dropped
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(_line, max_size=40),
+    block=st.integers(1, 64),
+    final_newline=st.booleans(),
+    readinto=st.booleans(),
+)
+def test_split_stream_matches_line_split(
+    lines: list[bytes], block: int, final_newline: bool, readinto: bool
+) -> None:
+    import io
+
+    from attrib.io._zeek_tsv import split_stream
+
+    blob = b"\n".join(lines) + (b"\n" if final_newline else b"")
+
+    class ReadOnly:  # a stream without readinto
+        def __init__(self, data: bytes) -> None:
+            self.f = io.BytesIO(data)
+
+        def read(self, n: int) -> bytes:
+            return self.f.read(n)
+
+    raw: Any = io.BytesIO(blob) if readinto else ReadOnly(blob)
+    dropped: list[int] = []
+    got: list[tuple[int, bytes]] = []
+    for piece in split_stream(raw, dropped.append, block_bytes=block, max_line=_MAX_LINE):
+        if piece.header is not None:
+            got.append((piece.line, piece.header))
+            continue
+        assert piece.data is not None
+        data = bytes(piece.data)  # copy now: the buffer is reused for the next block
+        parts = data.split(b"\n")
+        if data.endswith(b"\n"):
+            parts.pop()
+        got += [(piece.line + k, text) for k, text in enumerate(parts)]
+    every = blob.split(b"\n")
+    if blob.endswith(b"\n") or not blob:
+        every.pop()
+    want = [
+        (i + 1, ln.rstrip(b"\r") if ln.startswith(b"#") else ln)
+        for i, ln in enumerate(every)
+        if len(ln) <= _MAX_LINE
+    ]
+    assert got == want
+    assert dropped == [i + 1 for i, ln in enumerate(every) if len(ln) > _MAX_LINE]
