@@ -127,25 +127,36 @@ def split_stream(
     on_long_line: Callable[[int], None],
     block_bytes: int = BLOCK_BYTES,
     max_line: int = MAX_LINE_BYTES,
+    buffers: int = 1,
 ) -> Iterator[Piece]:
     """Split a byte stream into header lines and runs of data lines (line-aligned blocks).
 
     Lines longer than ``max_line`` are dropped (``on_long_line(line_number)``) so memory stays
-    bounded by the block size plus one line. Blocks are read into one reused buffer
-    (``readinto``: no new memory per block), so a piece's ``data`` view is valid only until
-    the next piece is requested; callers parse or copy it first.
+    bounded by the block size plus one line. Blocks are read (``readinto``) into a ring of
+    ``buffers`` reused buffers, so no memory is allocated per block: a piece's ``data`` view
+    stays valid while the next ``buffers - 1`` pieces are produced (a consumer may lag that
+    far behind, e.g. behind a queue); with ``buffers=1`` callers must parse or copy a piece
+    before asking for the next.
     """
-    buf = bytearray(block_bytes)
-    have = 0  # bytes at the front of ``buf`` carried over: the start of an unfinished line
+    ring = [bytearray(block_bytes)]
+    slot = 0  # ring[slot]: the buffer being filled
+    prev, cs, ce = ring[0], 0, 0  # the unfinished line carried over: prev[cs:ce]
     lineno = 0  # lines emitted so far
     skipping = False
     readinto = getattr(raw, "readinto", None)
     newlines = _Newlines()
     while True:
-        if len(buf) - have < block_bytes:  # an unfinished long line: room for one more block
-            bigger = bytearray(have + block_bytes)
-            bigger[:have] = memoryview(buf)[:have]
-            buf = bigger
+        have = ce - cs
+        if len(ring) < slot + 1:
+            ring.append(bytearray(have + block_bytes))
+        buf = ring[slot]
+        if len(buf) < have + block_bytes:  # a long unfinished line: room for one more block
+            buf = ring[slot] = bytearray(have + block_bytes)
+        if have:
+            if buf is prev:
+                _move_front(buf, cs, ce)
+            else:  # same length slice assignment: allowed while the buffer has views
+                buf[:have] = memoryview(prev)[cs:ce]
         with memoryview(buf) as view:
             if readinto is not None:
                 got = readinto(view[have : have + block_bytes]) or 0
@@ -155,18 +166,17 @@ def split_stream(
                 view[have : have + got] = chunk
         eof = got == 0
         total = have + got
+        prev, cs, ce = buf, 0, 0
         start = 0
         if skipping:
             nl = buf.find(b"\n", 0, total)
             if nl < 0:
-                have = 0
                 if eof:
                     return
                 continue
             start, skipping = nl + 1, False
             lineno += 1
         end = total
-        have = 0
         if not eof:
             end = buf.rfind(b"\n", start, total) + 1
             if end == 0:
@@ -174,20 +184,19 @@ def split_stream(
                     on_long_line(lineno + 1)
                     skipping = True
                 else:
-                    _move_front(buf, start, total)
-                    have = total - start
+                    cs, ce = start, total
                 continue
             if total - end > max_line:
                 skipping = True
         if start < end:
             lineno = yield from _pieces(buf, start, end, lineno, newlines)
+            slot = (slot + 1) % max(buffers, 1)  # views of this buffer are out: use the next
         if skipping:
             on_long_line(lineno + 1)
         if eof:
             return
-        if not skipping and end < total:
-            _move_front(buf, end, total)
-            have = total - end
+        if not skipping:
+            cs, ce = end, total
 
 
 def _move_front(buf: bytearray, start: int, end: int) -> None:

@@ -144,11 +144,16 @@ class _TsvReader:
     ) -> Iterator[tuple[BlockResult, _Plan] | None]:
         """Producer: header lines (as ``None``) and parsed blocks with their plan, in order."""
         header, plan = ZeekHeader(), None
-
-        def long_line(line: int) -> None:
-            self.ctx.bad("line too long", line)
-
-        for piece in split_stream(raw, long_line, block, max_line):
+        long_lines: list[int] = []  # appended by the reading thread, reported from this one
+        # reading and splitting run one more thread ahead, so the next block is read while
+        # Arrow parses this one; the ring of buffers outlasts the queue (see split_stream)
+        pieces = prefetch(
+            split_stream(raw, long_lines.append, block, max_line, buffers=_DEPTH + 2),
+            _DEPTH, "attrib-zeek-read",
+        )  # fmt: skip
+        for piece in pieces:
+            while long_lines:
+                self.ctx.bad("line too long", long_lines.pop(0))
             if piece.header is not None:
                 header.apply(piece.header)
                 plan = None
@@ -165,6 +170,8 @@ class _TsvReader:
                 self.ctx.bad(f"field count mismatch (expected {expected})", res.bad_rows[0][0],
                              count=len(res.bad_rows))  # fmt: skip
             yield res, plan
+        while long_lines:
+            self.ctx.bad("line too long", long_lines.pop(0))
 
     def _plan(self, h: ZeekHeader, line: int) -> _Plan:
         if not h.fields:

@@ -301,11 +301,13 @@ _line = st.one_of(
     block=st.integers(1, 64),
     final_newline=st.booleans(),
     readinto=st.booleans(),
+    buffers=st.sampled_from([1, 3, 5]),
 )
 def test_split_stream_matches_line_split(
-    lines: list[bytes], block: int, final_newline: bool, readinto: bool
+    lines: list[bytes], block: int, final_newline: bool, readinto: bool, buffers: int
 ) -> None:
     import io
+    from collections import deque
 
     from attrib.io._zeek_tsv import split_stream
 
@@ -321,16 +323,28 @@ def test_split_stream_matches_line_split(
     raw: Any = io.BytesIO(blob) if readinto else ReadOnly(blob)
     dropped: list[int] = []
     got: list[tuple[int, bytes]] = []
-    for piece in split_stream(raw, dropped.append, block_bytes=block, max_line=_MAX_LINE):
+
+    def take(piece: Any) -> None:
         if piece.header is not None:
             got.append((piece.line, piece.header))
-            continue
-        assert piece.data is not None
-        data = bytes(piece.data)  # copy now: the buffer is reused for the next block
+            return
+        data = bytes(piece.data)
         parts = data.split(b"\n")
         if data.endswith(b"\n"):
             parts.pop()
-        got += [(piece.line + k, text) for k, text in enumerate(parts)]
+        got.extend((piece.line + k, text) for k, text in enumerate(parts))
+
+    # a consumer lagging ``buffers - 1`` pieces behind (the most the ring allows; a prefetch
+    # queue of depth d lags d + 1): the views it reads must still be intact
+    lag: deque[Any] = deque()
+    pieces = split_stream(raw, dropped.append, block_bytes=block, max_line=_MAX_LINE,
+                          buffers=buffers)  # fmt: skip
+    for piece in pieces:
+        lag.append(piece)
+        if len(lag) > buffers - 1:
+            take(lag.popleft())
+    while lag:
+        take(lag.popleft())
     every = blob.split(b"\n")
     if blob.endswith(b"\n") or not blob:
         every.pop()
