@@ -394,8 +394,26 @@ def _parse(
         quoted_strings_can_be_null=False,
         check_utf8=False,
     )
-    table = pacsv.read_csv(pa.BufferReader(buf), read, parse, convert)
+    table = pacsv.read_csv(pa.BufferReader(buf), read, parse, convert, memory_pool=parse_pool())
     return BlockResult(table, bad, typed)
+
+
+_POOL: list[pa.MemoryPool] = []
+
+
+def parse_pool() -> pa.MemoryPool:
+    """Arrow memory pool for parsed blocks: jemalloc where pyarrow has it, else the default.
+
+    Measured on the 5M-row conn.log bench (Linux VM): with pyarrow's default mimalloc pool
+    the read spends about twice the kernel time on page faults (mimalloc's segments are
+    backed by transparent huge pages, each a 2 MB fault) and takes ~10% longer.
+    """
+    if not _POOL:
+        try:
+            _POOL.append(pa.jemalloc_memory_pool())
+        except (NotImplementedError, pa.ArrowNotImplementedError):
+            _POOL.append(pa.default_memory_pool())
+    return _POOL[0]
 
 
 def _unique(names: list[str]) -> list[str]:

@@ -31,7 +31,7 @@ from attrib.io._flow_mapping import NFDUMP, FlowMapping, load_mapping, mapping_f
 from attrib.io._source import Source
 from attrib.io._zeek_json import flatten, iter_lines, scalar
 from attrib.io._zeek_map import to_frame, to_ts
-from attrib.io._zeek_tsv import MAX_LINE_BYTES, guarded, split_stream
+from attrib.io._zeek_tsv import MAX_LINE_BYTES, guarded, parse_pool, split_stream
 
 __all__ = ["FORMATS", "NFDUMP_COLUMNS", "read_chunks", "sniff"]
 
@@ -231,6 +231,7 @@ def _parse_csv(
             strings_can_be_null=True,
             check_utf8=False,
         ),
+        memory_pool=parse_pool(),
     )
     if bad:
         ctx.bad(f"field count mismatch (expected {len(names)})", min(bad), count=len(bad))
