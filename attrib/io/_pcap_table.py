@@ -9,6 +9,10 @@ connections, not the file.
 Fingerprints and JA4 strings are looked up by a 128-bit key the compiled code computes over
 exactly the fields they depend on; the Python implementations (:mod:`._tcpfp`, :mod:`._tls`)
 compute each distinct value once, from the real bytes.
+
+Until :meth:`FastTracker.arrow` the columns are numpy only (text as int32 codes into the
+tracker's per-column word lists, addresses and history as raw rows), so joining and ordering
+the parts of a chunk is plain numpy; the Arrow string columns are built once per chunk.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from attrib.io import _pcap_fast as F
 from attrib.io._pcap_conn import LIKELY_SERVER_PORTS
@@ -26,6 +31,7 @@ from attrib.io._pcap_container import PacketBatch
 from attrib.io._pcap_decode import Decoded
 from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
 from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
+from attrib.io._zeek_tsv import parse_pool
 
 __all__ = ["COLLECT_AT", "OUT", "TCP_TEXT", "FastTracker"]
 
@@ -38,7 +44,7 @@ TCP_TEXT = ("tcp_fp", "tcp_os", "tunnel_hint", "ja4", "tls_sni", "service", "ssh
             "user_agent")  # fmt: skip
 #: state-matrix columns of a finished connection that reach the events table (``out["S"]``)
 _OUT_COLS = ("TS0", "LAST", "PROTO", "OPORT", "RPORT", "SZ0", "SZ1", "PK0", "PK1", "IB0", "IB1",
-             "CSTATE")  # fmt: skip
+             "CSTATE", "IPV")  # fmt: skip
 #: column name -> index in ``out["S"]``
 OUT = {name: i for i, name in enumerate(_OUT_COLS)}
 _OUT_IDX = np.array([F.COLS[c] for c in _OUT_COLS], dtype=np.int64)
@@ -75,6 +81,9 @@ class FastTracker:
         self.arena = np.empty(_ARENA0, dtype=np.uint8)
         self.frags: dict[bytes, int] = {}
         self.now = 0
+        #: per text column: the distinct strings of the pending chunk (codes index them)
+        self.words: dict[str, list[str]] = {c: [] for c in TCP_TEXT}
+        self._codes: dict[str, dict[str, int]] = {c: {} for c in TCP_TEXT}
 
     def _room(self, rows: int, nbytes: int) -> None:
         """Make room for ``rows`` new rows and ``nbytes`` payload bytes."""
@@ -168,28 +177,54 @@ class FastTracker:
         return out
 
     def _columns(self, fin: np.ndarray) -> dict[str, Any]:
-        """Columns of the finished rows ``fin``: state matrix, key, text and RTTs."""
+        """Numpy columns of the finished rows ``fin``: state, key, addresses, history, RTTs.
+
+        Text columns are codes into :attr:`words` (-1 for null).
+        """
         # only the columns the table needs: a copy of whole rows is ~5x the memory
         S = self.S[fin[:, None], _OUT_IDX]
         m = len(fin)
-        proto = S[:, OUT["PROTO"]]
-        hist = self.H[fin].view(f"S{F.HMAX}").ravel()
-        no_hist = (hist == b"") | ((proto != 6) & (proto != 17))
-        src, dst = _addresses(self.A[fin], self.S[fin, F.IPV])
-        out: dict[str, Any] = {
-            "S": S, "K": self.K[fin], "src": src, "dst": dst,
-            "hist": pa.array(hist, type=pa.large_binary(), mask=no_hist).cast(pa.large_string()),
-        }  # fmt: skip
-        text = {c: np.full(m, None, dtype=object) for c in TCP_TEXT}
+        out: dict[str, Any] = {"S": S, "K": self.K[fin], "A": self.A[fin], "H": self.H[fin]}
+        text = {c: np.full(m, -1, dtype=np.int32) for c in TCP_TEXT}
         nan = np.full(m, np.nan)
         rtt = {"rtt_syn_ms": nan, "rtt_ack_ms": nan.copy(), "rtt_app_ms": nan.copy()}
-        tcp = np.flatnonzero(proto == 6)
+        tcp = np.flatnonzero(S[:, OUT["PROTO"]] == 6)
         if len(tcp):
             self._tcp_columns(fin[tcp], self.S[fin[tcp, None], _TCP_IDX], tcp, text, rtt)
-        for c, v in text.items():
-            out[c] = pa.array(v, type=pa.large_string(), from_pandas=True)
+        out.update(text)
         out.update(rtt)
         return out
+
+    def arrow(self, out: dict[str, Any]) -> dict[str, Any]:
+        """Turn the text material of joined :meth:`_columns` parts into Arrow string columns.
+
+        Replaces ``A``/``H`` by ``src``, ``dst`` and ``hist`` and the codes of
+        :data:`TCP_TEXT` by strings, in place; the word lists start afresh (call it once per
+        chunk, after the chunk's last part).
+        """
+        S = out["S"]
+        proto = S[:, OUT["PROTO"]]
+        pool = parse_pool()
+        out["src"], out["dst"] = _addresses(out.pop("A"), S[:, OUT["IPV"]], pool)
+        hist = np.ascontiguousarray(out.pop("H")).view(f"S{F.HMAX}").ravel()
+        no_hist = (hist == b"") | ((proto != 6) & (proto != 17))
+        out["hist"] = pa.array(hist, type=pa.large_binary(), mask=no_hist,
+                               memory_pool=pool).cast(pa.large_string())  # fmt: skip
+        for c in TCP_TEXT:
+            codes = out[c]
+            words = pa.array(self.words[c], type=pa.large_string(), memory_pool=pool)
+            out[c] = pc.take(words, pa.array(codes, mask=codes < 0), memory_pool=pool)
+            self.words[c], self._codes[c] = [], {}
+        return out
+
+    def _intern(self, col: str, values: list[Any]) -> np.ndarray:
+        """Codes of ``values`` (str or None) in the word list of ``col`` (-1 for None)."""
+        codes, words = self._codes[col], self.words[col]
+        for v in values:
+            if v is not None and v not in codes:
+                codes[v] = len(words)
+                words.append(v)
+        return np.array([-1 if v is None else codes[v] for v in values], dtype=np.int32)
 
     def _tcp_columns(self, rows: np.ndarray, S: np.ndarray, at: np.ndarray,
                      text: dict[str, np.ndarray], rtt: dict[str, np.ndarray]) -> None:  # fmt: skip
@@ -214,7 +249,7 @@ class FastTracker:
                         got = cache[key] = self._syn_text(int(rows[has[u]]))
                     vals.append(got)
                 for col, k in (("tcp_fp", 0), ("tcp_os", 1), ("tunnel_hint", 2)):
-                    text[col][at[has]] = _objs([v[k] for v in vals])[inv]
+                    text[col][at[has]] = self._intern(col, [v[k] for v in vals])[inv]
         # payload: TLS ClientHello, SSH banner, HTTP request
         blob_b = blob.data  # slices decode without copying the whole stream buffer
         hello = np.flatnonzero(kind == 1)
@@ -235,15 +270,15 @@ class FastTracker:
                         else:  # pragma: no cover - the parsers disagree: trust the Python one
                             logger.warning("ClientHello parsers disagree; please report")
                     vals.append(fpj)
-                text["ja4"][at[hello]] = _objs(vals)[inv]
-            good = hello[text["ja4"][at[hello]] != None]  # noqa: E711 - elementwise
+                text["ja4"][at[hello]] = self._intern("ja4", vals)[inv]
+            good = hello[text["ja4"][at[hello]] >= 0]
             snib_b = snib.data
-            sni = text["tls_sni"]
-            for i, o, sn in zip(at[good].tolist(), so[good].tolist(), snl[good].tolist(),
-                                strict=True):  # fmt: skip
-                if sn >= 0:
-                    sni[i] = str(snib_b[o : o + sn], "ascii", "replace")
-            text["service"][at[good]] = "ssl"
+            named = good[snl[good] >= 0]
+            text["tls_sni"][at[named]] = self._intern("tls_sni", [
+                str(snib_b[o : o + sn], "ascii", "replace")
+                for o, sn in zip(so[named].tolist(), snl[named].tolist(), strict=True)
+            ])  # fmt: skip
+            text["service"][at[good]] = self._intern("service", ["ssl"])[0]
             rtt["rtt_app_ms"][at[good]] = _ms(rdata[good], app[good])
         other = np.flatnonzero(kind == 3)
         if len(other):
@@ -254,11 +289,12 @@ class FastTracker:
             for col, w, enc in (("ssh_client", 1, "ascii"), ("user_agent", 2, "utf-8")):
                 sel = np.flatnonzero(what == w)
                 if len(sel):
-                    text[col][at[other[sel]]] = [
+                    text[col][at[other[sel]]] = self._intern(col, [
                         str(blob_b[a:b], enc, "replace")
                         for a, b in zip(lo[sel].tolist(), hi[sel].tolist(), strict=True)
-                    ]
-                    text["service"][at[other[sel]]] = "ssh" if w == 1 else "http"
+                    ])  # fmt: skip
+                    text["service"][at[other[sel]]] = self._intern(
+                        "service", ["ssh" if w == 1 else "http"])[0]  # fmt: skip
         if self.verify:
             self._verify(rows, blob.tobytes(), so, sl, kind, text, at)
 
@@ -266,6 +302,9 @@ class FastTracker:
                 kind: np.ndarray, text: dict[str, np.ndarray], at: np.ndarray) -> None:  # fmt: skip
         """Assert the compiled results equal the Python reference's (tests only)."""
         from attrib.io.pcap import _stream
+
+        text = {c: _objs([None if k < 0 else self.words[c][k] for k in v.tolist()])
+                for c, v in text.items()}  # fmt: skip
 
         class _Segs:
             opay: list[tuple[int, bytes]]
@@ -324,7 +363,7 @@ def _ms(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where((a >= 0) & (b >= a), (b - a) / 1e6, np.nan)
 
 
-def _addresses(A: np.ndarray, ipv: np.ndarray) -> tuple[pa.Array, pa.Array]:
+def _addresses(A: np.ndarray, ipv: np.ndarray, pool: pa.MemoryPool) -> tuple[pa.Array, pa.Array]:
     """Originator and responder address text (arrow strings) of rows of the address matrix."""
     m = len(A)
     v6 = np.flatnonzero(ipv != 4)
@@ -339,7 +378,7 @@ def _addresses(A: np.ndarray, ipv: np.ndarray) -> tuple[pa.Array, pa.Array]:
                 socket.inet_ntop(socket.AF_INET6, raw[16 * i : 16 * i + 16]).encode()
                 for i in range(len(v6))
             ]
-        out.append(pa.array(col, type=pa.large_binary()).cast(pa.large_string()))
+        out.append(pa.array(col, type=pa.large_binary(), memory_pool=pool).cast(pa.large_string()))
     return out[0], out[1]
 
 

@@ -200,14 +200,14 @@ def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
             rows += len(out["S"])
             if rows >= ctx.chunksize:  # one frame per chunk: pandas costs per frame, not row
                 with _gc_paused():
-                    whole = _frame_fast(_concat(parts), sensor)
+                    whole = _frame_fast(tr.arrow(_concat(parts)), sensor)
                 yield whole
                 parts, rows = [], 0
     with _gc_paused():
         out = tr.flush()
         if out is not None:
             parts.append(out)
-        frame = _frame_fast(_concat(parts), sensor) if parts else None
+        frame = _frame_fast(tr.arrow(_concat(parts)), sensor) if parts else None
     if frame is not None:
         yield frame
 
@@ -229,20 +229,14 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Join the tracker's column parts, ordered by start time."""
+    """Join the tracker's column parts (numpy arrays), ordered by start time."""
     from attrib.io._pcap_table import OUT
 
     if len(parts) == 1:
         return parts[0]
     ts = np.concatenate([p["S"][:, OUT["TS0"]] for p in parts])
     order = np.argsort(ts, kind="stable")
-    out: dict[str, Any] = {}
-    for k, v in parts[0].items():
-        if isinstance(v, pa.Array):
-            out[k] = pa.concat_arrays([p[k] for p in parts]).take(pa.array(order))
-        else:
-            out[k] = np.concatenate([p[k] for p in parts])[order]
-    return out
+    return {k: np.concatenate([p[k] for p in parts])[order] for k in parts[0]}
 
 
 def _read_reference(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
@@ -408,7 +402,7 @@ def _frame_fast(out: dict[str, Any], sensor: str) -> pd.DataFrame:
     for col in ("rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms"):
         cols[col] = _floats(out[col])
     cols["source"] = _categorical(np.full(n, SOURCES.index("pcap"), dtype=np.int8), "source")
-    cols["sensor"] = text(pa.array(np.full(n, sensor, dtype=object), type=pa.large_string()))
+    cols["sensor"] = text(pa.repeat(pa.scalar(sensor, pa.large_string()), n))
     return conform_events(pd.DataFrame(cols, copy=False))
 
 
