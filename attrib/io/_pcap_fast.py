@@ -802,15 +802,21 @@ def extras(S: np.ndarray, Q: np.ndarray, OPT: np.ndarray, arena: np.ndarray,
     """
     m = len(rows)
     total = 0
+    longest = 0
     for i in range(m):
         c = rows[i]
+        row = 0
         for s in range(min(S[c, OPN], PMAX)):
-            total += Q[c, s, 1]
+            row += Q[c, s, 1]
+        total += row
+        longest = max(longest, row)
     blob = np.empty(total, dtype=np.uint8)
     snib = np.empty(total, dtype=np.uint8)
-    hs = np.empty(total, dtype=np.uint8)
-    ciph = np.empty(total // 2 + 1, dtype=np.int64)  # scratch of the ClientHello parser
-    exts = np.empty(total // 2 + 1, dtype=np.int64)
+    # scratch of the ClientHello parser, one stream at a time (sized by the whole blob these
+    # were megabytes of huge-page-advised memory, faulted in per call)
+    hs = np.empty(longest, dtype=np.uint8)
+    ciph = np.empty(longest // 2 + 1, dtype=np.int64)
+    exts = np.empty(longest // 2 + 1, dtype=np.int64)
     so = np.zeros(m, dtype=np.int64)
     sl = np.zeros(m, dtype=np.int64)
     kind = np.zeros(m, dtype=np.int64)

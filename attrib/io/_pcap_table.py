@@ -112,7 +112,8 @@ class FastTracker:
 
     def feed(self, batch: PacketBatch, d: Decoded) -> dict[str, Any] | None:
         """Apply one batch; return the connections finished so far, when enough wait."""
-        idx = np.flatnonzero(d.ok & (d.frag != 2))
+        fragments = bool(d.frag.any())  # rare: skip their bookkeeping when there are none
+        idx = np.flatnonzero(d.ok & (d.frag != 2) if fragments else d.ok)
         if len(idx):
             self._room(len(idx), int(batch.caplen.sum()))
             buf = np.frombuffer(batch.buf, dtype=np.uint8)
@@ -123,19 +124,25 @@ class FastTracker:
                 d.l3, d.l4, d.thl, d.pay, d.end, _SERVER,
             )  # fmt: skip
             self.now = int(d.ts[idx[-1]])
+        if fragments:
+            self._fragments(batch.buf, d, idx)
+        waiting = F.finalize_all(self.S, self.H, int(self.meta[0]), self.now, False)
+        if waiting < COLLECT_AT and self.meta[1] <= _ARENA_COMPACT:
+            return None
+        return self._collect()
+
+    def _fragments(self, buf: bytes, d: Decoded, idx: np.ndarray) -> None:
+        """Remember the rows of first fragments; count later fragments' bytes."""
+        if len(idx):
             firsts = idx[(d.frag[idx] == 1) & (d.ipv[idx] == 4)]
             if len(firsts):
                 rows = F.lookup(self.hk, self.hr, d.key[firsts])
                 for j, c in zip(firsts.tolist(), rows.tolist(), strict=True):
                     if c >= 0:
-                        self.frags[_frag_id(batch.buf, int(d.l3[j]))] = c
+                        self.frags[_frag_id(buf, int(d.l3[j]))] = c
         later = np.flatnonzero(d.ok & (d.frag == 2))
         if len(later):
-            self._later_fragments(batch.buf, d, later)
-        waiting = F.finalize_all(self.S, self.H, int(self.meta[0]), self.now, False)
-        if waiting < COLLECT_AT and self.meta[1] <= _ARENA_COMPACT:
-            return None
-        return self._collect()
+            self._later_fragments(buf, d, later)
 
     def flush(self) -> dict[str, Any] | None:
         """Finish every live connection (end of capture)."""
