@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from attrib.io._zeek_map import _shared, lazy_zeros
+from attrib.io._zeek_map import lazy_zeros, null_masked
 from attrib.schema import EVENT_DTYPES, conform_events, empty_events
 
 __all__ = ["MAX_RESERVE_ROWS", "EventsBuilder", "expected_rows"]
@@ -108,10 +108,9 @@ class _Masked:
         self.mask.append(mask)
 
     def build(self, n: int) -> Any:
-        cls = self.dtype.construct_array_type()
         if self.data is None or self.mask is None:  # all null
-            return cls(_shared(self.dtype.numpy_dtype.name, n), _shared("mask", n))
-        return cls(self.data.take(), self.mask.take())
+            return null_masked(self.dtype, n)
+        return self.dtype.construct_array_type()(self.data.take(), self.mask.take())
 
 
 class _Datetime:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import mmap
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -121,7 +122,27 @@ def infer_log_type(fields: set[str]) -> str:
     return "unknown"
 
 
-_NULLS: dict[tuple[str, int], Any] = {}
+#: immutable Arrow arrays shared by the chunks of a read, by (what, length)
+_SHARED: dict[tuple[str, int], Any] = {}
+
+
+def _shared(key: str, n: int, make: Callable[[], Any]) -> Any:
+    """``make()``, cached by ``(key, n)``.
+
+    Arrow arrays are immutable (pandas replaces, never mutates, Arrow data), so one array can
+    back a column in every chunk of that length.
+    """
+    got = _SHARED.get((key, n))
+    if got is None:
+        if len(_SHARED) > 16:
+            _SHARED.clear()
+        got = _SHARED[(key, n)] = make()
+    return got
+
+
+def _repeated(value: str, n: int) -> pa.Array:
+    """``value`` ``n`` times as one immutable Arrow array shared by the chunks of a read."""
+    return _shared("repeat:" + value, n, lambda: pa.repeat(pa.scalar(value, pa.large_string()), n))
 
 
 def lazy_zeros(n: int, dtype: str) -> np.ndarray[Any, Any]:
@@ -137,51 +158,28 @@ def lazy_zeros(n: int, dtype: str) -> np.ndarray[Any, Any]:
     return np.frombuffer(mmap.mmap(-1, size), dtype=dtype, count=n)
 
 
-def _shared(key: str, n: int) -> Any:
-    """All-null buffers for the null columns of a frame.
+def null_masked(dtype: Any, n: int) -> Any:
+    """An all-null nullable numeric array (``Int64``, ``UInt16``, ``Float64``) of length ``n``.
 
-    Text: one immutable Arrow array of nulls, shared by every null text column and chunk of
-    that length (pandas replaces, never mutates, Arrow data). Numbers: a new writable buffer
-    per column, since pandas writes into masked arrays in place; values come from ``calloc``
-    (pages untouched until written, so they cost no memory) and only the mask is filled.
+    Its own writable buffers, since pandas writes into masked arrays in place: the values are
+    lazily zeroed (no memory until written), only the mask is filled.
     """
-    if key == "mask":
-        return np.ones(n, dtype=bool)
-    if key != "str":
-        return lazy_zeros(n, key)
-    got = _NULLS.get((key, n))
-    if got is None:
-        if len(_NULLS) > 16:
-            _NULLS.clear()
-        got = _NULLS[(key, n)] = pa.chunked_array([pa.nulls(n, pa.large_string())])
-    return got
-
-
-def _repeated(value: str, n: int) -> pa.Array:
-    """``value`` ``n`` times as one immutable Arrow array shared by the chunks of a read."""
-    key = ("repeat:" + value, n)
-    got = _NULLS.get(key)
-    if got is None:
-        if len(_NULLS) > 16:
-            _NULLS.clear()
-        got = _NULLS[key] = pa.repeat(pa.scalar(value, pa.large_string()), n)
-    return got
+    cls = dtype.construct_array_type()
+    return cls(lazy_zeros(n, dtype.numpy_dtype.str), np.ones(n, dtype=bool))
 
 
 def _null(col: str, n: int) -> pd.Series:
     """An all-null column of ``col``'s canonical dtype, built without per-value work."""
-    dtype: Any = EVENT_DTYPES[col]
+    dtype: Any = pd.api.types.pandas_dtype(EVENT_DTYPES[col])
     k = kind(col)
     if k == _STR:
-        return pd.Series(pd.arrays.ArrowStringArray(_shared("str", n)), copy=False)
+        text = _shared("null", n, lambda: pa.chunked_array([pa.nulls(n, pa.large_string())]))
+        return pd.Series(pd.arrays.ArrowStringArray(text), copy=False)
     if k == _CAT:
-        return pd.Series(pd.Categorical.from_codes(_shared("int8", n) - 1, dtype=dtype), copy=False)
-    mask = _shared("mask", n)
-    if k == _FLOAT:
-        return pd.Series(pd.arrays.FloatingArray(_shared("float64", n), mask), copy=False)
-    if k in (_INT, _PORT):
-        vals = _shared("uint16" if k == _PORT else "int64", n)
-        return pd.Series(pd.arrays.IntegerArray(vals, mask), copy=False)
+        codes = np.full(n, -1, dtype=np.int8)
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), copy=False)
+    if k in (_FLOAT, _INT, _PORT):
+        return pd.Series(null_masked(dtype, n), copy=False)
     return pd.Series(pd.NA, index=range(n), dtype=dtype)
 
 

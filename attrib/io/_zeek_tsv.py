@@ -152,11 +152,8 @@ def split_stream(
         buf = ring[slot]
         if len(buf) < have + block_bytes:  # a long unfinished line: room for one more block
             buf = ring[slot] = bytearray(have + block_bytes)
-        if have:
-            if buf is prev:
-                _move_front(buf, cs, ce)
-            else:  # same length slice assignment: allowed while the buffer has views
-                buf[:have] = memoryview(prev)[cs:ce]
+        if have:  # same length slice assignment: allowed while the buffer has views
+            buf[:have] = prev[cs:ce]
         with memoryview(buf) as view:
             if readinto is not None:
                 got = readinto(view[have : have + block_bytes]) or 0
@@ -199,12 +196,6 @@ def split_stream(
             cs, ce = end, total
 
 
-def _move_front(buf: bytearray, start: int, end: int) -> None:
-    """Move ``buf[start:end]`` to the front (same length: allowed while views are exported)."""
-    if start:
-        buf[: end - start] = buf[start:end]
-
-
 def _next_header(buf: bytearray, pos: int, n: int) -> int:
     """Offset of the next line starting with ``#`` (or ``n``); memchr on ``#`` is fast."""
     while True:
@@ -245,6 +236,13 @@ class _Newlines:
         return int(np.count_nonzero(out))
 
 
+def _ascii(buf: bytearray, pos: int, end: int) -> bool:
+    """Whether ``buf[pos:end]`` is ASCII, without copying the range out of the buffer."""
+    if end - pos < 1 << 16:
+        return buf[pos:end].isascii()
+    return bool(np.frombuffer(buf, np.uint8, count=end - pos, offset=pos).max() < 128)
+
+
 def _pieces(
     buf: bytearray,
     pos: int,
@@ -253,8 +251,7 @@ def _pieces(
     count_newlines: Callable[[bytearray, int, int], int],
 ) -> Generator[Piece, None, int]:
     view = memoryview(buf)
-    # the buffer is reused: only [pos, n) is this block's (a short last block leaves old bytes)
-    ascii_block = buf.isascii() if pos == 0 and n == len(buf) else bytes(view[pos:n]).isascii()
+    ascii_block = _ascii(buf, pos, n)  # the buffer is reused: only [pos, n) is this block's
     while pos < n:
         if buf[pos] == 35:  # "#"
             nl = buf.find(b"\n", pos, n)
