@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from attrib._version import __version__
 
 #: public name -> "module:attribute"
 _LAZY: dict[str, str] = {

@@ -162,7 +162,7 @@ class Analysis:
         str
             Text lines.
         """
-        from attrib.commands._summary import summary_text
+        from attrib.report.summary import summary_text
 
         return summary_text(self, n)
 

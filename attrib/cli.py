@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from attrib import __version__
+from attrib._version import __version__
 from attrib.errors import AttribError
 
 __all__ = ["COMMANDS", "cli", "main"]

@@ -3,7 +3,7 @@
 The ``two_sided`` preset writes ``relay/conn.log``, a Zeek capture at one compromised router
 that sees both legs of every relayed session plus the household's own browsing (chaff).
 ``truth_chains.parquet`` lists the true edges (``in_uid`` -> ``out_uid`` at that router). We run
-:func:`attrib.chains.link_chains` on the relay capture (relays found automatically) and score
+:func:`attrib.cluster.chains.link_chains` on the relay capture (relays found automatically) and score
 edge-level precision and recall.
 
 Usage::
@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 import attrib
-from attrib.chains import link_chains
+from attrib.cluster.chains import link_chains
 from attrib.simulate import simulate
 
 

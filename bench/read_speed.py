@@ -6,7 +6,7 @@ a fresh subprocess and interleaved so machine load hits all alike:
 * ``attrib``  — ``attrib.read(path)``: the canonical, typed events table (UTC timestamps,
   UInt16 ports, categoricals, nullable integers, joins applied) as one DataFrame;
 * ``stream``  — ``attrib.iter_read(path)``: the same typed canonical rows as bounded chunks
-  (what the analysis pipeline consumes, ``attrib._front``); its peak RSS is the streaming memory bound;
+  (what the analysis pipeline consumes, ``attrib.pipeline._front``); its peak RSS is the streaming memory bound;
 * ``pandas``  — ``pandas.read_csv(path, sep="\\t", comment="#", header=None)`` (untyped);
 * ``zat``     — ``zat.log_to_dataframe.LogToDataFrame().create_dataframe(path)``.
 

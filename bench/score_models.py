@@ -27,10 +27,10 @@ from sklearn.metrics import average_precision_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from attrib._score_context import CONTEXT_COLUMNS, add_context
 from attrib.features import FEATURE_COLUMNS
 from attrib.score import OriginScorer
-from attrib.training import DEFAULT_EVAL, DEFAULT_TRAIN, build_dataset
+from attrib.score._context import CONTEXT_COLUMNS, add_context
+from attrib.score.training import DEFAULT_EVAL, DEFAULT_TRAIN, build_dataset
 
 
 def p_at_k(y: np.ndarray, s: np.ndarray, ip: np.ndarray) -> float:

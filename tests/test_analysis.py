@@ -7,9 +7,9 @@ import pytest
 from attrib_tables import make_clusters, make_origins
 
 from attrib.analysis import Analysis
-from attrib.commands._summary import summary_text
 from attrib.context import OrgContext
 from attrib.io import FileStats, ReadReport
+from attrib.report.summary import summary_text
 from attrib.schema import conform_events
 
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from attrib import __version__
+from attrib._version import __version__
 from attrib.api.middleware import GuardMiddleware
 from attrib.api.routes import enrich, health, ip, score
 from attrib.api.settings import ServiceSettings

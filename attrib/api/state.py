@@ -15,7 +15,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from attrib import __version__
+from attrib._version import __version__
 from attrib.api.keys import KeyRecord, KeyStore
 from attrib.api.metrics import Metrics
 from attrib.api.ratelimit import RateLimiter

@@ -28,7 +28,7 @@ def _workdir(path: str | None) -> Path:
 
 
 def _scenarios(specs: tuple[str, ...], default: Any, shift: int = 0) -> list[Any]:
-    from attrib.training import parse_scenarios
+    from attrib.score.training import parse_scenarios
 
     if specs:
         return parse_scenarios(specs)
@@ -67,10 +67,10 @@ def train_cmd(
     out: str | None, workdir: str | None, no_cache: bool,
 ) -> None:  # fmt: skip
     """Train the origin scorer on simulated scenarios; write the model, checksum and card."""
-    from attrib._score_card import render_card
-    from attrib._score_eval import evaluate, format_report
     from attrib.score import OriginScorer, model_path
-    from attrib.training import DEFAULT_EVAL, DEFAULT_TRAIN, build_dataset
+    from attrib.score.card import render_card
+    from attrib.score.evaluate import evaluate, format_report
+    from attrib.score.training import DEFAULT_EVAL, DEFAULT_TRAIN, build_dataset
 
     train = _scenarios(specs, DEFAULT_TRAIN, seed - 1)
     held = _scenarios(eval_specs, DEFAULT_EVAL)
@@ -130,9 +130,9 @@ def evaluate_cmd(
     as_json: bool,
 ) -> None:  # fmt: skip
     """Evaluate a model and the baselines on labelled simulator scenarios."""
-    from attrib._score_eval import evaluate, format_report
     from attrib.score import load_model
-    from attrib.training import DEFAULT_EVAL, build_dataset
+    from attrib.score.evaluate import evaluate, format_report
+    from attrib.score.training import DEFAULT_EVAL, build_dataset
 
     model = load_model(model_file)
     data = build_dataset(_scenarios(specs, DEFAULT_EVAL), _workdir(workdir), use_cache=not no_cache)

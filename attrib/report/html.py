@@ -21,8 +21,8 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from attrib import __version__
 from attrib._atomic import atomic_path
+from attrib._version import __version__
 from attrib.report._common import members, plain
 
 __all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from attrib import __version__
+from attrib._version import __version__
 from attrib.api.deps import StateDep
 
 __all__ = ["router"]

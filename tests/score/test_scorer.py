@@ -12,11 +12,11 @@ from score_data import T0, synthetic_origins
 from sklearn.metrics import average_precision_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from attrib._score_context import add_context, short_lived_residential
-from attrib._score_explain import detail_texts, format_value, render
-from attrib._score_model import learn_edges
 from attrib.errors import ModelError
 from attrib.score import OriginScorer, load_model
+from attrib.score._context import add_context, short_lived_residential
+from attrib.score._explain import detail_texts, format_value, render
+from attrib.score._model import learn_edges
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ CTX = ["ctx_cluster_size", "ctx_cluster_short_res_peers", "ctx_cluster_short_res
 def test_fit_returns_self_and_learned_state(data, monkeypatch):
     X, y = data
     catalogue = (("failure_ratio", "attempts_per_account_day", "not_in_table"), {})
-    monkeypatch.setattr("attrib.score._feature_catalogue", lambda: catalogue)
+    monkeypatch.setattr("attrib.score.scorer._feature_catalogue", lambda: catalogue)
     est = OriginScorer(cv=3)
     assert est.fit(X, y) is est
     # the catalogue's features present in the table, in catalogue order, then cluster context
@@ -71,7 +71,7 @@ def test_fit_returns_self_and_learned_state(data, monkeypatch):
 
 def test_numeric_fallback_without_catalogue(data, monkeypatch):
     X, y = data
-    monkeypatch.setattr("attrib.score._feature_catalogue", lambda: ((), {}))
+    monkeypatch.setattr("attrib.score.scorer._feature_catalogue", lambda: ((), {}))
     est = OriginScorer(cv=3, context=False).fit(X, y)
     assert est.features_ == ["attempts_per_account_day", "failure_ratio", "noise"]
 
@@ -290,7 +290,7 @@ def test_missing_model_file(tmp_path):
 
 
 def test_os_mismatch_reason_names_both_stacks():
-    from attrib._score_explain import explain_arrays
+    from attrib.score._explain import explain_arrays
 
     frame = pd.DataFrame(
         {"tcp_os": ["linux", "windows", None], "ua_os": ["windows", "windows", "ios"]}

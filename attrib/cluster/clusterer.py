@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClusterMixin
 
-from attrib import _cluster_graph as g
+from attrib.cluster import _graph as g
 from attrib.errors import ConfigError
 from attrib.schema import CLUSTER_COLUMNS
 
@@ -189,7 +189,7 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
         return labels
 
     def _hdbscan_labels(self, o: pd.DataFrame) -> np.ndarray:
-        from attrib._cluster_embed import embed_and_hdbscan
+        from attrib.cluster._embed import embed_and_hdbscan
 
         return embed_and_hdbscan(o, self._weights(), self.account_weight, self._cap(len(o)),
                                  self.min_cluster_size, self.random_state)  # fmt: skip

@@ -9,11 +9,17 @@ import pandas as pd
 import pytest
 from score_data import synthetic_origins
 
-from attrib._score_eval import evaluate, format_report, rank_metrics
 from attrib.cli import main
 from attrib.errors import ConfigError
 from attrib.score import OriginScorer, load_model
-from attrib.training import Scenario, _cache_file, label_origins, parse_scenarios, scenario_origins
+from attrib.score.evaluate import evaluate, format_report, rank_metrics
+from attrib.score.training import (
+    Scenario,
+    _cache_file,
+    label_origins,
+    parse_scenarios,
+    scenario_origins,
+)
 
 KINDS = np.array(["home_broadband", "scanner", "commercial_vpn", "private_relay", "mobile_cgnat"])
 
@@ -195,15 +201,16 @@ def test_scenario_origins_end_to_end(tmp_path):
 
 
 def test_cache_key_follows_pipeline_source(tmp_path, monkeypatch):
-    import attrib.training as tr
+    import attrib.score.training as tr
 
     (tmp_path / "features").mkdir()
     (tmp_path / "features" / "a.py").write_text("x = 1\n")
-    (tmp_path / "cluster.py").write_text("y = 1\n")
-    (tmp_path / "_cluster_graph.py").write_text("z = 1\n")
+    (tmp_path / "cluster").mkdir()
+    (tmp_path / "cluster" / "clusterer.py").write_text("y = 1\n")
+    (tmp_path / "cluster" / "_graph.py").write_text("z = 1\n")
     monkeypatch.setattr(tr, "_PKG", tmp_path)
     k1 = tr._cache_key()
-    (tmp_path / "_cluster_graph.py").write_text("z = 2\n")
+    (tmp_path / "cluster" / "_graph.py").write_text("z = 2\n")
     k2 = tr._cache_key()
     (tmp_path / "features" / "a.py").write_text("x = 2\n")
     k3 = tr._cache_key()

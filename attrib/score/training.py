@@ -9,7 +9,7 @@ features, cluster — and its origins are joined to the scenario's ground truth 
 Scenario tables are cached in a work folder (keyed by attrib version and feature list), so
 ``attrib train`` and ``attrib evaluate`` reuse what was simulated before.
 
->>> from attrib.training import Scenario, build_dataset
+>>> from attrib.score.training import Scenario, build_dataset
 >>> data = build_dataset([Scenario("demo", 1)], "work/")  # doctest: +SKIP
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from attrib import __version__
+from attrib._version import __version__
 from attrib.errors import ConfigError
 
 __all__ = [
@@ -159,9 +159,9 @@ DEFAULT_EVAL: tuple[Scenario, ...] = tuple(
 )
 
 
-_PKG = Path(__file__).resolve().parent
+_PKG = Path(__file__).resolve().parents[1]
 #: Code that turns logs into labelled origins (a change invalidates cached tables).
-_PIPELINE_SOURCES = ("io", "enrich", "features", "cluster.py", "context.py", "pipeline_context.py")
+_PIPELINE_SOURCES = ("io", "enrich", "features", "cluster", "context")
 
 
 def _source_hash(parts: Iterable[str]) -> str:
@@ -170,7 +170,6 @@ def _source_hash(parts: Iterable[str]) -> str:
     for part in parts:
         p = _PKG / part
         files = sorted(p.rglob("*.py")) if p.is_dir() else [p] if p.exists() else []
-        files += sorted(_PKG.glob(f"_{part.removesuffix('.py')}*.py")) if p.suffix else []
         for f in files:
             h.update(str(f.relative_to(_PKG)).encode())
             h.update(f.read_bytes())
@@ -235,9 +234,9 @@ def label_origins(origins: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
 def _origins_of(folder: Path, enricher: Any) -> pd.DataFrame:
     from attrib.cluster import OriginClusterer
     from attrib.context import OrgContext
+    from attrib.context.infer import complete_context
     from attrib.features import build_origins
     from attrib.io import read
-    from attrib.pipeline_context import complete_context
 
     events = read(_inputs(folder), skip_unreadable=True)
     ips = pd.Series(pd.unique(events["src_ip"].dropna()), dtype="string")

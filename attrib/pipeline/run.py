@@ -24,14 +24,14 @@ from typing import Any
 import pandas as pd
 
 import attrib.accessor  # noqa: F401  (registers DataFrame.attrib)
-from attrib import __version__
 from attrib._atomic import ensure_writable_dir
-from attrib._front import _step, materialised_front, streamed_front
-from attrib._runstats import RunStats
+from attrib._version import __version__
 from attrib.analysis import Analysis
 from attrib.context import OrgContext
 from attrib.errors import ConfigError, InputError
 from attrib.io import ReadReport
+from attrib.pipeline._front import _step, materialised_front, streamed_front
+from attrib.pipeline._runstats import RunStats
 
 __all__ = ["DEFAULT_THRESHOLD", "Analysis", "analyze"]
 
@@ -115,7 +115,7 @@ def analyze(
         ``origins.ndjson``, ``stix.json``, ``report.html``, ``run.json``), written atomically.
     context
         The organisation's context, or a path to its TOML file; what it leaves empty is
-        inferred from the data (see :mod:`attrib.pipeline_context`).
+        inferred from the data (see :mod:`attrib.context.infer`).
     model
         A scoring model file; default: the shipped model.
     store

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attrib.chains import CHAIN_EDGE_COLUMNS, find_relays, link_chains
+from attrib.cluster.chains import CHAIN_EDGE_COLUMNS, find_relays, link_chains
 from attrib.schema import conform_events
 
 R = "203.0.113.50"

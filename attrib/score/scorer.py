@@ -32,9 +32,10 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import assert_all_finite, check_is_fitted, column_or_1d, validate_data
 
 from attrib._paths import default_models_dir
-from attrib._score_context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, context_frame
-from attrib._score_explain import detail_texts, explain_arrays
-from attrib._score_io import (
+from attrib.errors import ModelError
+from attrib.score._context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, context_frame
+from attrib.score._explain import detail_texts, explain_arrays
+from attrib.score._io import (
     FORMAT,
     SCHEMA_VERSION,
     model_from_dict,
@@ -42,8 +43,7 @@ from attrib._score_io import (
     read_verified,
     write_model,
 )
-from attrib._score_model import AdditiveModel, fit_additive, fit_calibration
-from attrib.errors import ModelError
+from attrib.score._model import AdditiveModel, fit_additive, fit_calibration
 
 __all__ = ["MODEL_NAME", "MODEL_VERSION", "OriginScorer", "load_model", "model_path"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from attrib._cluster_graph import idf
+from attrib.cluster._graph import idf
 
 __all__: list[str] = []
 

@@ -5,9 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from attrib._stream import _is_zeek_app_log, stream_origins
 from attrib.context import OrgContext
 from attrib.io import ReadReport, read
+from attrib.pipeline._stream import _is_zeek_app_log, stream_origins
 
 CONN = """#separator \\x09
 #set_separator\t,

@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrib._progress import progress as _progress
 from attrib.context import OrgContext
 from attrib.errors import InputError
 from attrib.io import ReadReport, iter_read
 from attrib.io._source import expand_paths, open_source
+from attrib.pipeline._progress import progress as _progress
 from attrib.schema import conform_events, empty_events
 
 __all__ = ["StreamResult", "inference_events", "stream_origins"]

@@ -3,7 +3,7 @@ import ipaddress
 import pandas as pd
 
 from attrib.context import OrgContext
-from attrib.pipeline_context import complete_context, infer_context
+from attrib.context.infer import complete_context, infer_context
 from attrib.schema import conform_events
 
 
@@ -106,7 +106,7 @@ def test_infer_everything():
 
 
 def test_mobile_cgnat_is_not_an_office():
-    from attrib.pipeline_context import infer_offices
+    from attrib.context.infer import infer_offices
 
     ev = _events()
     mobile = conform_events(

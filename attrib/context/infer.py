@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from attrib.context import OrgContext
+from attrib.context.org import OrgContext
 
 __all__ = ["complete_context", "infer_context"]
 

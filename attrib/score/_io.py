@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from attrib._atomic import atomic_path
-from attrib._score_model import AdditiveModel
 from attrib.errors import ModelError
+from attrib.score._model import AdditiveModel
 
 __all__: list[str] = []  # private module
 

@@ -2,7 +2,7 @@
 
 Two ways, same result: *materialised* (the events table is kept, for notebooks and
 ``Analysis.events``) and *streamed* (bounded memory, for the batch CLI on large inputs; see
-:mod:`attrib._stream`).
+:mod:`attrib.pipeline._stream`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from attrib._progress import progress as _progress
-from attrib._runstats import RunStats
 from attrib.context import OrgContext
+from attrib.context.infer import complete_context
 from attrib.io import ReadReport, iter_read
-from attrib.pipeline_context import complete_context
+from attrib.pipeline._progress import progress as _progress
+from attrib.pipeline._runstats import RunStats
 from attrib.schema import conform_events, empty_events
 
 __all__ = ["Front", "materialised_front", "streamed_front"]
@@ -186,9 +186,9 @@ def streamed_front(
     show: bool | None,
 ) -> Front:
     """Stream chunks into the feature accumulator; keep no events table."""
-    from attrib._stream import inference_events, stream_origins
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
+    from attrib.pipeline._stream import inference_events, stream_origins
 
     def win(c: pd.DataFrame) -> pd.DataFrame:
         return _in_window(c, window[0], window[1])

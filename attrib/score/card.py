@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-__all__: list[str] = []  # private module
+__all__ = ["render_card"]
 
 _LIMITS = """\
 - **Simulated training data.** The model has only seen the simulator's benign population,
@@ -120,7 +120,7 @@ def render_card(
     train
         Training provenance (scenarios, seed, origins, adversary, per-scenario counts).
     evaluation
-        :func:`attrib._score_eval.evaluate` result on held-out scenarios (or None).
+        :func:`attrib.score.evaluate.evaluate` result on held-out scenarios (or None).
     eval_scenarios
         The held-out scenario specs.
     commands

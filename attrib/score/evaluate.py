@@ -24,7 +24,15 @@ import pandas as pd
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import average_precision_score
 
-__all__: list[str] = []  # private module
+__all__ = [
+    "calibration_metrics",
+    "evaluate",
+    "format_report",
+    "isolation_scores",
+    "rank_metrics",
+    "rank_order",
+    "scenario_scores",
+]
 
 #: Column of the labelled tables holding the failed sign-in count (baseline only).
 FAILED_COLUMN = "baseline_failed_signins"
@@ -137,7 +145,7 @@ def evaluate(model: Any, data: pd.DataFrame) -> dict[str, Any]:
     model
         A fitted :class:`~attrib.score.OriginScorer`.
     data
-        Labelled origins (:func:`attrib.training.build_dataset`).
+        Labelled origins (:func:`attrib.score.training.build_dataset`).
 
     Returns
     -------
