@@ -11,11 +11,10 @@ from _pcap_data import JA4_DIR, need
 
 from attrib.io import read
 from attrib.io._base import FileStats, ReadContext
-from attrib.io._pcap_conn import Conn, Tracker
-from attrib.io._pcap_container import iter_batches
-from attrib.io._pcap_decode import decode
-from attrib.io._tls import ClientHello, client_hellos, ja4, parse_client_hello
-from attrib.io.pcap import _stream
+from attrib.io.pcap._conn import Conn, Tracker, reassemble
+from attrib.io.pcap._container import iter_batches
+from attrib.io.pcap._decode import decode
+from attrib.io.tls import ClientHello, client_hellos, ja4, parse_client_hello
 
 
 def _expected() -> list[tuple[str, dict[str, str]]]:
@@ -55,7 +54,7 @@ def test_every_client_hello_matches(capture: str) -> None:
         if cap != capture:
             continue
         c = conns[(rec["src"], int(rec["srcport"]), rec["dst"], int(rec["dstport"]))]
-        got = [ja4(ch) for ch in client_hellos(_stream(c))]
+        got = [ja4(ch) for ch in client_hellos(reassemble(c))]
         want = [rec[k] for k in sorted(k for k in rec if k.startswith("JA4."))]
         assert got[: len(want)] == want, (rec["stream"], got, want)
         checked += len(want)

@@ -300,16 +300,16 @@ def test_closed_connections_leave_the_table_as_the_capture_is_read(
     packet (Zeek's close delay) and their rows reused, not kept until the end."""
     import io
 
-    from attrib.io import _pcap_container
     from attrib.io._base import FileStats, ReadContext
-    from attrib.io._pcap_container import iter_batches
-    from attrib.io._pcap_decode import decode
-    from attrib.io._pcap_table import COLLECT_AT, FastTracker
+    from attrib.io.pcap import _container
+    from attrib.io.pcap._container import iter_batches
+    from attrib.io.pcap._decode import decode
+    from attrib.io.pcap._table import COLLECT_AT, FastTracker
 
     n = 3 * COLLECT_AT
     frames = [eth(p) for i in range(n) for p in handshake(sp=1024 + i % 60000, dp=80 + i // 60000)]
     data = pcap(frames, step=0.01)  # one connection every 0.08 s
-    monkeypatch.setattr(_pcap_container, "BLOCK_BYTES", 1 << 16)  # many small batches
+    monkeypatch.setattr(_container, "BLOCK_BYTES", 1 << 16)  # many small batches
     ctx = ReadContext(stats=FileStats(path="x.pcap"))
     tr = FastTracker(cap=64)
     emitted = 0
@@ -329,10 +329,10 @@ def test_plain_and_compressed_reading_agree(tmp_path: Path, monkeypatch: pytest.
     the block size."""
     import gzip
 
-    from attrib.io import _pcap_container, _pcap_read
+    from attrib.io.pcap import _container, _read
 
-    monkeypatch.setattr(_pcap_container, "BLOCK_BYTES", block)
-    monkeypatch.setattr(_pcap_read, "BLOCK_BYTES", block)
+    monkeypatch.setattr(_container, "BLOCK_BYTES", block)
+    monkeypatch.setattr(_read, "BLOCK_BYTES", block)
     frames = [eth(p) for i in range(40) for p in handshake(sp=40000 + i, data=b"x" * (i * 37))]
     data = pcap(frames)
     plain = _write(tmp_path, data)
@@ -354,13 +354,13 @@ def test_a_capture_truncated_while_it_is_read_ends_early_without_a_crash(
     memory-mapped file would kill the process with SIGBUS; captures are read into buffers.)"""
     import os
 
-    from attrib.io import _pcap_read
+    from attrib.io.pcap import _read
 
-    monkeypatch.setattr(_pcap_read, "BLOCK_BYTES", 1 << 14)
+    monkeypatch.setattr(_read, "BLOCK_BYTES", 1 << 14)
     frames = [eth(p) for i in range(200) for p in handshake(sp=20000 + i, data=b"y" * 300)]
     data = pcap(frames)
     path = _write(tmp_path, data)
-    fill = _pcap_read._fill
+    fill = _read._fill
     calls = []
 
     def cut_then_fill(fh: object, buf: bytearray, start: int) -> int:
@@ -369,7 +369,7 @@ def test_a_capture_truncated_while_it_is_read_ends_early_without_a_crash(
             os.truncate(path, len(data) // 2 + 5)
         return fill(fh, buf, start)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(_pcap_read, "_fill", cut_then_fill)
+    monkeypatch.setattr(_read, "_fill", cut_then_fill)
     report = ReadReport()
     df = read(path, report=report)
     assert len(calls) > 3 and 0 < len(df) < 200

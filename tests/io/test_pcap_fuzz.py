@@ -23,12 +23,12 @@ from hypothesis import strategies as st
 from attrib.errors import AttribError
 from attrib.io import read
 from attrib.io._base import FileStats, ReadContext
-from attrib.io._pcap_conn import Tracker
-from attrib.io._pcap_container import iter_batches
-from attrib.io._pcap_decode import Decoded, decode
-from attrib.io._pcap_read import iter_decoded, release
-from attrib.io._pcap_table import FastTracker
 from attrib.io.pcap import _row
+from attrib.io.pcap._conn import Tracker
+from attrib.io.pcap._container import iter_batches
+from attrib.io.pcap._decode import Decoded, decode
+from attrib.io.pcap._read import iter_decoded, release
+from attrib.io.pcap._table import FastTracker
 
 _SEEDS = [
     REPO / "tests" / "data" / "pcap" / "warmup.pcap",

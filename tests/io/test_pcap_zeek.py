@@ -16,9 +16,9 @@ from _pcap_data import JA4_DIR, REPO, ZEEK_DIR, need
 
 from attrib.io import open_source, read
 from attrib.io._base import FileStats, ReadContext
-from attrib.io._pcap_container import iter_batches
-from attrib.io._pcap_decode import Decoded, decode
-from attrib.io._pcap_table import FastTracker
+from attrib.io.pcap._container import iter_batches
+from attrib.io.pcap._decode import Decoded, decode
+from attrib.io.pcap._table import FastTracker
 
 
 def _bench() -> ModuleType:

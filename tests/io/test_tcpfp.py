@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attrib.io._tcpfp import guess_os, initial_ttl, parse_options, syn_traits, tunnel_hint
+from attrib.io.tcpfp import guess_os, initial_ttl, parse_options, syn_traits, tunnel_hint
 
 LINUX = bytes.fromhex("020405b40402080a0001e2400000000001030307")
 WINDOWS = bytes.fromhex("020405b40103030801010402")

@@ -118,7 +118,7 @@ def test_zeek_json_leaves_unset_fields_out(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(HELLOS))
 def test_client_hellos_parse_and_match_their_ja4(name: str) -> None:
-    from attrib.io._tls import client_hellos, ja4
+    from attrib.io.tls import client_hellos, ja4
 
     rec = client_hello(name, "mail.example.com", bytes(range(64)))
     hellos = client_hellos(rec)

@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 try:  # compiled record walk (numba, part of the pcap extra); a plain loop otherwise
-    from attrib.io._pcap_walk import scan_pcap as _scan_pcap
+    from attrib.io.pcap._walk import scan_pcap as _scan_pcap
 except ImportError:  # pragma: no cover
     _scan_pcap = None  # type: ignore[assignment]
 
@@ -62,7 +62,7 @@ class PacketBatch:
     link: np.ndarray  # int64, link type per packet
     first_record: int  # 1-based record number of the first packet
     rec: np.ndarray | None = None  # record numbers, when not consecutive (tunnel payloads)
-    #: the reused block this batch's buffer and arrays belong to (``_pcap_read.release``)
+    #: the reused block this batch's buffer and arrays belong to (``_read.release``)
     owner: object | None = None
 
     def __len__(self) -> int:

@@ -3,15 +3,15 @@
 The file is read with ``readinto`` into a few blocks that are reused (a pool: the consumer
 hands a block back with :func:`release` once it is done with the batch; a block not handed
 back is simply not reused). Each block is walked and decoded by one compiled loop
-(:func:`attrib.io._pcap_walk.walk_decode`) into arrays that belong to the block, so a read
+(:func:`attrib.io.pcap._walk.walk_decode`) into arrays that belong to the block, so a read
 allocates — and the kernel maps in — the same few megabytes whatever the capture's size.
 
 The file is deliberately not memory-mapped: a mapped file truncated by another process while
 it is read kills the reader with SIGBUS; read into our own buffers, truncation shows as an
 early end of file (a truncated record is reported, the packets before it are kept).
 
-pcapng, and everything without numba, goes through :func:`attrib.io._pcap_container.
-iter_batches` and :func:`attrib.io._pcap_decode.decode`.
+pcapng, and everything without numba, goes through :func:`attrib.io.pcap._container.
+iter_batches` and :func:`attrib.io.pcap._decode.decode`.
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ import numpy as np
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
-from attrib.io._pcap_container import (
+from attrib.io.pcap._container import (
     PCAP_MAGICS,
     PacketBatch,
     batches_after,
     pcap_header,
     truncated_record,
 )
-from attrib.io._pcap_decode import (
+from attrib.io.pcap._decode import (
     FAST_FIELDS,
     ICMP4,
     ICMP6,
@@ -42,7 +42,7 @@ from attrib.io._pcap_decode import (
 )
 
 try:  # the one-pass walk needs numba (part of the pcap extra)
-    from attrib.io._pcap_walk import NROWS, ROWS, walk_decode
+    from attrib.io.pcap._walk import NROWS, ROWS, walk_decode
 except ImportError:  # pragma: no cover
     walk_decode = None  # type: ignore[assignment]
 

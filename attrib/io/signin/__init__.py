@@ -29,12 +29,12 @@ import pandas as pd
 from attrib.errors import FormatError, UnknownFormatError
 from attrib.io._base import ReadContext
 from attrib.io._csvrows import csv_header, iter_csv_batches, normalize_header
-from attrib.io._entra import entra_columns, is_entra_csv_header, is_entra_record
 from attrib.io._fields import events_frame
 from attrib.io._jsonlines import head_records, iter_record_batches
-from attrib.io._m365 import is_m365_csv_header, is_m365_record, m365_columns
-from attrib.io._okta import is_okta_record, okta_columns
 from attrib.io._source import Source
+from attrib.io.signin._entra import entra_columns, is_entra_csv_header, is_entra_record
+from attrib.io.signin._m365 import is_m365_csv_header, is_m365_record, m365_columns
+from attrib.io.signin._okta import is_okta_record, okta_columns
 
 __all__ = ["FORMATS", "read_chunks", "sniff"]
 

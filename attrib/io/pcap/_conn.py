@@ -4,7 +4,7 @@ The TCP endpoint state machine follows Zeek's ``TCPSessionAdapter`` (endpoint st
 SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET; payload sizes from sequence numbers;
 history letters once per direction except the repeatable S/H/F/R on new sequence numbers and the
 logarithmically scaled T and W). Header fields come pre-decoded as arrays
-(:mod:`attrib.io._pcap_decode`); this module runs the per-packet state updates over plain Python
+(:mod:`attrib.io.pcap._decode`); this module runs the per-packet state updates over plain Python
 lists, the only step that is inherently sequential.
 """
 
@@ -15,10 +15,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from attrib.io._pcap_container import PacketBatch
-from attrib.io._pcap_decode import Decoded
+from attrib.io.pcap._container import PacketBatch
+from attrib.io.pcap._decode import Decoded
 
-__all__ = ["Conn", "Tracker", "conn_state"]
+__all__ = ["Conn", "Tracker", "conn_state", "reassemble"]
 
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 #: Zeek's inactivity timeouts (seconds) by IP protocol; others use the udp value
@@ -508,3 +508,18 @@ class Tracker:
         """Finish every live connection (end of capture)."""
         for k, c in sorted(self.live.items(), key=lambda kc: kc[1].ts0):
             self._finish(k, c)
+
+
+def reassemble(c: Conn) -> bytes:
+    """Reassemble the originator's first captured segments in sequence order."""
+    if not c.opay:
+        return b""
+    segs = sorted(c.opay, key=lambda s: (s[0] - c.opay[0][0]) & 0xFFFFFFFF)
+    base = segs[0][0]
+    out = bytearray()
+    for seq, data in segs:
+        rel = (seq - base) & 0xFFFFFFFF
+        if rel > len(out):
+            break
+        out += data[len(out) - rel :]
+    return bytes(out)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from attrib.io._pcap_container import PacketBatch
+from attrib.io.pcap._container import PacketBatch
 
 try:  # compiled decoder of the common packets (numba, part of the pcap extra)
-    from attrib.io._pcap_walk import decode_simple as _decode_simple
+    from attrib.io.pcap._walk import decode_simple as _decode_simple
 except ImportError:  # pragma: no cover
     _decode_simple = None  # type: ignore[assignment]
 

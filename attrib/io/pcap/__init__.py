@@ -2,10 +2,10 @@
 
 Part of the ``pcap`` extra. The bulk path never dissects packets with scapy: with numba, record
 headers are walked, common packets decoded and Zeek's connection state machine applied by
-compiled code (:mod:`attrib.io._pcap_fast`, driven by :mod:`attrib.io._pcap_table`), reading and
+compiled code (:mod:`attrib.io.pcap._fast`, driven by :mod:`attrib.io.pcap._table`), reading and
 decoding running one block ahead in a thread; the general numpy decoder
-(:mod:`attrib.io._pcap_decode`) takes every other packet, and without numba the plain-Python
-tracker (:mod:`attrib.io._pcap_conn`) is used. Memory is bounded by the live connections:
+(:mod:`attrib.io.pcap._decode`) takes every other packet, and without numba the plain-Python
+tracker (:mod:`attrib.io.pcap._conn`) is used. Memory is bounded by the live connections:
 connections idle past Zeek's inactivity timeouts (tcp 5 min, udp/icmp 1 min), or closed and
 past its close delay, are emitted as the capture is read.
 
@@ -32,14 +32,14 @@ import pyarrow as pa
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
-from attrib.io._pcap_conn import Conn, Tracker, conn_state
-from attrib.io._pcap_container import PacketBatch, is_capture
-from attrib.io._pcap_decode import REASONS, Decoded
-from attrib.io._pcap_read import iter_decoded, release
 from attrib.io._prefetch import prefetch
 from attrib.io._source import Source
-from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
-from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
+from attrib.io.pcap._conn import Conn, Tracker, conn_state, reassemble
+from attrib.io.pcap._container import PacketBatch, is_capture
+from attrib.io.pcap._decode import REASONS, Decoded
+from attrib.io.pcap._read import iter_decoded, release
+from attrib.io.tcpfp import guess_os, syn_traits, tunnel_hint
+from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner
 from attrib.schema import EVENT_DTYPES, PROTOS, SOURCES, conform_events
 
 __all__ = [
@@ -185,7 +185,7 @@ def _prefetched(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch,
 
 
 def _read_fast(source: Source, ctx: ReadContext) -> Iterator[pd.DataFrame]:
-    from attrib.io._pcap_table import FastTracker
+    from attrib.io.pcap._table import FastTracker
 
     tr = FastTracker()
     sensor = source.path.name
@@ -230,7 +230,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _concat(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """Join the tracker's column parts (numpy arrays), ordered by start time."""
-    from attrib.io._pcap_table import OUT
+    from attrib.io.pcap._table import OUT
 
     if len(parts) == 1:
         return parts[0]
@@ -283,21 +283,6 @@ def _ms(a: int, b: int) -> float | None:
     return (b - a) / 1e6 if a >= 0 and b >= a else None
 
 
-def _stream(c: Conn) -> bytes:
-    """Reassemble the originator's first captured segments in sequence order."""
-    if not c.opay:
-        return b""
-    segs = sorted(c.opay, key=lambda s: (s[0] - c.opay[0][0]) & 0xFFFFFFFF)
-    base = segs[0][0]
-    out = bytearray()
-    for seq, data in segs:
-        rel = (seq - base) & 0xFFFFFFFF
-        if rel > len(out):
-            break
-        out += data[len(out) - rel :]
-    return bytes(out)
-
-
 def _row(c: Conn, sensor: str) -> dict[str, object]:
     dur_ns = c.last - c.ts0
     tcp = c.proto == 6
@@ -332,7 +317,7 @@ def _tcp_fields(c: Conn, row: dict[str, object]) -> None:
         row["tunnel_hint"] = tunnel_hint(t.mss, ipv)
     row["rtt_syn_ms"] = _ms(c.syn_ts, c.synack_ts)
     row["rtt_ack_ms"] = _ms(c.synack_ts, c.ack_ts)
-    stream = _stream(c)
+    stream = reassemble(c)
     if not stream:
         return
     if stream[0] == 0x16:
@@ -364,8 +349,8 @@ def _frame(conns: list[Conn], sensor: str) -> pd.DataFrame:
 
 def _frame_fast(out: dict[str, Any], sensor: str) -> pd.DataFrame:
     """The events frame of the tracker's columns, built directly in the canonical dtypes."""
-    from attrib.io._pcap_table import OUT as C
-    from attrib.io._pcap_table import TCP_TEXT
+    from attrib.io.pcap._table import OUT as C
+    from attrib.io.pcap._table import TCP_TEXT
 
     S = out["S"]
     assert isinstance(S, np.ndarray)

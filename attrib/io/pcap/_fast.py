@@ -1,10 +1,10 @@
 # numba kernels: numpy scalars (np.int64, np.uint64) stand for ints throughout
 # mypy: disable-error-code="assignment, return-value, arg-type"
-"""Compiled (numba) connection tracking: the same Zeek state machine as :mod:`._pcap_conn`.
+"""Compiled (numba) connection tracking: the same Zeek state machine as :mod:`._conn`.
 
 All per-connection numeric state lives in one int64 matrix (one row per connection, columns
 below), history letters in a uint8 matrix; one compiled loop applies every packet of a batch.
-:mod:`attrib.io._pcap_conn` is the readable reference implementation of the same rules; tests
+:mod:`attrib.io.pcap._conn` is the readable reference implementation of the same rules; tests
 assert both give identical connections. Used when numba (part of the ``pcap`` extra) imports.
 """
 
@@ -603,7 +603,7 @@ def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray, sni_at: int, c
                  exts: np.ndarray) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
     """``_tls._parse`` of the body ``b[s:s+n]``: (parsed, JA4 key, SNI length or -1).
 
-    The key hashes exactly what :func:`attrib.io._tls.ja4` depends on: the top version, the
+    The key hashes exactly what :func:`attrib.io.tls.ja4` depends on: the top version, the
     sorted non-GREASE ciphers and extensions, the first ALPN value's end characters and the
     signature algorithms. The SNI bytes are written to ``snib[sni_at:]``; ``ciph`` and
     ``exts`` are scratch space of at least ``n // 2`` values (no allocation per hello).

@@ -4,8 +4,8 @@
 
 :func:`walk_decode` walks the records of a block and decodes each common packet while its
 bytes are in cache (one pass); :func:`scan_pcap` only walks, :func:`decode_simple` only
-decodes (the two-pass path of :mod:`._pcap_container` / :mod:`._pcap_decode`). All three give
-what the numpy decoder (:mod:`attrib.io._pcap_decode`) gives; the packets they cannot handle
+decodes (the two-pass path of :mod:`._container` / :mod:`._decode`). All three give
+what the numpy decoder (:mod:`attrib.io.pcap._decode`) gives; the packets they cannot handle
 (other link types, fragments, IPv6 extension headers, tunnels, bad headers) are left to it.
 """
 
@@ -17,7 +17,7 @@ from numba import njit
 __all__ = ["NROWS", "ROWS", "decode_simple", "scan_pcap", "walk_decode"]
 
 #: columns of :func:`walk_decode`'s int64 matrix (one row per packet: a packet's fields are
-#: written, and read by the connection tracker, together): ``_pcap_decode.FAST_FIELDS``, then
+#: written, and read by the connection tracker, together): ``_decode.FAST_FIELDS``, then
 ROWS = ("ipv", "l3", "ip_len", "ttl", "df", "ipid", "proto", "l4", "sport", "dport", "seq",
         "ack", "flags", "thl", "win", "plen", "pay", "offs", "caplen", "wirelen", "ts", "end",
         "frag", "lvl", "rec", "link")  # fmt: skip
@@ -40,7 +40,7 @@ def _u16(a: np.ndarray, p: int) -> int:
 
 @njit(cache=True, inline="always")
 def _mixk(h: np.uint64, v: int) -> np.uint64:
-    """``_pcap_decode._mix`` for one value."""
+    """``_decode._mix`` for one value."""
     h = (h ^ np.uint64(v)) * _KMIX
     return h ^ (h >> np.uint64(29))
 
@@ -119,10 +119,10 @@ def walk_decode(a: np.ndarray, n: int, big: bool, limit: int, frac_mult: int, li
 def decode_simple(a: np.ndarray, off: np.ndarray, end: np.ndarray, link: np.ndarray,
                   icmp4: np.ndarray, icmp6: np.ndarray, tunnel_ports: np.ndarray,
                   out: np.ndarray, key: np.ndarray, fwd: np.ndarray) -> np.ndarray:  # fmt: skip
-    """Decode the common packets of a batch: what ``_pcap_decode.decode`` would give.
+    """Decode the common packets of a batch: what ``_decode.decode`` would give.
 
     Writes the fields in ``out`` (one row per packet, columns in the order of
-    ``_pcap_decode.FAST_FIELDS``), the flow key and direction; returns the indices of the
+    ``_decode.FAST_FIELDS``), the flow key and direction; returns the indices of the
     packets it left to the general decoder (see :func:`_decode_one`).
     """
     n = len(off)
@@ -161,7 +161,7 @@ def _l3(a: np.ndarray, o: int, e: int, lk: int) -> tuple[int, int]:
 def _teredo(a: np.ndarray, pay: int, e: int, plen: int) -> bool:
     """Whether a UDP payload may be Teredo (IPv6 in UDP, recognised on any port).
 
-    ``_pcap_decode._tunnels``' test: after up to two authentication / origin indication
+    ``_decode._tunnels``' test: after up to two authentication / origin indication
     headers, an IPv6 header whose payload length matches the datagram's. True also when the
     bytes needed lie past the captured data (the general decoder then decides).
     """

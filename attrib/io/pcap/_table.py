@@ -1,6 +1,6 @@
 """Driver of the compiled connection table: batches in, finished connections out as columns.
 
-Owns the state matrices of :mod:`attrib.io._pcap_fast`, the open-addressing index from flow
+Owns the state matrices of :mod:`attrib.io.pcap._fast`, the open-addressing index from flow
 key to table row and the arena holding the originator's first payload segments. After every
 batch the finished rows are turned into columns (addresses, history, fingerprints, JA4, SNI,
 banners) and the table, index and arena are compacted, so memory follows the live
@@ -25,13 +25,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from attrib.io import _pcap_fast as F
-from attrib.io._pcap_conn import LIKELY_SERVER_PORTS
-from attrib.io._pcap_container import PacketBatch
-from attrib.io._pcap_decode import Decoded
-from attrib.io._tcpfp import guess_os, syn_traits, tunnel_hint
-from attrib.io._tls import client_hellos, http_user_agent, ja4, ssh_banner
 from attrib.io._zeek_tsv import parse_pool
+from attrib.io.pcap import _fast as F
+from attrib.io.pcap._conn import LIKELY_SERVER_PORTS, reassemble
+from attrib.io.pcap._container import PacketBatch
+from attrib.io.pcap._decode import Decoded
+from attrib.io.tcpfp import guess_os, syn_traits, tunnel_hint
+from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner
 
 __all__ = ["COLLECT_AT", "OUT", "TCP_TEXT", "FastTracker"]
 
@@ -308,8 +308,6 @@ class FastTracker:
     def _verify(self, rows: np.ndarray, blob: bytes, so: np.ndarray, sl: np.ndarray,
                 kind: np.ndarray, text: dict[str, np.ndarray], at: np.ndarray) -> None:  # fmt: skip
         """Assert the compiled results equal the Python reference's (tests only)."""
-        from attrib.io.pcap import _stream
-
         text = {c: _objs([None if k < 0 else self.words[c][k] for k in v.tolist()])
                 for c, v in text.items()}  # fmt: skip
 
@@ -322,7 +320,7 @@ class FastTracker:
                 (int(sq), self.arena[a : a + ln].tobytes())
                 for a, ln, sq in self.Q[c, : min(int(self.S[c, F.OPN]), F.PMAX)].tolist()
             ]
-            stream = _stream(segs)  # type: ignore[arg-type]
+            stream = reassemble(segs)  # type: ignore[arg-type]
             assert stream == blob[so[i] : so[i] + sl[i]], "stream"
             chs = client_hellos(stream) if stream[:1] == b"\x16" else []
             assert (kind[i] == 1) == bool(chs), ("hello", stream)
