@@ -22,7 +22,7 @@ import pandas as pd
 import stix2
 
 from attrib._atomic import atomic_path
-from attrib.report._common import iso, members, plain
+from attrib.report.values import iso, members, plain
 
 __all__ = ["DEFAULT_THRESHOLD", "stix_bundle", "write_stix"]
 

@@ -1,4 +1,7 @@
-"""Helpers shared by the report writers: plain values and cluster members."""
+"""Plain values shared by the report writers, the notebook API and the plots.
+
+JSON-friendly scalars, ISO timestamps and the members of a cluster.
+"""
 
 from __future__ import annotations
 
