@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from attrib.context import OrgContext
 from attrib.context.infer import complete_context
-from attrib.io import ReadReport, iter_read
+from attrib.io import ReadReport, iter_read, join_events
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
 from attrib.schema import conform_events, empty_events
@@ -72,11 +72,12 @@ def _read(
     # Chunks are parked as Arrow tables (string columns are shared, not copied) and turned
     # into one frame with self_destruct, so the concatenation never holds two copies.
     tables = []
-    for c in _progress(
-        iter_read(inputs, skip_unreadable=True, report=report), "reading", unit="chunk",
-        enabled=show,
-    ):  # fmt: skip
-        c = _in_window(c, since, until)
+
+    def win(c: pd.DataFrame) -> pd.DataFrame:
+        return _in_window(c, since, until)
+
+    chunks = iter_read(inputs, skip_unreadable=True, report=report, where=win)
+    for c in _progress(chunks, "reading", unit="chunk", enabled=show):
         if len(c):
             tables.append(pa.Table.from_pandas(c, preserve_index=False))
         del c
@@ -86,16 +87,7 @@ def _read(
     tables.clear()
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
-    return conform_events(_join_by_uid(df))
-
-
-def _join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
-    """Zeek ssl/ssh/http rows onto their conn row (the reader contract's cross-file step)."""
-    try:
-        from attrib.io.zeek import join_by_uid
-    except ImportError:  # pragma: no cover - the zeek reader ships with attrib
-        return df
-    return join_by_uid(df)
+    return join_events(df)
 
 
 def _enrich(enricher: Any, src: pd.Series, show: bool | None) -> pd.DataFrame:
