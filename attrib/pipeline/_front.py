@@ -45,6 +45,8 @@ class Front:
     n_events: int
     ts_min: Any
     ts_max: Any
+    #: relay-chain edges (attrib.cluster.CHAIN_EDGE_COLUMNS); empty when no relay was seen
+    edges: pd.DataFrame
 
 
 def _in_window(
@@ -144,6 +146,7 @@ def materialised_front(
     show: bool | None,
 ) -> Front:
     """Read everything into one events table, then enrich and build origins."""
+    from attrib.cluster.chains import link_chains
     from attrib.enrich import default_enricher
     from attrib.features import build_origins
 
@@ -161,10 +164,13 @@ def materialised_front(
                            enabled=show)  # fmt: skip
         origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
         rec["rows"] = len(origins)
+    with stats.stage("chains") as rec:
+        edges = link_chains(events)
+        rec["rows"] = len(edges)
     has_ts = len(events) and events["ts"].notna().any()
     return Front(events, origins, enricher, ctx, _days(events, origins["ip"]), len(events),
                  events["ts"].min() if has_ts else None,
-                 events["ts"].max() if has_ts else None)  # fmt: skip
+                 events["ts"].max() if has_ts else None, edges)  # fmt: skip
 
 
 def streamed_front(
@@ -180,7 +186,7 @@ def streamed_front(
     """Stream chunks into the feature accumulator; keep no events table."""
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
-    from attrib.pipeline._stream import inference_events, stream_origins
+    from attrib.pipeline._stream import chain_edges, inference_events, stream_origins
 
     def win(c: pd.DataFrame) -> pd.DataFrame:
         return _in_window(c, window[0], window[1])
@@ -206,6 +212,10 @@ def streamed_front(
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         origins = acc.result(enrichment, enricher=enricher, history=history)
         rec["rows"] = len(origins)
+    with stats.stage("chains") as rec:
+        edges = chain_edges(paths, res.relays(), win, show)
+        rec["rows"] = len(edges)
     days = res.day_table()
     days = days[days["ip"].isin(origins["ip"])]
-    return Front(empty_events(), origins, enricher, ctx, days, res.events, res.ts_min, res.ts_max)
+    return Front(empty_events(), origins, enricher, ctx, days, res.events, res.ts_min, res.ts_max,
+                 edges)  # fmt: skip

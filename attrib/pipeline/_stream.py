@@ -28,7 +28,7 @@ from attrib.io import ReadReport, iter_read
 from attrib.pipeline._progress import progress as _progress
 from attrib.schema import empty_events
 
-__all__ = ["StreamResult", "inference_events", "stream_origins"]
+__all__ = ["StreamResult", "chain_edges", "inference_events", "stream_origins"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ class StreamResult:
     """What streaming produced besides the accumulator's state."""
 
     src_ips: set[str] = field(default_factory=set)
+    #: destinations of connections (with a source): with ``src_ips``, the relay candidates
+    dst_ips: set[str] = field(default_factory=set)
     days: list[pd.DataFrame] = field(default_factory=list)
     events: int = 0
     ts_min: pd.Timestamp | None = None
@@ -52,6 +54,7 @@ class StreamResult:
         self.events += len(chunk)
         src = chunk["src_ip"].dropna()
         self.src_ips.update(pd.unique(src))
+        self.dst_ips.update(pd.unique(chunk.loc[src.index, "dst_ip"].dropna()))
         ev = chunk.loc[chunk["src_ip"].notna() & chunk["ts"].notna(), ["src_ip", "ts"]]
         if len(ev):
             g = ev.groupby([ev["src_ip"], ev["ts"].dt.floor("D")], observed=True).size()
@@ -59,6 +62,10 @@ class StreamResult:
             lo, hi = ev["ts"].min(), ev["ts"].max()
             self.ts_min = lo if self.ts_min is None else min(self.ts_min, lo)
             self.ts_max = hi if self.ts_max is None else max(self.ts_max, hi)
+
+    def relays(self) -> list[str]:
+        """Addresses that both opened and received connections (see ``find_relays``)."""
+        return sorted(str(ip) for ip in self.src_ips & self.dst_ips)
 
     def day_table(self) -> pd.DataFrame:
         """Per-origin, per-UTC-day event counts."""
@@ -150,3 +157,39 @@ def stream_origins(
         res.note(c)
     logger.info("%s: %d events read", context.name, res.events)
     return res
+
+
+def chain_edges(
+    inputs: Iterable[PathLike], relays: list[str], window: Window, show: bool | None
+) -> pd.DataFrame:
+    """Relay-chain edges at ``relays``: one more reading pass keeping only their connections.
+
+    Parameters
+    ----------
+    inputs
+        The analysis inputs.
+    relays
+        Candidate relays (:meth:`StreamResult.relays`); no pass is made when empty.
+    window
+        The ``--since``/``--until`` filter.
+    show
+        Progress bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`attrib.cluster.CHAIN_EDGE_COLUMNS`.
+    """
+    from attrib.cluster.chains import link_chains
+
+    if not relays:
+        return link_chains(empty_events(), [])
+    at = pd.Series(relays, dtype="string")
+
+    def touching(c: pd.DataFrame) -> pd.DataFrame:
+        c = window(c)
+        return c[(c["src_ip"].isin(at) | c["dst_ip"].isin(at)).fillna(False).to_numpy(bool)]
+
+    parts = list(_chunks(inputs, ReadReport(), "reading (relay chains)", show, touching))
+    legs = pd.concat(parts, ignore_index=True) if parts else empty_events()
+    return link_chains(legs, relays)

@@ -181,7 +181,7 @@ def _run(
     run_id: str,
     created: datetime,
 ) -> Analysis:
-    from attrib.cluster import OriginClusterer
+    from attrib.cluster import OriginClusterer, chain_clusters
     from attrib.score import load_model
 
     stats = RunStats()
@@ -204,6 +204,11 @@ def _run(
         origins = origins.sort_values("rank", kind="stable").reset_index(drop=True)
         clusters = _cluster_scores(clusters, origins)
         rec["rows"] = len(origins)
+    chains = chain_clusters(f.edges, origins)
+    if len(chains):
+        clusters = pd.concat(
+            [clusters, chains.astype(clusters.dtypes.to_dict())], ignore_index=True
+        )
     meta = {
         "run_id": run_id, "created": created.isoformat(), "versions": _versions(),
         "attrib_version": __version__, "inputs": _input_list(report),
@@ -220,6 +225,7 @@ def _run(
         "threshold": threshold,
         "counts": {
             "events": f.n_events, "origins": len(origins), "clusters": len(clusters),
+            "relay_chains": len(chains), "chain_edges": len(f.edges),
             "flagged": int((origins["score"] >= threshold).sum()),
         },
     }  # fmt: skip

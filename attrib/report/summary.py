@@ -52,6 +52,7 @@ def summary_text(analysis: Any, n: int = 10) -> str:
         f"{len(o):,} origins, {len(analysis.clusters):,} clusters, "
         f"{flagged:,} flagged (score >= {th:.2f})"
     )
+    lines.append(_chains_line(meta.get("counts") or {}))
     if len(o):
         lines.append(f"{'rank':>4}  {'origin':<39} {'score':>5}  {'cluster':<8} "
                      f"{'network':<32} reasons")  # fmt: skip
@@ -68,3 +69,11 @@ def summary_text(analysis: Any, n: int = 10) -> str:
         lines.append(f"outputs: {analysis.out}/ (report.html, origins.csv, origins.parquet, "
                      f"clusters.csv, origins.ndjson, stix.json, run.json)")  # fmt: skip
     return "\n".join(lines)
+
+
+def _chains_line(counts: dict[str, Any]) -> str:
+    chains, edges = int(counts.get("relay_chains") or 0), int(counts.get("chain_edges") or 0)
+    if not chains:
+        return "relay chains: none found (no address seen relaying: both legs at one address)"
+    return (f"relay chains: {chains:,} (clusters R0001...; {edges:,} relayed connection(s) "
+            "linked in to out)")  # fmt: skip
