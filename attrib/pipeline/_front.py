@@ -22,6 +22,7 @@ from attrib.context.infer import complete_context
 from attrib.io import ReadReport, iter_read, join_events
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
+from attrib.pipeline.options import RunOptions
 from attrib.schema import conform_events, empty_events
 
 __all__ = ["Front", "materialised_front", "streamed_front"]
@@ -138,14 +139,12 @@ def _needs_inference(ctx: OrgContext) -> bool:
 def materialised_front(
     inputs: PathLike | Iterable[PathLike] | pd.DataFrame,
     report: ReadReport,
-    configured: OrgContext,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    opts: RunOptions,
     stats: RunStats,
     sightings: Any,
-    geoip_dir: PathLike | None,
-    show: bool | None,
 ) -> Front:
     """Read everything into one events table, then enrich and build origins."""
+    configured, window, geoip_dir, show = opts.context, opts.window, opts.geoip_dir, opts.show
     from attrib.cluster.chains import link_chains
     from attrib.enrich import default_enricher
     from attrib.features import build_origins
@@ -176,14 +175,12 @@ def materialised_front(
 def streamed_front(
     inputs: PathLike | Iterable[PathLike],
     report: ReadReport,
-    configured: OrgContext,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    opts: RunOptions,
     stats: RunStats,
     sightings: Any,
-    geoip_dir: PathLike | None,
-    show: bool | None,
 ) -> Front:
     """Stream chunks into the feature accumulator; keep no events table."""
+    configured, window, geoip_dir, show = opts.context, opts.window, opts.geoip_dir, opts.show
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
     from attrib.pipeline._stream import chain_edges, inference_events, stream_origins

@@ -52,7 +52,9 @@ def summary_text(analysis: Any, n: int = 10) -> str:
         f"{len(o):,} origins, {len(analysis.clusters):,} clusters, "
         f"{flagged:,} flagged (score >= {th:.2f})"
     )
-    lines.append(_chains_line(meta.get("counts") or {}))
+    counts = meta.get("counts") or {}
+    if "relay_chains" in counts:  # the run looked for relay chains
+        lines.append(_chains_line(counts))
     if len(o):
         lines.append(f"{'rank':>4}  {'origin':<39} {'score':>5}  {'cluster':<8} "
                      f"{'network':<32} reasons")  # fmt: skip
