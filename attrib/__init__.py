@@ -9,6 +9,7 @@ The public Python API. Heavy parts are imported on first use.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from attrib._version import __version__
@@ -61,7 +62,17 @@ def __getattr__(name: str) -> Any:
     mod, attr = target.split(":")
     value = getattr(importlib.import_module(mod), attr)
     globals()[name] = value
+    _register_accessor()
     return value
+
+
+def _register_accessor() -> None:
+    """Register ``DataFrame.attrib`` once pandas is in use (it costs nothing more then)."""
+    if "pandas" in sys.modules and "attrib.accessor" not in sys.modules:
+        importlib.import_module("attrib.accessor")
+
+
+_register_accessor()
 
 
 def __dir__() -> list[str]:

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 __all__ = [
+    "CHAIN_EDGE_COLUMNS",
     "CLUSTER_COLUMNS",
     "CONN_STATES",
     "ECS_EVENT_FIELDS",
@@ -25,12 +26,18 @@ __all__ = [
     "ENRICH_COLUMNS",
     "ENRICH_ECS_FIELDS",
     "EVENT_COLUMNS",
+    "EVAL_COLUMNS",
     "EVENT_DTYPES",
+    "IP_COLUMNS",
+    "LABEL_COLUMNS",
     "NET_TYPES",
     "ORIGIN_CORE_COLUMNS",
     "OUTCOMES",
     "PROTOS",
     "SOURCES",
+    "STORE_LOOKUP_COLUMNS",
+    "TRUTH_CHAIN_COLUMNS",
+    "TRUTH_COLUMNS",
     "conform_events",
     "empty_events",
     "to_ecs",
@@ -186,6 +193,35 @@ ECS_ORIGIN_FIELDS: dict[str, str] = {
 CLUSTER_COLUMNS: tuple[str, ...] = (
     "cluster", "size", "members", "first_seen", "last_seen", "shared_traits",
     "asns", "countries", "net_types", "score",
+)  # fmt: skip
+#: Columns of the relay-chain edges table (:func:`attrib.cluster.link_chains`).
+CHAIN_EDGE_COLUMNS: tuple[str, ...] = (
+    "in_src", "relay", "out_dst", "in_uid", "out_uid", "lag_s", "confidence", "in_ts",
+)  # fmt: skip
+#: Columns of a sightings-store lookup (stable: the HTTP service returns them).
+STORE_LOOKUP_COLUMNS: tuple[str, ...] = (
+    "ip", "first_seen", "last_seen", "days_seen", "runs", "cluster", "score", "rank",
+    "reasons", "asn", "as_org", "country", "net_type", "last_run",
+)  # fmt: skip
+#: Columns of a simulated scenario's ``truth.parquet`` (first the contract's, then descriptive).
+TRUTH_COLUMNS: tuple[str, ...] = (
+    "ip", "label", "kind", "campaign", "role", "first_active", "last_active", "lifetime_days",
+    "users", "asn", "as_org", "country", "net_type",
+)  # fmt: skip
+#: Columns of ``truth_chains.parquet``: one row per relay hop of an adversary attempt.
+TRUTH_CHAIN_COLUMNS: tuple[str, ...] = (
+    "campaign", "attempt", "hop", "in_src", "relay", "out_dst", "ts", "lag_s", "rtt_ms",
+    "channel", "in_uid", "out_uid",
+)  # fmt: skip
+#: Label columns joined onto origins for training and evaluation (:mod:`attrib.score.training`).
+LABEL_COLUMNS: tuple[str, ...] = (
+    "label", "kind", "campaign", "role", "y", "scenario", "preset", "seed",
+)  # fmt: skip
+#: Columns of an evaluation's per-scenario, per-method metrics table.
+EVAL_COLUMNS: tuple[str, ...] = ("scenario", "preset", "method", "n", "n_adv", "fp_kinds")
+#: Where an address column is guessed when none is named (``enrich()``, ``df.attrib``).
+IP_COLUMNS: tuple[str, ...] = (
+    "src_ip", "ip", "source.ip", "client_ip", "ipAddress", "ip_address", "address",
 )  # fmt: skip
 
 

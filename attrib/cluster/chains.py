@@ -19,16 +19,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attrib.schema import CLUSTER_COLUMNS
+from attrib.schema import CHAIN_EDGE_COLUMNS, CLUSTER_COLUMNS
 
 __all__ = ["CHAIN_EDGE_COLUMNS", "chain_clusters", "find_relays", "link_chains"]
 
 logger = logging.getLogger(__name__)
-
-#: Columns of the chain-edges table.
-CHAIN_EDGE_COLUMNS = (
-    "in_src", "relay", "out_dst", "in_uid", "out_uid", "lag_s", "confidence", "in_ts",
-)  # fmt: skip
 
 
 def find_relays(events: pd.DataFrame, min_conns: int = 1) -> list[str]:

@@ -24,7 +24,7 @@ from attrib.enrich.enricher import Enricher, default_enricher
 from attrib.enrich.normalize import normalize_ips
 from attrib.enrich.sample import sample_ips
 from attrib.errors import DataError
-from attrib.schema import ENRICH_ECS_FIELDS
+from attrib.schema import ENRICH_ECS_FIELDS, IP_COLUMNS
 
 __all__ = [
     "Enricher",
@@ -34,8 +34,6 @@ __all__ = [
     "sample_ips",
     "verify_bundle",
 ]
-
-_IP_COLUMNS = ("src_ip", "ip", "source.ip", "client_ip", "ipAddress", "ip_address")
 
 
 def enrich(
@@ -52,8 +50,8 @@ def enrich(
     ips_or_frame
         Addresses, or a frame holding them in ``column``.
     column
-        The address column of a frame (default: the first of ``src_ip``, ``ip``,
-        ``source.ip``, ``client_ip``, ``ipAddress``, ``ip_address`` present).
+        The address column of a frame (default: the first of
+        :data:`attrib.schema.IP_COLUMNS` present).
     geoip_dir
         Folder of the user's ``.mmdb`` files (see :meth:`Enricher.load`).
     ecs
@@ -74,7 +72,7 @@ def enrich(
     e = default_enricher(geoip_dir)
     if isinstance(ips_or_frame, pd.DataFrame):
         df = ips_or_frame
-        col = column or next((c for c in _IP_COLUMNS if c in df.columns), None)
+        col = column or next((c for c in IP_COLUMNS if c in df.columns), None)
         if col is None or col not in df.columns:
             raise DataError(
                 f"enrich: no address column (give column=; have {list(df.columns)[:10]})"

@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 
-import attrib.accessor  # noqa: F401  (registers DataFrame.attrib)
 from attrib._atomic import ensure_writable_dir
 from attrib._version import __version__
 from attrib.analysis import Analysis
