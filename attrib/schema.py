@@ -13,8 +13,12 @@ Missing values are nulls (``pd.NA``/``NaT``), never invented defaults.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -38,8 +42,10 @@ __all__ = [
     "STORE_LOOKUP_COLUMNS",
     "TRUTH_CHAIN_COLUMNS",
     "TRUTH_COLUMNS",
+    "cluster_members",
     "conform_events",
     "empty_events",
+    "plain_value",
     "to_ecs",
 ]
 
@@ -223,6 +229,55 @@ EVAL_COLUMNS: tuple[str, ...] = ("scenario", "preset", "method", "n", "n_adv", "
 IP_COLUMNS: tuple[str, ...] = (
     "src_ip", "ip", "source.ip", "client_ip", "ipAddress", "ip_address", "address",
 )  # fmt: skip
+
+
+def plain_value(v: Any, timestamp: Callable[[Any], str | None]) -> Any:
+    """A table cell as a plain Python value for JSON, SQLite or STIX.
+
+    Parameters
+    ----------
+    v
+        The cell (numpy/pandas scalars, NA/NaN/inf, timestamps, lists or arrays).
+    timestamp
+        How a timestamp is written as text (each output has its own convention).
+
+    Returns
+    -------
+    object
+        ``None`` for missing, NaN and infinite values; Python scalars; ``timestamp(v)`` for
+        timestamps; lists element by element.
+    """
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, pd.Timestamp | datetime):
+        return timestamp(v)
+    if isinstance(v, list | tuple | np.ndarray):
+        return [plain_value(x, timestamp) for x in v]
+    return v
+
+
+def cluster_members(v: object) -> list[str]:
+    """The ``members`` of a clusters row as a list (a list, or ``;``/``,``-separated text).
+
+    Parameters
+    ----------
+    v
+        The cell as a plain value: a list, text, or missing (arrays: pass ``.tolist()``).
+
+    Returns
+    -------
+    list of str
+        The member addresses (empty for a missing cell).
+    """
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return []
+    if isinstance(v, list | tuple):
+        return [str(x) for x in v]
+    return [s.strip() for s in str(v).replace(";", ",").split(",") if s.strip()]
 
 
 def empty_events() -> pd.DataFrame:

@@ -81,12 +81,9 @@ def lookup_one(enricher: Enricher, value: Any) -> dict[str, Any]:
         rec["ip_error"] = _text(p.error[0])
         rec["net_type"] = "unknown"  # as the frame has it for invalid rows
         return rec
-    asn = -1
-    org: Any = None
-    country: Any = None
-    city: Any = None
-    lat = math.nan
-    lon = math.nan
+    # the fields a user database may override, by their record names
+    f: dict[str, Any] = {"asn": -1, "as_org": None, "country": None, "city": None,
+                         "lat": math.nan, "lon": math.nan, "connection_type": None}  # fmt: skip
     tags: set[str] | None = None  # None: no tag source matched (the batch path's sparse dict)
     nt: Any = "unknown"
     conf: Any = 0.0
@@ -96,23 +93,22 @@ def lookup_one(enricher: Enricher, value: Any) -> dict[str, Any]:
     if b is not None:
         ai = _at(b.asn, p)
         if ai >= 0:
-            asn = int(enricher._asn_keys[ai])
-            org = col["org"][ai]
+            f["asn"] = int(enricher._asn_keys[ai])
+            f["as_org"] = col["org"][ai]
         ci = _at(b.country, p)
         if ci >= 0:
-            country = b.countries[ci]
+            f["country"] = b.countries[ci]
         li = _at(b.city, p)
         if li >= 0:
-            city = col["city"][li]
+            f["city"] = col["city"][li]
             lc = col["loc_cc"][li]
             if _text(lc) is not None:
-                country = lc
-            lat = float(col["lat"][li])
-            lon = float(col["lon"][li])
+                f["country"] = lc
+            f["lat"] = float(col["lat"][li])
+            f["lon"] = float(col["lon"][li])
         ti = _at(b.tags, p)
         if ti >= 0:
             tags = set(str(b.tag_sets[ti]).split(","))
-    conn: Any = None
     hosting_flag = False
     done: set[str] = set()
     for t, recs in zip(enricher.user_dbs, enricher._rec, strict=True):
@@ -122,25 +118,13 @@ def lookup_one(enricher: Enricher, value: Any) -> dict[str, Any]:
         has = [c for c in recs if c not in done]
         for c in has:
             v = user_value(c, recs[c][ri])
-            if c == "asn":
-                asn = v
-            elif c == "as_org":
-                org = v
-            elif c == "country":
-                country = v
-            elif c == "city":
-                city = v
-            elif c == "lat":
-                lat = v
-            elif c == "lon":
-                lon = v
-            elif c == "connection_type":
-                conn = v
+            if c in f:
+                f[c] = v
             elif c in ANON_TAGS and v:
                 tags = (tags or set()) | {ANON_TAGS[c]}
-                if c == "is_hosting_provider":
-                    hosting_flag = True
+                hosting_flag = hosting_flag or c == "is_hosting_provider"
         done.update(has)
+    asn, conn = f["asn"], f["connection_type"]
     keys = enricher._asn_keys
     if b is not None and len(keys) and asn >= 0:
         k = min(int(np.searchsorted(keys, asn)), len(keys) - 1)
@@ -160,7 +144,8 @@ def lookup_one(enricher: Enricher, value: Any) -> dict[str, Any]:
         if v is not None:
             if v.special:
                 tags = routable_tags(tg)
-                asn, org, country, city, lat, lon = -1, None, None, None, math.nan, math.nan
+                f.update(asn=-1, as_org=None, country=None, city=None, lat=math.nan, lon=math.nan)
+                asn = -1
             nt, conf, evid = v.net_type, v.confidence, v.evidence
     if asn < 0 and _text(evid) is None:
         evid = "address not in any ASN table"
@@ -168,11 +153,11 @@ def lookup_one(enricher: Enricher, value: Any) -> dict[str, Any]:
         "ip": _text(p.text[0]),
         "ip_error": _text(p.error[0]),
         "asn": asn if asn >= 0 else None,
-        "as_org": _text(org),
-        "country": _text(country),
-        "city": _text(city),
-        "lat": _float(lat),
-        "lon": _float(lon),
+        "as_org": _text(f["as_org"]),
+        "country": _text(f["country"]),
+        "city": _text(f["city"]),
+        "lat": _float(f["lat"]),
+        "lon": _float(f["lon"]),
         "net_type": nt if nt in _NET_TYPES else None,
         "net_type_confidence": _float(conf),
         "net_type_evidence": _text(evid),

@@ -144,19 +144,20 @@ def materialised_front(
     sightings: Any,
 ) -> Front:
     """Read everything into one events table, then enrich and build origins."""
-    configured, window, geoip_dir, show = opts.context, opts.window, opts.geoip_dir, opts.show
     from attrib.cluster.chains import link_chains
     from attrib.enrich import default_enricher
     from attrib.features import build_origins
 
+    show = opts.show
+
     with stats.stage("read") as rec:
-        events = _read(inputs, report, window[0], window[1], show)
+        events = _read(inputs, report, opts.window[0], opts.window[1], show)
         rec["rows"] = len(events)
     with stats.stage("enrich") as rec:
-        enricher = default_enricher(geoip_dir)
+        enricher = default_enricher(opts.geoip_dir)
         enrichment = _enrich(enricher, events["src_ip"], show)
         rec["rows"] = len(enrichment)
-    ctx = complete_context(configured, events, enrichment)
+    ctx = complete_context(opts.context, events, enrichment)
     with stats.stage("features") as rec:
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         chunks = _progress(_slices(events), "features", total=_n_slices(events), unit="chunk",
@@ -180,21 +181,22 @@ def streamed_front(
     sightings: Any,
 ) -> Front:
     """Stream chunks into the feature accumulator; keep no events table."""
-    configured, window, geoip_dir, show = opts.context, opts.window, opts.geoip_dir, opts.show
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
     from attrib.pipeline._stream import chain_edges, inference_events, stream_origins
 
+    show = opts.show
+
     def win(c: pd.DataFrame) -> pd.DataFrame:
-        return _in_window(c, window[0], window[1])
+        return _in_window(c, opts.window[0], opts.window[1])
 
     paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
-    enricher = default_enricher(geoip_dir)
-    ctx = configured
-    if _needs_inference(configured):
+    enricher = default_enricher(opts.geoip_dir)
+    ctx = opts.context
+    if _needs_inference(ctx):
         with stats.stage("context") as rec:
             sample = inference_events(paths, win, show)
-            ctx = complete_context(configured, sample, _enrich(enricher, sample["src_ip"], show))
+            ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
     acc = OriginAccumulator(ctx)

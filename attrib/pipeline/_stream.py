@@ -164,21 +164,13 @@ def chain_edges(
 ) -> pd.DataFrame:
     """Relay-chain edges at ``relays``: one more reading pass keeping only their connections.
 
-    Parameters
-    ----------
-    inputs
-        The analysis inputs.
-    relays
-        Candidate relays (:meth:`StreamResult.relays`); no pass is made when empty.
-    window
-        The ``--since``/``--until`` filter.
-    show
-        Progress bars.
+    ``inputs``, ``window`` and ``show`` are as for :func:`inference_events`; ``relays`` are the
+    candidates (:meth:`StreamResult.relays`), and no pass is made when there are none.
 
     Returns
     -------
     pandas.DataFrame
-        :data:`attrib.cluster.CHAIN_EDGE_COLUMNS`.
+        :data:`attrib.schema.CHAIN_EDGE_COLUMNS`.
     """
     from attrib.cluster.chains import link_chains
 

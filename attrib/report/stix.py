@@ -85,6 +85,17 @@ def _indicator(row: dict[Any, Any], cluster_name: str | None) -> stix2.Indicator
     )  # fmt: skip
 
 
+def _seen(crow: dict[Any, Any]) -> dict[str, Any]:
+    """``first_seen``/``last_seen`` of a clusters row as STIX wants them (last >= first)."""
+    kw: dict[str, Any] = {}
+    first, last = iso(crow.get("first_seen")), iso(crow.get("last_seen"))
+    if first:
+        kw["first_seen"] = first
+    if last and (not first or last >= first):
+        kw["last_seen"] = last
+    return kw
+
+
 def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float) -> list[Any]:
     cid = str(crow["cluster"])
     name = f"attrib cluster {cid}"
@@ -98,12 +109,7 @@ def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float)
             desc += f"; {label}: {crow[key]}"
     if reasons:
         desc += f". Member reasons: {reasons[:2000]}"
-    kw: dict[str, Any] = {}
-    first, last = iso(crow.get("first_seen")), iso(crow.get("last_seen"))
-    if first:
-        kw["first_seen"] = first
-    if last and (not first or last >= first):
-        kw["last_seen"] = last
+    kw = _seen(crow)
     infra = stix2.Infrastructure(
         name=name, description=desc, infrastructure_types=_infra_types(rows),
         created_by_ref=_IDENTITY.id, labels=["attrib", "orb"], **kw,
@@ -126,12 +132,7 @@ def _is_chain(crow: dict[Any, Any]) -> bool:
 def _chain_objects(crow: dict[Any, Any]) -> list[Any]:
     """A relay chain seen relaying: exported whatever its members' scores."""
     path = members(crow.get("members"))
-    kw: dict[str, Any] = {}
-    first, last = iso(crow.get("first_seen")), iso(crow.get("last_seen"))
-    if first:
-        kw["first_seen"] = first
-    if last and (not first or last >= first):
-        kw["last_seen"] = last
+    kw = _seen(crow)
     infra = stix2.Infrastructure(
         name=f"attrib relay chain {crow['cluster']}: {' -> '.join(path)}",
         description=f"Connections relayed {' -> '.join(path)} ({crow.get('shared_traits')})",

@@ -5,29 +5,18 @@ JSON-friendly scalars, ISO timestamps and the members of a cluster.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
+
+from attrib.schema import cluster_members, plain_value
 
 __all__ = ["iso", "members", "plain"]
 
 
 def plain(v: Any) -> Any:
     """A scalar as a JSON-friendly Python value (NA/NaN -> None, timestamps -> ISO text)."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    if isinstance(v, pd.Timestamp | datetime):
-        return iso(v)
-    if isinstance(v, list | tuple | np.ndarray):
-        return [plain(x) for x in v]
-    return v
+    return plain_value(v, iso)
 
 
 def iso(v: Any) -> str | None:
@@ -42,10 +31,5 @@ def iso(v: Any) -> str | None:
 
 
 def members(v: Any) -> list[str]:
-    """Cluster members as a list (the clusterer may give a list or comma-separated text)."""
-    v = plain(v)
-    if v is None:
-        return []
-    if isinstance(v, list):
-        return [str(x) for x in v]
-    return [s.strip() for s in str(v).replace(";", ",").split(",") if s.strip()]
+    """Cluster members as a list (see :func:`attrib.schema.cluster_members`)."""
+    return cluster_members(plain(v))

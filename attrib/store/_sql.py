@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from attrib.schema import cluster_members, plain_value
 
 __all__ = ["SCHEMA_SQL", "cluster_rows", "day_rows", "iso", "origin_rows", "plain"]
 
@@ -80,33 +81,13 @@ def iso(v: Any) -> str | None:
 
 def plain(v: Any) -> Any:
     """A scalar as a JSON/SQLite-friendly Python value (NA -> None)."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, pd.Timestamp | datetime):
-        return iso(v)
-    if isinstance(v, list | tuple | np.ndarray):
-        return [plain(x) for x in v]
-    return v
+    return plain_value(v, iso)
 
 
 def _col(df: pd.DataFrame, name: str) -> list[Any]:
     if name not in df.columns:
         return [None] * len(df)
     return [plain(v) for v in df[name].tolist()]
-
-
-def _members(v: Any) -> list[str]:
-    """Cluster members as a list (the clusterer may give a list or comma-separated text)."""
-    v = plain(v)
-    if v is None:
-        return []
-    if isinstance(v, list):
-        return [str(x) for x in v]
-    return [s.strip() for s in str(v).replace(";", ",").split(",") if s.strip()]
 
 
 def day_rows(
@@ -156,7 +137,7 @@ def cluster_rows(clusters: pd.DataFrame, run_id: str) -> list[tuple[Any, ...]]:
     rows = []
     for rec in clusters.to_dict("records"):
         detail = json.dumps({c: plain(rec.get(c)) for c in rest}, default=str)
-        members = _members(rec.get("members"))
+        members = cluster_members(plain(rec.get("members")))
         size = plain(rec.get("size"))
         rows.append((str(rec["cluster"]), run_id, size if size is not None else len(members),
                      json.dumps(members), iso(rec.get("first_seen")),
