@@ -7,24 +7,15 @@ per unique value and answered by ``numpy.searchsorted`` over compiled range inde
 
 >>> import attrib
 >>> attrib.enrich(["8.8.8.8"])  # doctest: +SKIP
+
+The stage's names load on first use, so ``import attrib`` (which binds ``attrib.enrich`` to the
+public function :func:`attrib.enrich.lookup.enrich`) stays light.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import types
-from collections.abc import Iterable
-from typing import Any
-
-import pandas as pd
-
-from attrib.enrich._bundle import verify_bundle
-from attrib.enrich.enricher import Enricher, default_enricher
-from attrib.enrich.normalize import normalize_ips
-from attrib.enrich.sample import sample_ips
-from attrib.errors import DataError
-from attrib.schema import ENRICH_ECS_FIELDS, IP_COLUMNS
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = [
     "Enricher",
@@ -35,70 +26,33 @@ __all__ = [
     "verify_bundle",
 ]
 
+#: public name -> the module that defines it
+_LAZY: dict[str, str] = {
+    "Enricher": "attrib.enrich.enricher",
+    "default_enricher": "attrib.enrich.enricher",
+    "enrich": "attrib.enrich.lookup",
+    "normalize_ips": "attrib.enrich.normalize",
+    "sample_ips": "attrib.enrich.sample",
+    "verify_bundle": "attrib.enrich._bundle",
+}
 
-def enrich(
-    ips_or_frame: Iterable[Any] | pd.DataFrame,
-    *,
-    column: str | None = None,
-    geoip_dir: str | os.PathLike[str] | None = None,
-    ecs: bool = True,
-) -> pd.DataFrame:
-    """Enrich addresses (a list/Series, or a column of a DataFrame).
-
-    Parameters
-    ----------
-    ips_or_frame
-        Addresses, or a frame holding them in ``column``.
-    column
-        The address column of a frame (default: the first of
-        :data:`attrib.schema.IP_COLUMNS` present).
-    geoip_dir
-        Folder of the user's ``.mmdb`` files (see :meth:`Enricher.load`).
-    ecs
-        Name columns by Elastic ECS (``source.as.number``, ``source.geo.city_name``, ...,
-        ``attrib.net_type``); ``False`` keeps attrib's canonical names.
-
-    Returns
-    -------
-    pandas.DataFrame
-        For a list: ``ip`` (``source.ip``), ``ip_error`` and the enrichment columns. For a
-        frame: its columns followed by the enrichment columns.
-
-    Raises
-    ------
-    attrib.errors.DataError
-        Bundled/user data missing or corrupt, or ``column`` absent.
-    """
-    e = default_enricher(geoip_dir)
-    if isinstance(ips_or_frame, pd.DataFrame):
-        df = ips_or_frame
-        col = column or next((c for c in IP_COLUMNS if c in df.columns), None)
-        if col is None or col not in df.columns:
-            raise DataError(
-                f"enrich: no address column (give column=; have {list(df.columns)[:10]})"
-            )
-        res = e.lookup(df[col]).drop(columns=["ip"])
-        res.index = df.index
-        if ecs:
-            res = res.rename(
-                columns={c: ENRICH_ECS_FIELDS.get(c, f"attrib.{c}") for c in res.columns}
-            )
-        return pd.concat([df, res], axis=1)
-    res = e.lookup(ips_or_frame)
-    if ecs:
-        res = res.rename(columns={c: ENRICH_ECS_FIELDS.get(c, f"attrib.{c}") for c in res.columns})
-    return res
+if TYPE_CHECKING:  # pragma: no cover
+    from attrib.enrich._bundle import verify_bundle as verify_bundle
+    from attrib.enrich.enricher import Enricher as Enricher
+    from attrib.enrich.enricher import default_enricher as default_enricher
+    from attrib.enrich.lookup import enrich as enrich
+    from attrib.enrich.normalize import normalize_ips as normalize_ips
+    from attrib.enrich.sample import sample_ips as sample_ips
 
 
-class _CallableModule(types.ModuleType):
-    """Lets ``attrib.enrich(...)`` work after ``attrib.enrich`` the package was imported.
-
-    Importing the subpackage binds ``attrib.enrich`` to this module, shadowing the public
-    function of the same name; calling the module forwards to :func:`enrich`.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return enrich(*args, **kwargs)
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'attrib.enrich' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
-sys.modules[__name__].__class__ = _CallableModule
+def __dir__() -> list[str]:
+    return sorted(__all__)
