@@ -305,10 +305,14 @@ def parse_block(
     if not utf8:
         return _parse_dropping_bad_lines(data, first_line, header, keep)
     try:
-        return _parse(data, first_line, header, keep, typed=True, text=text)
-    except pa.ArrowInvalid as exc:
-        if "straddling" in str(exc) or "block size" in str(exc):
+        try:
+            return _parse(data, first_line, header, keep, typed=True, text=text)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc) and "block size" not in str(exc):
+                raise
+            # a line longer than Arrow's block: the whole block at once, still typed first
             return _parse(data, first_line, header, keep, typed=True, text=text, whole=True)
+    except pa.ArrowInvalid as exc:  # a value that does not parse as its type: coerce
         logger.debug("typed parse failed at line %s (%s); coercing", first_line, exc)
     try:
         return _parse(data, first_line, header, keep, typed=False)
