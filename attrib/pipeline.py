@@ -25,7 +25,6 @@ import pandas as pd
 
 import attrib.accessor  # noqa: F401  (registers DataFrame.attrib)
 from attrib import __version__
-from attrib._atomic import ensure_writable_dir
 from attrib._front import _step, materialised_front, streamed_front
 from attrib._runstats import RunStats
 from attrib.analysis import Analysis
@@ -152,9 +151,14 @@ def analyze(
     run_id = run_id or f"{created:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     t_since, t_until = _timestamp(since, "since"), _timestamp(until, "until")
     configured = _context(context)
-    if out is not None:  # fail before the heavy work
-        ensure_writable_dir(out)
+    from attrib.report.batch import check_output_dir, recover_outputs
+
+    if out is not None:  # fail before the heavy work, creating nothing
+        check_output_dir(out)
     sightings = SightingsStore(store) if store is not None else None
+    if out is not None:  # finish (or undo) what a run killed mid-publish left
+        committed = None if sightings is None else _committed(sightings)
+        recover_outputs(out, committed)
     try:
         return _run(
             inputs, out=out, configured=configured, model=model, sightings=sightings,
@@ -164,6 +168,13 @@ def analyze(
     finally:
         if sightings is not None:
             sightings.close()
+
+
+def _committed(sightings: Any) -> Any:
+    def committed(run_id: str) -> bool:
+        return run_id in set(sightings.runs()["run_id"])
+
+    return committed
 
 
 def _run(
@@ -249,6 +260,8 @@ def _finish(
                                    threshold=threshold)  # fmt: skip
     try:
         if sightings is not None:
+            if staged is not None:  # complete: published by the next run if killed from here
+                staged.ready(meta["run_id"])
             with stats.stage("store"):
                 sightings.append_run(meta["run_id"], analysis.origins, analysis.clusters,
                                      _store_meta(meta), days=days)  # fmt: skip
