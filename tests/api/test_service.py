@@ -47,7 +47,6 @@ def test_non_finite_or_overflowing_numbers_are_422(server: Server, number: str) 
         assert r.status_code == 422, r.text  # was 500, and the connection dropped
         assert c.get("/v1/ip/8.8.8.8").status_code == 200  # the same client goes on
     key_id = server.key.split("_")[1]
-    assert f'"POST /v1/score" 422' in server.log.read_text()
     assert any(
         '"POST /v1/score" 422' in ln and f"key={key_id}" in ln
         for ln in server.log.read_text().splitlines()
