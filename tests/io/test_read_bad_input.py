@@ -430,3 +430,16 @@ def test_unbalanced_quote_costs_one_line_not_the_rest(tmp_path: Path) -> None:
     q.write_bytes(b"\n".join([head, b'"', *[row] * 10]) + b"\n")
     rep = ReadReport()
     assert len(read(q, report=rep)) == 10 and rep.files[0].skipped_total == 1
+
+
+def test_carriage_return_inside_a_non_utf8_zeek_line_is_one_bad_row(tmp_path: Path) -> None:
+    # found by scripts/fuzz.py (zeek-tsv): Arrow splits lines at a bare CR, so the line passed
+    # the field count and then failed Arrow's parse of the whole block (ArrowInvalid, exit 70)
+    lines = _conn(4).split(b"\n")
+    first = next(i for i, ln in enumerate(lines) if ln and not ln.startswith(b"#"))
+    lines[first + 1] = lines[first + 1].replace(b"\t", b"\t\xff\rx", 1)
+    p = tmp_path / "conn.log"
+    p.write_bytes(b"\n".join(lines))
+    rep = ReadReport()
+    df = read(p, report=rep)
+    assert len(df) == 3 and rep.files[0].skipped_total == 1
