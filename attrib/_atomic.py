@@ -13,7 +13,7 @@ import pandas as pd
 
 from attrib.errors import OutputError
 
-__all__ = ["atomic_path", "ensure_writable_dir", "write_table"]
+__all__ = ["atomic_path", "ensure_writable_dir", "private_file", "write_table"]
 
 
 def _explain(exc: OSError, target: Path) -> OutputError:
@@ -24,6 +24,32 @@ def _explain(exc: OSError, target: Path) -> OutputError:
     else:
         why = exc.strerror or str(exc)
     return OutputError(f"{target}: cannot write: {why}")
+
+
+def private_file(path: str | os.PathLike[str]) -> None:
+    """Make ``path`` readable by its owner only (0600), creating it empty if missing.
+
+    For databases holding secrets' hashes or sighting history: created 0600 before SQLite
+    first opens it, so it is never world-readable, even for an instant (SQLite gives its
+    ``-wal``/``-shm`` files the database's mode). An existing file is tightened to 0600 when
+    it is ours.
+
+    Parameters
+    ----------
+    path
+        The database file.
+    """
+    p = Path(path)
+    try:
+        fd = os.open(p, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError:
+        return  # not ours to create here: the caller's open reports it
+    try:
+        st = os.fstat(fd)
+        if st.st_mode & 0o077 and st.st_uid == os.geteuid():
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
 
 
 def ensure_writable_dir(path: str | os.PathLike[str]) -> Path:

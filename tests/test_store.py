@@ -225,3 +225,15 @@ def test_sigkill_during_write_leaves_store_as_before(tmp_path):
         o2 = make_origins(day0="2026-06-01")
         s.append_run("r2", o2, make_clusters(o2), {})
         assert s.info()["runs"] == 2
+
+
+def test_store_file_is_private(tmp_path):
+    p = tmp_path / "s.db"
+    with SightingsStore(p) as s:
+        o = make_origins()
+        s.append_run("r1", o, make_clusters(o), {}, days=make_days(o))
+    assert p.stat().st_mode & 0o777 == 0o600  # sighting history: owner only (was 0644)
+    p.chmod(0o644)
+    with SightingsStore(p):
+        pass
+    assert p.stat().st_mode & 0o777 == 0o600  # an existing store of ours is tightened

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from attrib._atomic import private_file
 from attrib.errors import ConfigError
 
 __all__ = ["KeyRecord", "KeyStore"]
@@ -75,7 +76,8 @@ class KeyStore:
             )
         try:
             if create:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                private_file(self.path)
             con = sqlite3.connect(self.path, timeout=5.0)
             con.execute(_SCHEMA)
         except (OSError, sqlite3.DatabaseError) as exc:

@@ -34,7 +34,34 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _IP_PREFIX = "/v1/ip/"
 _JSON = b"application/json"
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/redoc"})
+#: served without a key, always
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+#: served without a key only with ``open_docs`` / ``open_metrics``
+DOC_PATHS = frozenset({"/openapi.json", "/docs", "/redoc"})
+METRICS_PATH = "/metrics"
+_LABELLED = OPEN_PATHS | DOC_PATHS | {METRICS_PATH, "/v1/enrich", "/v1/score"}
+
+
+def is_open(path: str, open_docs: bool, open_metrics: bool) -> bool:
+    """Whether ``path`` is served without an API key under these settings.
+
+    Parameters
+    ----------
+    path
+        The request path.
+    open_docs, open_metrics
+        The service settings of the same names.
+
+    Returns
+    -------
+    bool
+        True for health checks, and for docs/metrics when opened.
+    """
+    return (
+        path in OPEN_PATHS
+        or (open_docs and path in DOC_PATHS)
+        or (open_metrics and path == METRICS_PATH)
+    )
 
 
 def route_label(path: str) -> str:
@@ -52,7 +79,7 @@ def route_label(path: str) -> str:
     """
     if path.startswith("/v1/ip/"):
         return "/v1/ip/{ip}"
-    if path in OPEN_PATHS or path in ("/v1/enrich", "/v1/score"):
+    if path in _LABELLED:
         return path
     return "other"
 
@@ -188,6 +215,21 @@ class GuardMiddleware:
         await send({"type": "http.response.body", "body": body})
         return status, key_id
 
+    @staticmethod
+    async def _read_body(receive: Receive, send: Send, body: bytearray, limit: int) -> int:
+        """Read the request body into ``body``; a non-zero status when it was answered."""
+        more = True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return 499
+            body += msg.get("body", b"")
+            more = bool(msg.get("more_body", False))
+            if len(body) > limit:
+                await _json(send, 413, {"error": f"request body over {limit} bytes"}, [])
+                return 413
+        return 0
+
     async def _guard(self, scope: Scope, receive: Receive, send: Send) -> str:
         st = self.state.settings
         path = scope.get("path", "")
@@ -195,7 +237,7 @@ class GuardMiddleware:
             k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])
         }
         key_id = "-"
-        if path not in OPEN_PATHS and st.auth:
+        if st.auth and not is_open(path, st.open_docs, st.open_metrics):
             status, key_id = await self._authorize(headers, send)
             if status:
                 return key_id
@@ -209,18 +251,17 @@ class GuardMiddleware:
             return key_id
         body = bytearray()
         if scope.get("method") in ("POST", "PUT", "PATCH"):
-            more = True
-            while more:
-                msg = await receive()
-                if msg["type"] == "http.disconnect":
-                    return key_id
-                body += msg.get("body", b"")
-                more = bool(msg.get("more_body", False))
-                if len(body) > st.max_body_bytes:
-                    await _json(
-                        send, 413, {"error": f"request body over {st.max_body_bytes} bytes"}, []
-                    )
-                    return key_id
+            try:
+                async with asyncio.timeout(st.body_timeout_s):  # a body trickling in: 408
+                    status = await self._read_body(receive, send, body, st.max_body_bytes)
+            except TimeoutError:
+                await _json(
+                    send, 408, {"error": f"request body not received in {st.body_timeout_s:g} s"},
+                    [(b"connection", b"close")],
+                )  # fmt: skip
+                return key_id
+            if status:
+                return key_id
         replayed = [False]
 
         async def replay() -> Message:

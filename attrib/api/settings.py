@@ -50,6 +50,18 @@ class ServiceSettings(BaseSettings):
     rate_limit_rps: float = Field(500.0, gt=0)
     rate_limit_burst: int = Field(1000, ge=1)
     request_timeout_s: float = Field(30.0, gt=0)
+    #: a connection whose request headers take longer than this is closed (slowloris)
+    header_timeout_s: float = Field(10.0, gt=0)
+    #: a request body that takes longer than this to arrive is answered 408
+    body_timeout_s: float = Field(30.0, gt=0)
+    #: connections (and requests in progress) at once; beyond, uvicorn answers 503
+    max_connections: int = Field(512, ge=1)
+    #: idle keep-alive connections are closed after this many seconds
+    keep_alive_s: int = Field(5, ge=1)
+    #: serve /docs, /redoc and /openapi.json without a key (default: behind the key)
+    open_docs: bool = False
+    #: serve /metrics without a key (default: behind the key)
+    open_metrics: bool = False
     lookup_cache_size: int = Field(200_000, ge=0)
     access_log: bool = True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -39,6 +39,8 @@ def _settings_env(**values: object) -> dict[str, str]:
 @click.option("--environment", type=click.Choice(["development", "production"]), default=None)
 @click.option("--no-auth", is_flag=True, help="Disable API keys (development only).")
 @click.option("--max-batch", type=int, default=None, help="Addresses/events per batch [10000].")
+@click.option("--open-docs", is_flag=True, help="Serve /docs, /redoc, /openapi.json without a key.")
+@click.option("--open-metrics", is_flag=True, help="Serve /metrics without a key.")
 @click.option("--ssl-certfile", type=click.Path(exists=True, dir_okay=False), default=None)
 @click.option("--ssl-keyfile", type=click.Path(exists=True, dir_okay=False), default=None)
 def serve_cmd(
@@ -52,6 +54,8 @@ def serve_cmd(
     environment: str | None,
     no_auth: bool,
     max_batch: int | None,
+    open_docs: bool,
+    open_metrics: bool,
     ssl_certfile: str | None,
     ssl_keyfile: str | None,
 ) -> None:
@@ -65,7 +69,8 @@ def serve_cmd(
     os.environ.update(_settings_env(
         host=host, port=port, workers=workers, store=store, geoip_dir=geoip_dir, model=model,
         keys_db=keys_db, environment=environment, max_batch=max_batch,
-        auth="false" if no_auth else None,
+        auth="false" if no_auth else None, open_docs="true" if open_docs else None,
+        open_metrics="true" if open_metrics else None,
     ))  # fmt: skip
     from pydantic import ValidationError
 
@@ -87,11 +92,22 @@ def serve_cmd(
         "attrib.api.app:create_app", factory=True, host=st.host, port=st.port,
         workers=st.workers, log_level="info" if st.access_log else "warning",
         # attrib's own access log (GuardMiddleware) replaces uvicorn's; uvloop + httptools
-        # when installed (the api extra's uvicorn[standard] brings both)
-        access_log=False, loop="auto", http="auto",
+        # when installed (the api extra's uvicorn[standard] brings both), with a header
+        # read timeout; connections capped (503 beyond), idle keep-alive closed quickly
+        access_log=False, loop="auto", http=_http_protocol(),
         ssl_certfile=ssl_certfile, ssl_keyfile=ssl_keyfile, proxy_headers=True,
-        server_header=False, date_header=False, timeout_keep_alive=30,
+        server_header=False, date_header=False, timeout_keep_alive=st.keep_alive_s,
+        limit_concurrency=st.max_connections, h11_max_incomplete_event_size=16 * 1024,
     )  # fmt: skip
+
+
+def _http_protocol() -> Any:
+    """The httptools protocol with a header timeout; uvicorn's default without httptools."""
+    try:
+        from attrib.api._protocol import TimedHttpToolsProtocol
+    except ImportError:  # pragma: no cover - httptools missing: h11, no header timeout
+        return "auto"
+    return TimedHttpToolsProtocol
 
 
 def _store(keys_db: str | None) -> KeyStore:

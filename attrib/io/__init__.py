@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from attrib.errors import InputError, UnknownFormatError, UnreadableFileError
+from attrib.errors import FormatError, InputError, UnknownFormatError, UnreadableFileError
 from attrib.io._assemble import EventsBuilder, expected_rows
 from attrib.io._base import DEFAULT_CHUNKSIZE, DEFAULT_MAX_BAD_ROWS, FileStats, ReadContext
 from attrib.io._registry import format_names, module_for
@@ -133,9 +133,10 @@ def iter_read(
     max_bad_rows
         Skipped rows allowed per file before the read fails.
     skip_unreadable
-        When true, an unreadable or unrecognised file is recorded in ``report.failed`` and
-        skipped; when false its error is raised. ``None`` (default): skip files found inside
-        folders or by globs (e.g. a README beside the logs), raise for files named explicitly.
+        When true, an unreadable, unrecognised or malformed file is recorded in
+        ``report.failed`` and skipped; when false its error is raised. ``None`` (default):
+        skip files found inside folders or by globs (e.g. a README beside the logs), raise
+        for files named explicitly.
     report
         Filled with per-file statistics as files are read.
     options
@@ -198,7 +199,9 @@ def _iter_files(
                 if on_chunk is not None:
                     on_chunk(stats, len(chunk))
                 yield chunk
-        except (UnreadableFileError, UnknownFormatError) as exc:
+        except (UnreadableFileError, UnknownFormatError, FormatError) as exc:
+            # a malformed file inside a folder costs that file (named in the report), not
+            # the whole read; rows it yielded before the error stay
             if not skip:
                 raise
             logger.info("skipping %s", exc)

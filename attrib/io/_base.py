@@ -7,15 +7,47 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from attrib.errors import TooManyBadRowsError
 
-__all__ = ["DEFAULT_CHUNKSIZE", "DEFAULT_MAX_BAD_ROWS", "FileStats", "ReadContext"]
+__all__ = ["DEFAULT_CHUNKSIZE", "DEFAULT_MAX_BAD_ROWS", "FileStats", "ReadContext", "utc_ns"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_CHUNKSIZE = 500_000
 #: Default bad-row threshold: an absolute count, or a fraction of rows read when < 1.
 DEFAULT_MAX_BAD_ROWS = 10_000
+
+
+_TS_NS = "datetime64[ns, UTC]"
+_NS_MIN = pd.Timestamp.min.tz_localize("UTC")
+_NS_MAX = pd.Timestamp.max.tz_localize("UTC")
+
+
+def utc_ns(ts: pd.Series) -> pd.Series:
+    """``ts`` as ``datetime64[ns, UTC]``, values outside 1677-2262 nulled (never an error).
+
+    pandas parses timestamps at the unit the text needs (seconds, microseconds), where year
+    2423 is valid; the events schema is nanoseconds, where it overflows. One flipped digit in
+    one record must cost that record's timestamp, not the file.
+
+    Parameters
+    ----------
+    ts
+        A tz-aware (UTC) datetime series of any unit.
+
+    Returns
+    -------
+    pandas.Series
+        Nanosecond UTC timestamps; out-of-range values are ``NaT``.
+    """
+    if str(ts.dtype) == _TS_NS:
+        return ts
+    ok = ts.isna() | ((ts >= _NS_MIN) & (ts <= _NS_MAX))
+    if not bool(ok.all()):
+        ts = ts.where(ok)
+    return ts.astype("datetime64[ns, UTC]")
 
 
 @dataclass

@@ -3,6 +3,10 @@
 Rows are read line by line from bytes, so a file mixing UTF-8 with legacy-encoded lines still
 reads (such lines are decoded as Latin-1 and counted), quoted fields may span lines, and no
 line longer than the cap is ever held in memory.
+
+A quoted field that spans lines but yields a malformed row (an unbalanced ``"``) would
+swallow every following line: the reader instead counts the row's first line as bad and
+reads again from the next line (resynchronisation), so one stray quote costs one row.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import csv
 import re
 import sys
+from collections import deque
 from collections.abc import Iterator
 
 from attrib.errors import FormatError
@@ -110,17 +115,20 @@ def iter_csv_batches(source: Source, ctx: ReadContext) -> Iterator[list[CsvRow]]
     size = max(1, min(ctx.chunksize, RECORD_BATCH))
     batch: list[CsvRow] = []
     while True:
+        lines.mark()
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error as exc:
-            ctx.bad(f"malformed CSV ({exc})", lines.lineno)
+            ctx.bad(f"malformed CSV ({exc})", lines.record_start)
+            lines.resync()
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         if len(row) != len(header):
-            ctx.bad("field count mismatch", lines.lineno)
+            ctx.bad("field count mismatch", lines.record_start)
+            lines.resync()
             continue
         batch.append((lines.lineno, dict(zip(header, row, strict=True))))
         if len(batch) >= size:
@@ -131,29 +139,59 @@ def iter_csv_batches(source: Source, ctx: ReadContext) -> Iterator[list[CsvRow]]
 
 
 class _LineFeed:
-    """Iterator of decoded lines for :func:`csv.reader`, with line numbers and a length cap."""
+    """Iterator of decoded lines for :func:`csv.reader`, with line numbers and a length cap.
+
+    The lines of the record being read are kept, so that :meth:`resync` can serve all but
+    the first again after a malformed multi-line record.
+    """
 
     def __init__(self, source: Source, ctx: ReadContext, cap: int) -> None:
         self._fh = open_utf8(source)
         self._ctx = ctx
         self._cap = cap
+        self._eof = False
+        self._again: deque[tuple[int, str]] = deque()
+        self._record: list[tuple[int, str]] = []
         self.lineno = 0
+
+    @property
+    def record_start(self) -> int:
+        """Line number of the first line of the record just read."""
+        return self._record[0][0] if self._record else self.lineno
+
+    def mark(self) -> None:
+        """A new record starts: forget the lines of the previous one."""
+        self._record.clear()
+
+    def resync(self) -> None:
+        """Serve the lines of the record just read, all but its first, again."""
+        if len(self._record) > 1:
+            self._again.extendleft(reversed(self._record[1:]))
+        self._record.clear()
 
     def __iter__(self) -> _LineFeed:
         return self
 
     def __next__(self) -> str:
-        while True:
+        if self._again:
+            self.lineno, text = self._again.popleft()
+            self._record.append((self.lineno, text))
+            return text
+        while not self._eof:
             line = self._fh.readline(self._cap + 1)
             if not line:
+                self._eof = True  # csv may ask again after the end (open quote at EOF)
                 self._fh.close()
-                raise StopIteration
+                break
             self.lineno += 1
             if len(line) > self._cap and not line.endswith(b"\n"):
                 self._skip_rest()
                 self._ctx.bad("line too long", self.lineno)
                 continue
-            return self._decode(line)
+            text = self._decode(line)
+            self._record.append((self.lineno, text))
+            return text
+        raise StopIteration
 
     def _skip_rest(self) -> None:
         while True:

@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
-from attrib.io._base import ReadContext
+from attrib.io._base import ReadContext, utc_ns
 from attrib.schema import EVENT_DTYPES, conform_events
 
 __all__ = [
@@ -130,7 +131,7 @@ def unjson(value: str) -> Any:
     if not s.startswith("{"):
         return None
     try:
-        out = json.loads(s)
+        out = orjson.loads(s)
     except ValueError:
         return None
     return out if isinstance(out, dict) else None
@@ -207,7 +208,7 @@ def parse_timestamps(values: Sequence[Any]) -> pd.Series:
     retry = out.isna() & s.notna()
     if retry.any():  # Log Analytics portal CSV: "7/26/2023, 11:00:20.889 PM"
         out[retry] = pd.to_datetime(s[retry], utc=True, format=_PORTAL_TS, errors="coerce")
-    return out.astype("datetime64[ns, UTC]")
+    return utc_ns(out)
 
 
 def normalize_client_ip(value: Any) -> tuple[str | None, int | None]:

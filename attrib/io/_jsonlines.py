@@ -12,13 +12,18 @@ Three layouts occur in the wild and are recognised from content:
 Lines are read one at a time with a length cap; arrays and wrappers are parsed incrementally
 with ``ijson`` (C backend), so memory is bounded by the chunk size and the largest record,
 never by the file size.
+
+Hostile input is bounded too: every byte handed to ``ijson`` first passes a nesting-depth
+guard (:mod:`attrib.io._jsondepth`; ``ijson`` costs O(depth²)), numbers are always parsed as
+floats (``ijson``'s C backend crashes the process on an integer of more than 4,300 digits
+when asked for exact integers), and single lines are parsed with ``orjson`` (depth limit
+1,024; huge numbers rejected as errors).
 """
 
 from __future__ import annotations
 
 import codecs
 import io
-import json
 import logging
 from collections.abc import Iterator
 from typing import IO, Any
@@ -28,6 +33,7 @@ import orjson
 
 from attrib.errors import FormatError
 from attrib.io._base import ReadContext
+from attrib.io._jsondepth import DepthGuard, JsonTooDeepError, depth_cut
 from attrib.io._latables import head_rows, iter_rows
 from attrib.io._source import Source
 
@@ -154,14 +160,16 @@ def json_layout(head: bytes) -> tuple[str, str] | None:
         ``("lines", "")``, ``("array", "item")`` or ``("wrapper", "<key>.item")``; ``None``
         when the head does not start like JSON.
     """
-    s = head.lstrip()
+    s = _depth_bounded(head.lstrip())
     if s.startswith(b"["):
         return "array", "item"
     if not s.startswith(b"{"):
         return None
     container: str | None = None
     try:
-        for prefix, event, value in ijson.parse(io.BytesIO(s), multiple_values=True):
+        for prefix, event, value in ijson.parse(
+            io.BytesIO(s), multiple_values=True, use_float=True
+        ):
             if container is not None and prefix == container:
                 if event == "start_array":
                     kind = "tables" if container == "tables" else "wrapper"
@@ -215,7 +223,7 @@ def _head_lines(head: bytes, limit: int) -> list[dict[str, Any]]:
         if len(out) >= limit:
             return out
         try:
-            obj = json.loads(line)
+            obj = orjson.loads(line)
         except ValueError:
             continue
         if isinstance(obj, dict):
@@ -225,12 +233,21 @@ def _head_lines(head: bytes, limit: int) -> list[dict[str, Any]]:
     return out
 
 
+def _depth_bounded(data: bytes) -> bytes:
+    """``data`` cut where its nesting first passes the depth limit (whole if it never does)."""
+    cut = depth_cut(data)
+    return data if cut is None else data[:cut]
+
+
 def _partial_items(data: bytes, prefixes: set[str], limit: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     builder: Any = None
     item_prefix = ""
+    data = _depth_bounded(data)
     try:
-        for prefix, event, value in ijson.parse(io.BytesIO(data), multiple_values=True):
+        for prefix, event, value in ijson.parse(
+            io.BytesIO(data), multiple_values=True, use_float=True
+        ):
             if builder is None:
                 if prefix in prefixes and event == "start_map":
                     builder, item_prefix = ijson.ObjectBuilder(), prefix
@@ -364,12 +381,14 @@ def _iter_items(source: Source, ctx: ReadContext, prefix: str) -> Iterator[Recor
     n = 0
     with open_utf8(source) as fh:
         try:
-            for value in ijson.items(fh, prefix, multiple_values=True, use_float=True):
+            for value in ijson.items(DepthGuard(fh), prefix, multiple_values=True, use_float=True):
                 n += 1
                 if isinstance(value, dict):
                     yield n, value
                 else:
                     ctx.bad("not a JSON object", n)
+        except JsonTooDeepError:
+            ctx.bad("JSON nested too deeply", n + 1)
         except ijson.common.JSONError as exc:
             logger.debug("%s: JSON error after record %d: %s", source.path, n, exc)
             ctx.bad("truncated or invalid JSON document", n + 1)

@@ -13,6 +13,8 @@ from typing import IO, Any
 
 import ijson
 
+from attrib.io._jsondepth import DepthGuard
+
 __all__ = ["head_rows", "iter_rows"]
 
 _TABLE = "tables.item"
@@ -41,7 +43,7 @@ def iter_rows(fh: IO[bytes]) -> Iterator[tuple[int, dict[str, Any] | None]]:
     columns: list[str] = []
     builder: Any = None
     n = 0
-    for prefix, event, value in ijson.parse(fh, use_float=True):
+    for prefix, event, value in ijson.parse(DepthGuard(fh), use_float=True):
         if builder is not None:
             builder.event(event, value)
             if prefix == _ROW and event == "end_array":

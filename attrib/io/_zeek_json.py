@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import json
 from collections import Counter
 from collections.abc import Iterator
 from typing import IO, Any
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 
@@ -67,6 +67,46 @@ def iter_lines(raw: IO[bytes], ctx: ReadContext, max_line: int) -> Iterator[tupl
         yield lineno, line
 
 
+def parse_line(line: bytes, lineno: int, ctx: ReadContext) -> dict[str, Any] | None:
+    """One JSON-lines record, flattened; ``None`` (counted) when the line is not one.
+
+    ``orjson`` bounds the nesting (1,024 levels) and rejects lone surrogates and numbers
+    that overflow a double, so any line is either a record or one counted bad row.
+
+    Parameters
+    ----------
+    line
+        The raw line.
+    lineno
+        Its 1-based number, for the bad-row report.
+    ctx
+        The read context.
+
+    Returns
+    -------
+    dict or None
+        The flattened record.
+    """
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        text = line.decode("utf-8", "replace")
+        ctx.stats.nulled["invalid utf-8 replaced"] += 1
+    try:
+        rec = orjson.loads(text)
+    except ValueError:
+        ctx.bad("invalid JSON", lineno)
+        return None
+    if not isinstance(rec, dict):
+        ctx.bad("not a JSON object", lineno)
+        return None
+    try:
+        return flatten(rec)
+    except RecursionError:
+        ctx.bad("JSON nested too deeply", lineno)
+        return None
+
+
 def read_json_chunks(raw: IO[bytes], ctx: ReadContext, max_line: int) -> Iterator[pd.DataFrame]:
     """Canonical chunks from a Zeek JSON-lines stream."""
     recs: list[dict[str, Any]] = []
@@ -74,20 +114,10 @@ def read_json_chunks(raw: IO[bytes], ctx: ReadContext, max_line: int) -> Iterato
     for lineno, line in iter_lines(raw, ctx, max_line):
         if not line.strip():
             continue
-        try:
-            text = line.decode("utf-8")
-        except UnicodeDecodeError:
-            text = line.decode("utf-8", "replace")
-            nulled["invalid utf-8 replaced"] += 1
-        try:
-            rec = json.loads(text)
-        except ValueError:
-            ctx.bad("invalid JSON", lineno)
+        rec = parse_line(line, lineno, ctx)
+        if rec is None:
             continue
-        if not isinstance(rec, dict):
-            ctx.bad("not a JSON object", lineno)
-            continue
-        recs.append(flatten(rec))
+        recs.append(rec)
         if len(recs) >= ctx.chunksize:
             yield _frame(recs, nulled)
             recs = []
@@ -123,8 +153,15 @@ def scalar(v: Any) -> Any:
 def _column(values: list[Any]) -> pa.Array:
     try:
         return pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError, UnicodeError):
+        return pa.array([_text(v) for v in values], pa.string())
+
+
+def _text(v: Any) -> str | None:
+    """``v`` as text Arrow can encode (lone surrogates replaced)."""
+    if v is None:
+        return None
+    return str(v).encode("utf-8", "replace").decode("utf-8")
 
 
 def _frame(recs: list[dict[str, Any]], nulled: Counter[str]) -> pd.DataFrame:

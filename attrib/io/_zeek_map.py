@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from attrib.io._base import utc_ns
 from attrib.schema import EVENT_DTYPES, SOURCES
 
 __all__: list[str] = []
@@ -270,7 +271,7 @@ def _text_ts(s: pa.Array, nulled: Counter[str]) -> pd.Series:
     masked = iso.str.match(_MASKED).fillna(False).astype(bool)
     iso = iso.mask(masked)
     out = pd.to_datetime(iso, utc=True, errors="coerce", format="ISO8601")
-    out = out.astype(_TS_DTYPE) if len(out) else pd.Series([], dtype=_TS_DTYPE)
+    out = utc_ns(out) if len(out) else pd.Series([], dtype=_TS_DTYPE)
     from_num = _from_secs(pa.array(num.to_numpy(dtype="float64"), from_pandas=True), nulled)
     out = out.where(out.notna(), from_num)
     if masked.any():

@@ -305,10 +305,14 @@ def parse_block(
     if not utf8:
         return _parse_dropping_bad_lines(data, first_line, header, keep)
     try:
-        return _parse(data, first_line, header, keep, typed=True, text=text)
-    except pa.ArrowInvalid as exc:
-        if "straddling" in str(exc) or "block size" in str(exc):
+        try:
+            return _parse(data, first_line, header, keep, typed=True, text=text)
+        except pa.ArrowInvalid as exc:
+            if "straddling" not in str(exc) and "block size" not in str(exc):
+                raise
+            # a line longer than Arrow's block: the whole block at once, still typed first
             return _parse(data, first_line, header, keep, typed=True, text=text, whole=True)
+    except pa.ArrowInvalid as exc:  # a value that does not parse as its type: coerce
         logger.debug("typed parse failed at line %s (%s); coercing", first_line, exc)
     try:
         return _parse(data, first_line, header, keep, typed=False)
@@ -327,6 +331,8 @@ def _parse_dropping_bad_lines(
         if not line.strip(b"\r"):
             continue
         count = line.count(header.separator) + 1
+        if count == n and b"\r" in line.rstrip(b"\r"):
+            count = -1  # Arrow ends lines at a bare CR too: the line would not parse as one
         if count == n:
             good.append(line)
         else:

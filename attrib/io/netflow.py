@@ -13,23 +13,23 @@ without a mapping fails with a one-line hint.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, cast
 
+import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from attrib.errors import FormatError
-from attrib.io._base import ReadContext
+from attrib.io._base import ReadContext, utc_ns
 from attrib.io._flow_mapping import NFDUMP, FlowMapping, load_mapping, mapping_from_dict
 from attrib.io._source import Source
-from attrib.io._zeek_json import flatten, iter_lines, scalar
+from attrib.io._zeek_json import iter_lines, parse_line, scalar
 from attrib.io._zeek_map import to_frame, to_ts
 from attrib.io._zeek_tsv import MAX_LINE_BYTES, guarded, parse_pool, split_stream
 
@@ -69,7 +69,7 @@ def sniff(head: bytes) -> str | None:
         return "nfdump"
     if first.startswith(b"{"):
         try:
-            return "flow" if isinstance(json.loads(first), dict) else None
+            return "flow" if isinstance(orjson.loads(first), dict) else None
         except ValueError:
             return None
     for delim in (b",", b"\t", b";", b"|"):
@@ -150,6 +150,7 @@ def _csv_chunks(
         if data.strip():
             if not data.isascii():
                 data = _utf8_or_replaced(data, ctx)
+            data = _blank_unbalanced(data, first, ctx)
             table = _parse_csv(data, first, names, m, ctx)
             pending.append(table)
             rows += table.num_rows
@@ -196,6 +197,24 @@ def _utf8_or_replaced(data: bytes, ctx: ReadContext) -> bytes:
             ctx.stats.nulled["invalid utf-8 replaced"] += 1
             out.append(line.decode("utf-8", "replace").encode("utf-8"))
     return b"\n".join(out)
+
+
+def _blank_unbalanced(data: bytes, first_line: int, ctx: ReadContext) -> bytes:
+    """Blank (and count) lines with an odd number of ``"``, so a stray quote costs its line.
+
+    Flow exports are line-oriented (no value spans lines); left alone, Arrow's parser would
+    run the open quote over every following line and count them all as one bad row.
+    """
+    if b'"' not in data:
+        return data
+    lines = data.split(b"\n")
+    bad = [i for i, line in enumerate(lines) if line.count(b'"') & 1]
+    if not bad:
+        return data
+    for i in bad:
+        lines[i] = b""
+    ctx.bad("unbalanced quote", first_line + bad[0], count=len(bad))
+    return b"\n".join(lines)
 
 
 def _trailer_at(data: bytes) -> int:
@@ -265,15 +284,10 @@ def _json_chunks(
     for lineno, line in iter_lines(raw, ctx, max_line):
         if not line.strip():
             continue
-        try:
-            rec = json.loads(line.decode("utf-8", "replace"))
-        except ValueError:
-            ctx.bad("invalid JSON", lineno)
+        rec = parse_line(line, lineno, ctx)
+        if rec is None:
             continue
-        if not isinstance(rec, dict):
-            ctx.bad("not a JSON object", lineno)
-            continue
-        recs.append(flatten(rec))
+        recs.append(rec)
         if len(recs) >= ctx.chunksize:
             yield _json_frame(recs, ctx, m, fmt)
             recs = []
@@ -338,7 +352,7 @@ def _time(arr: pa.Array, m: FlowMapping, nulled: Counter[str]) -> pd.Series:
         bad = int((text.notna() & out.isna()).sum())
         if bad:
             nulled["invalid timestamp"] += bad
-        return out.astype("datetime64[ns, UTC]")
+        return utc_ns(out)
     if m.ts_unit and m.ts_unit != "s":
         if pa.types.is_integer(arr.type):  # exact integer arithmetic down to nanoseconds
             ns = pc.multiply(arr.cast(pa.int64()), _NS_PER[m.ts_unit])

@@ -110,6 +110,9 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str = "suricata") -> Iter
         frame = _frame(_keep(batch, ctx), sensor)
         if frame.empty:
             continue
+        no_ts = int(frame["ts"].isna().sum())  # every kept record has a "timestamp"
+        if no_ts:
+            ctx.stats.nulled["unparseable timestamp"] += no_ts
         is_flow = frame["_event_type"].eq("flow").to_numpy()
         flows, apps = frame[is_flow], frame[~is_flow]
         standalone = apps[apps["uid"].isna()]

@@ -160,6 +160,8 @@ class _TsvReader:
     ) -> Iterator[tuple[BlockResult, _Plan] | None]:
         """Producer: header lines (as ``None``) and parsed blocks with their plan, in order."""
         header, plan = ZeekHeader(), None
+        torn: tuple[int, int, int] | None = None  # a #types line that does not fit #fields
+        saw_data = False
         long_lines: list[int] = []  # appended by the reading thread, reported from this one
         # reading and splitting run one more thread ahead, so the next block is read while
         # Arrow parses this one; the ring of buffers outlasts the queue (see split_stream)
@@ -172,10 +174,13 @@ class _TsvReader:
                 self.ctx.bad("line too long", long_lines.pop(0))
             if piece.header is not None:
                 header.apply(piece.header)
+                if header.fields and header.types and len(header.types) != len(header.fields):
+                    torn = torn or (piece.line, len(header.types), len(header.fields))
                 plan = None
                 yield None
                 continue
             assert piece.data is not None
+            saw_data = True
             plan = plan or self._plan(header, piece.line)
             res = parse_block(
                 piece.data, piece.line, header, plan[2], piece.utf8, text=not piece.backslash
@@ -188,6 +193,14 @@ class _TsvReader:
             yield res, plan
         while long_lines:
             self.ctx.bad("line too long", long_lines.pop(0))
+        if torn is not None and not saw_data:  # rows would still read; none: a torn header
+            line, ntypes, nfields = torn
+            raise FormatError(
+                self.path,
+                f"#types names {ntypes} types but #fields names {nfields} fields and no "
+                "rows follow (truncated header?)",
+                line,
+            )
 
     def _plan(self, h: ZeekHeader, line: int) -> _Plan:
         if not h.fields:

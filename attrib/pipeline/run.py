@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 
-from attrib._atomic import ensure_writable_dir
 from attrib._version import __version__
 from attrib.analysis import Analysis
 from attrib.context import OrgContext
@@ -152,19 +151,31 @@ def analyze(
     run_id = run_id or f"{created:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     t_since, t_until = _timestamp(since, "since"), _timestamp(until, "until")
     configured = _context(context)
-    if out is not None:  # fail before the heavy work
-        ensure_writable_dir(out)
+    from attrib.report.batch import check_output_dir, recover_outputs
+
+    if out is not None:  # fail before the heavy work, creating nothing
+        check_output_dir(out)
     opts = RunOptions(
         context=configured, window=(t_since, t_until), run_id=run_id, created=created, out=out,
         model=model, geoip_dir=geoip_dir, threshold=threshold, show=progress,
         keep_events=keep_events,
     )  # fmt: skip
     sightings = SightingsStore(store) if store is not None else None
+    if out is not None:  # finish (or undo) what a run killed mid-publish left
+        committed = None if sightings is None else _committed(sightings)
+        recover_outputs(out, committed)
     try:
         return _run(inputs, opts, sightings)
     finally:
         if sightings is not None:
             sightings.close()
+
+
+def _committed(sightings: Any) -> Any:
+    def committed(run_id: str) -> bool:
+        return run_id in set(sightings.runs()["run_id"])
+
+    return committed
 
 
 def _run(
@@ -245,6 +256,8 @@ def _finish(
                                    threshold=threshold)  # fmt: skip
     try:
         if sightings is not None:
+            if staged is not None:  # complete: published by the next run if killed from here
+                staged.ready(meta["run_id"])
             with stats.stage("store"):
                 sightings.append_run(meta["run_id"], analysis.origins, analysis.clusters,
                                      _store_meta(meta), days=days)  # fmt: skip

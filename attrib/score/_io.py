@@ -5,8 +5,16 @@ keys and rounded floats (same model, same bytes). Loading:
 
 1. refuses anything that is not UTF-8 JSON (a pickle, skops zip or joblib file is rejected
    before any byte of it is interpreted; nothing is ever unpickled);
-2. verifies the sha256 recorded in ``<model>.sha256`` (missing or different: refused);
-3. validates the structure: format name, schema version, feature count, array lengths,
+2. reads at most :data:`MAX_MODEL_BYTES` (``--model /dev/zero`` is refused, not read
+   forever) and parses with ``orjson`` (nesting limit: a deeply nested file is a clear
+   error, not a ``RecursionError``);
+3. verifies the sha256 recorded in ``<model>.sha256`` (missing or different: refused). That
+   file detects corruption, not tampering: whoever can rewrite the model can rewrite it.
+   Shipped models are therefore also checked against :data:`SHIPPED_SHA256`, digests
+   pinned inside the package: a shipped model altered on disk is refused even with a
+   recomputed ``.sha256``. A model you trained yourself is trusted exactly as far as the
+   folder you keep it in (its permissions), and its ``.sha256``;
+4. validates the structure: format name, schema version, feature count, array lengths,
    finite numbers, sorted cut points, a monotone calibration table.
 
 Every refusal is a :class:`~attrib.errors.ModelError` naming the file and the reason.
@@ -22,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from attrib._atomic import atomic_path
 from attrib.errors import ModelError
@@ -33,6 +42,12 @@ FORMAT = "attrib-origin-scorer"
 SCHEMA_VERSION = 1
 _SIG_DIGITS = 12
 _PICKLE_MAGIC = (b"\x80", b"PK\x03\x04", b"\x93NUMPY")
+#: Largest model file read (the shipped one is ~20 kB).
+MAX_MODEL_BYTES = 16 * 1024 * 1024
+#: sha256 of the models shipped in ``models/`` (update with the model; a test checks).
+SHIPPED_SHA256 = {
+    "attrib-scorer-1.1.0.json": "b764536e2a6c7a0af4c04550ce795d5905923aa47de01b7e27672707d1342621",
+}
 
 
 def _r(v: float) -> float:
@@ -108,11 +123,14 @@ def read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
     """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        with p.open("rb") as fh:
+            data = fh.read(MAX_MODEL_BYTES + 1)
     except FileNotFoundError:
         raise _fail(p, "model file not found") from None
     except OSError as exc:
         raise _fail(p, f"cannot read model file ({exc.strerror})") from None
+    if len(data) > MAX_MODEL_BYTES:
+        raise _fail(p, f"larger than {MAX_MODEL_BYTES >> 20} MiB: not an attrib model")
     if data.startswith(_PICKLE_MAGIC):
         raise _fail(p, "refusing a pickle/zip/npy file: attrib models are JSON and never unpickled")
     cp = checksum_path(p)
@@ -128,13 +146,31 @@ def read_verified(path: str | os.PathLike[str]) -> tuple[dict[str, Any], str]:
             p, f"sha256 mismatch (file {actual[:12]}…, recorded {recorded[:12]}…): "
             "the model was modified; refusing to load"
         )  # fmt: skip
+    _check_pin(p, actual)
     try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
         raise _fail(p, f"not a JSON model file ({exc})") from None
     if not isinstance(doc, dict):
         raise _fail(p, "not an attrib model (top level is not an object)")
     return doc, actual
+
+
+def _check_pin(p: Path, actual: str) -> None:
+    """Refuse a shipped model (by name, or anywhere in the shipped folder) not as shipped."""
+    from attrib._paths import default_models_dir
+
+    pinned = SHIPPED_SHA256.get(p.name)
+    try:
+        shipped_dir = p.resolve().parent == default_models_dir().resolve()
+    except OSError:
+        shipped_dir = False
+    if pinned is None and not shipped_dir:
+        return
+    if actual != pinned:
+        raise _fail(p, f"sha256 {actual[:12]}… is not that of the model shipped under this "
+                       "name; refusing to load (a model you trained: give it another name and "
+                       "keep it outside the shipped models folder)")  # fmt: skip
 
 
 def _floats(p: Path, name: str, v: Any, n: int | None = None) -> np.ndarray:

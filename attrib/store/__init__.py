@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from attrib._atomic import private_file
 from attrib.errors import StoreError
 from attrib.schema import STORE_LOOKUP_COLUMNS
 from attrib.store import _sql
@@ -95,6 +96,7 @@ class SightingsStore:
                                        isolation_level=None, check_same_thread=False)  # fmt: skip
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_file(self.path)  # sighting history: owner only
                 conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
                                        check_same_thread=False)  # fmt: skip
         except (sqlite3.Error, OSError) as exc:

@@ -22,3 +22,10 @@ def test_token_bucket():
     assert 0.49 < wait <= 0.5
     assert rl.acquire("k", now=0.6) == 0
     assert rl.retry_after(0.2) == "1"
+
+
+def test_key_database_is_private(tmp_path):
+    db = tmp_path / "sub" / "keys.db"
+    KeyStore(db).create("siem")
+    assert db.stat().st_mode & 0o777 == 0o600  # was 0644 in a 0755 folder
+    assert db.parent.stat().st_mode & 0o077 == 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import json
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -21,8 +23,34 @@ def test_health_endpoints_are_open(server: Server) -> None:
     assert httpx.get(f"{server.url}/healthz").json()["status"] == "ok"
     r = httpx.get(f"{server.url}/readyz")
     assert r.status_code == 200 and r.json()["ready"] is True
-    spec = httpx.get(f"{server.url}/openapi.json").json()
+    with server.client() as c:
+        spec = c.get("/openapi.json").json()
     assert {"/v1/ip/{ip}", "/v1/enrich", "/v1/score"} <= set(spec["paths"])
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/docs", "/redoc", "/openapi.json"])
+def test_docs_and_metrics_need_a_key_by_default(server: Server, path: str) -> None:
+    assert httpx.get(f"{server.url}{path}").status_code == 401  # was served to anyone
+    with server.client() as c:
+        assert c.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "number", ["Infinity", "-Infinity", "NaN", "1e400", "1000000000000000000000000000000"]
+)
+def test_non_finite_or_overflowing_numbers_are_422(server: Server, number: str) -> None:
+    body = '{"events":[{"src_ip":"192.0.2.1","ts":"2024-01-01T00:00:00Z","bytes_out":%s}]}'
+    with server.client() as c:
+        r = c.post(
+            "/v1/score", content=body % number, headers={"Content-Type": "application/json"}
+        )
+        assert r.status_code == 422, r.text  # was 500, and the connection dropped
+        assert c.get("/v1/ip/8.8.8.8").status_code == 200  # the same client goes on
+    key_id = server.key.split("_")[1]
+    assert any(
+        '"POST /v1/score" 422' in ln and f"key={key_id}" in ln
+        for ln in server.log.read_text().splitlines()
+    )
 
 
 def test_auth_required_and_key_forms(server: Server) -> None:
@@ -157,7 +185,8 @@ def test_concurrent_clients(server: Server) -> None:
 def test_metrics_count_requests(server: Server) -> None:
     with server.client() as c:
         c.get("/v1/ip/8.8.8.8")
-    text = httpx.get(f"{server.url}/metrics").text
+    with server.client() as c:
+        text = c.get("/metrics").text
     assert 'attrib_http_requests_total{route="/v1/ip/{ip}",method="GET",status="200"}' in text
     assert "attrib_http_request_duration_seconds_bucket" in text
     assert "attrib_lookup_cache_hits_total" in text and "attrib_info{" in text
@@ -235,3 +264,75 @@ def test_serve_refuses_insecure_production(tmp_path) -> None:
     )
     assert p.returncode != 0 and "Traceback" not in p.stderr
     assert "development" in p.stderr
+
+
+# --- slow clients and connection limits (issue 18 item 8): a real server on loopback -------------
+
+
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    env = {"ATTRIB_HEADER_TIMEOUT_S": "3", "ATTRIB_BODY_TIMEOUT_S": "2",
+           "ATTRIB_MAX_CONNECTIONS": "20"}  # fmt: skip
+    srv = start_server(
+        tmp_path_factory.mktemp("strict"), "--open-docs", "--open-metrics", env=env
+    )
+    yield srv
+    stop(srv)
+
+
+def _closed_by_server(sock: socket.socket, wait_s: float) -> bool:
+    sock.settimeout(wait_s)
+    try:
+        return sock.recv(4096) == b""
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_slow_headers_are_cut_off(strict_server: Server) -> None:
+    host, port = strict_server.url.removeprefix("http://").split(":")
+    socks = []
+    for _ in range(15):  # slowloris: request line and part of the headers, never the end
+        s = socket.create_connection((host, int(port)))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-a: ")
+        socks.append(s)
+    try:
+        assert all(_closed_by_server(s, 20) for s in socks)  # were all open after 20 s
+    finally:
+        for s in socks:
+            s.close()
+
+
+def test_slow_body_is_answered_408(strict_server: Server) -> None:
+    host, port = strict_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as s:
+        s.sendall(
+            b"POST /v1/enrich HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Authorization: Bearer {strict_server.key}\r\n".encode()
+            + b"Content-Length: 100\r\n\r\n{"
+        )  # then nothing more: a body trickling in
+        s.settimeout(30)
+        head = s.recv(4096)
+    assert head.startswith(b"HTTP/1.1 408"), head
+
+
+def test_connections_are_capped(strict_server: Server) -> None:
+    host, port = strict_server.url.removeprefix("http://").split(":")
+    held = []
+    try:
+        for _ in range(25):  # more than ATTRIB_MAX_CONNECTIONS, held open (headers pending)
+            s = socket.create_connection((host, int(port)))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            held.append(s)
+        r = httpx.get(f"{strict_server.url}/healthz", timeout=10)
+        assert r.status_code == 503
+    finally:
+        for s in held:
+            s.close()
+
+
+def test_docs_and_metrics_open_with_flags(strict_server: Server) -> None:
+    for path in ("/metrics", "/openapi.json", "/docs"):
+        assert httpx.get(f"{strict_server.url}{path}").status_code == 200
+    assert httpx.get(f"{strict_server.url}/v1/ip/8.8.8.8").status_code == 401  # still keyed

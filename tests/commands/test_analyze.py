@@ -109,3 +109,21 @@ def test_only_unreadable_inputs(capsys, tmp_path):
     rc = main(["analyze", str(tmp_path), "--out", str(out)])
     _one_line_error(capsys, rc, 2, "no readable input: 2 file(s) skipped")
     assert not [p for p in out.iterdir()] if out.exists() else True
+
+
+def test_refused_run_creates_no_output_folder(capsys, tmp_path):
+    bad_model = tmp_path / "model.json"
+    bad_model.write_text("{not a model")
+    out = tmp_path / "new-out"
+    rc = main(["analyze", str(tmp_path), "--model", str(bad_model), "--out", str(out)])
+    assert rc != 0 and "Traceback" not in capsys.readouterr().err
+    assert not out.exists()  # was: an empty folder left behind
+
+
+def test_out_into_a_foreign_folder_is_refused(capsys, tmp_path):
+    out = tmp_path / "docs"
+    out.mkdir()
+    (out / "report.html").write_text("someone else's report")
+    rc = main(["analyze", str(tmp_path / "missing.log"), "--out", str(out)])
+    _one_line_error(capsys, rc, 6, "not an attrib output folder")
+    assert (out / "report.html").read_text() == "someone else's report"

@@ -221,11 +221,34 @@ def test_record_past_end_of_file_is_a_counted_skip(tmp_path: Path) -> None:
     assert _one(df)["pkts_out"] == 4  # the last ACK was cut
 
 
-def test_absurd_caplen_is_a_format_error(tmp_path: Path) -> None:
-    data = bytearray(pcap([eth(p) for p in handshake()]))
-    struct.pack_into("<I", data, 24 + 8, 0x7FFFFFFF)
-    with pytest.raises(FormatError, match="caplen"):
-        read(_write(tmp_path, bytes(data)))
+def test_absurd_caplen_resynchronises_on_the_next_record(tmp_path: Path) -> None:
+    pkts = [eth(p) for p in handshake()]
+    data = bytearray(pcap(pkts))
+    struct.pack_into("<I", data, 24 + 8, 0x7FFFFFFF)  # the first record's header is corrupt
+    rep = ReadReport()
+    df = read(_write(tmp_path, bytes(data)), report=rep)  # was: the whole capture refused
+    st = rep.files[0]
+    assert st.skipped == {"corrupt record header (skipped to the next plausible one)": 1}
+    assert st.nulled["bytes skipped resynchronising"] == 16 + len(pkts[0])
+    assert _one(df)["pkts_out"] + _one(df)["pkts_in"] == len(pkts) - 1
+
+
+def test_junk_tail_is_reported(tmp_path: Path) -> None:
+    data = pcap([eth(p) for p in handshake()])
+    rep = ReadReport()
+    df = read(_write(tmp_path, data + bytes(3 << 20)), report=rep)  # zero-filled tail
+    _check_handshake(_one(df))
+    st = rep.files[0]
+    assert st.skipped_total == 1 and st.nulled["bytes skipped resynchronising"] == 3 << 20
+
+
+def test_corrupt_capture_in_a_folder_is_skipped_and_named(tmp_path: Path) -> None:
+    good = pcap([eth(p) for p in handshake()])
+    (tmp_path / "a.pcap").write_bytes(good)
+    (tmp_path / "b.pcap").write_bytes(good[:10])  # truncated file header: a FormatError
+    rep = ReadReport()
+    df = read(tmp_path, report=rep)
+    assert len(df) == 1 and [p.rsplit("/", 1)[-1] for p, _ in rep.failed] == ["b.pcap"]
 
 
 def test_garbage_link_and_ip_headers_are_counted(tmp_path: Path) -> None:

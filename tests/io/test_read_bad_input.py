@@ -243,3 +243,203 @@ def test_fields_and_rows_disagree(tmp_path: Path) -> None:
     q.write_bytes(types_short)  # #types shorter than #fields: values still read (as text, coerced)
     df = read(q)
     assert list(df["bytes_out"]) == [100, 101] and str(df["src_port"].dtype) == "UInt16"
+
+
+# --- hostile inputs (issue 18): each costs a counted row or one clear error, never the run ------
+
+_EVE = DATA / "suricata" / "eve.json"
+_PURVIEW = DATA / "signin" / "m365_purview.csv"
+_GOFLOW_MAP = REPO / "data" / "mappings" / "goflow2-json.toml"
+
+
+def _attrib_subprocess(args: list[str], cwd: Path, mem_bytes: int = 1 << 30) -> tuple[int, str]:
+    """Run the CLI in a child process with an address-space cap (a crash cannot kill pytest)."""
+    import resource
+    import subprocess
+    import sys
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (mem_bytes, mem_bytes))
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "attrib", *args], cwd=cwd, env=env, capture_output=True,
+        text=True, preexec_fn=cap, timeout=300, check=False,
+    )  # fmt: skip
+    return proc.returncode, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[]\n" + b"1" * 4500,  # the 4,505-byte repro: a sniffer sees the huge integer
+        b'{"a":' + b"1" * 4500 + b"}\n",
+        b'[{"published":"2023-01-01T00:00:00Z","eventType":"x","n":' + b"1" * 4500 + b"}]",
+    ],
+)
+def test_huge_json_integer_never_crashes_the_process(tmp_path: Path, body: bytes) -> None:
+    (tmp_path / "x.json").write_bytes(body)
+    rc, err = _attrib_subprocess(["read", "x.json", "-o", "y.parquet"], tmp_path)
+    assert rc in (0, 2), (rc, err)  # was -11 (SIGSEGV in ijson's C backend)
+    assert "Traceback" not in err and "internal error" not in err
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"event_type":"flow","timestamp":"x","a":' + b"[" * 100_000 + b"\n",
+        b'{"event_type":"flow","timestamp":"x","a":' + b'{"a":' * 13_000 + b"\n",
+        b'[{"published":"2023-01-01T00:00:00Z","eventType":"x","a":' + b"[" * 200_000,
+    ],
+)
+def test_deep_unterminated_json_head_is_bounded(tmp_path: Path, body: bytes) -> None:
+    (tmp_path / "x.json").write_bytes(body)
+    # 1 GiB of address space: the O(depth^2) sniffer asked for 6-10 GB here
+    rc, err = _attrib_subprocess(["read", "x.json", "-o", "y.parquet"], tmp_path, 1 << 30)
+    assert rc in (0, 2), (rc, err)
+    assert "Traceback" not in err and "internal error" not in err and "MemoryError" not in err
+
+
+def test_deep_json_record_in_array_is_one_counted_row(tmp_path: Path) -> None:
+    ok = {"published": "2023-01-01T00:00:00Z", "eventType": "user.session.start", "uuid": "u",
+          "client": {"ipAddress": "192.0.2.1"}}  # fmt: skip
+    deep = b"[" * 5000 + b"]" * 5000
+    p = tmp_path / "okta.json"
+    p.write_bytes(b"[" + json.dumps(ok).encode() + b',{"published":"x","eventType":"y","d":'
+                  + deep + b"}]")  # fmt: skip
+    rep = ReadReport()
+    df = read(p, report=rep)
+    assert len(df) == 1 and rep.files[0].skipped == {"JSON nested too deeply": 1}
+
+
+def test_deep_json_lines_are_counted_rows_in_zeek_and_flow(tmp_path: Path) -> None:
+    deep = b"[" * 3000 + b"]" * 3000
+    zeek_ok = (b'{"ts":1700000000.5,"uid":"C1","id.orig_h":"192.0.2.1","id.orig_p":1,'
+               b'"id.resp_h":"198.51.100.1","id.resp_p":443,"proto":"tcp"}')  # fmt: skip
+    p = tmp_path / "conn.log"
+    p.write_bytes(zeek_ok + b"\n" + zeek_ok[:-1] + b',"x":' + deep + b"}\n")
+    rep = ReadReport()
+    assert len(read(p, report=rep)) == 1 and rep.files[0].skipped_total == 1
+    nested = zeek_ok[:-1] + b',"x":' + b'{"a":' * 990 + b"1" + b"}" * 990 + b"}"
+    p.write_bytes(zeek_ok + b"\n" + nested + b"\n")  # parses, but too deep to flatten
+    rep = ReadReport()
+    assert len(read(p, report=rep)) == 1 and rep.files[0].skipped == {"JSON nested too deeply": 1}
+    flow = (DATA / "flow" / "goflow2.json").read_bytes().split(b"\n")[0]
+    q = tmp_path / "flows.json"
+    q.write_bytes(flow + b"\n" + flow[:-1] + b',"x":' + deep + b"}\n")
+    rep = ReadReport()
+    df = read(q, "flow", report=rep, options={"flow_mapping": str(_GOFLOW_MAP)})
+    assert len(df) == 1 and rep.files[0].skipped_total == 1
+
+
+def test_lone_surrogate_in_zeek_json_is_one_counted_row(tmp_path: Path) -> None:
+    line = (
+        b'{"ts":1700000000.5,"uid":"C%d","id.orig_h":"192.0.2.1","id.orig_p":1,'
+        b'"id.resp_h":"198.51.100.1","id.resp_p":443,"proto":"tcp","history":"%s"}'
+    )
+    p = tmp_path / "conn.log"
+    p.write_bytes(line % (1, b"\\ud800") + b"\n" + line % (2, b"ShAD") + b"\n")
+    rep = ReadReport()
+    df = read(p, report=rep)
+    assert list(df["uid"]) == ["C2"] and rep.files[0].skipped_total == 1
+
+
+def test_masked_timestamps_with_a_huge_line_read(tmp_path: Path) -> None:
+    lines = _conn(5).split(b"\n")
+    for i, ln in enumerate(lines):
+        if ln and not ln.startswith(b"#"):
+            cells = ln.split(b"\t")
+            cells[0] = b"XXXXXXXXXX.XXXXXX"  # btest's masked time
+            lines[i] = b"\t".join(cells)
+    first = next(i for i, ln in enumerate(lines) if ln and not ln.startswith(b"#"))
+    cells = lines[first].split(b"\t")
+    cells[15] = b"A" * (11 << 20)  # one line longer than Arrow's block
+    lines[first] = b"\t".join(cells)
+    p = tmp_path / "conn.log"
+    p.write_bytes(b"\n".join(lines))
+    rep = ReadReport()
+    df = read(p, report=rep)
+    assert len(df) == 5 and rep.files[0].nulled["masked timestamp"] == 5
+
+
+def test_truncated_zeek_header_without_rows_is_a_format_error(tmp_path: Path) -> None:
+    p = tmp_path / "conn.log"
+    p.write_bytes(b"#separator \\x09\n#path\tconn\n#fields\tts\tuid\n#types\ttime\n")
+    with pytest.raises(FormatError, match=r"conn.log:4: #types names 1 types but #fields"):
+        read(p)
+
+
+def _eve_with_year(year: str) -> bytes:
+    lines = _EVE.read_bytes().splitlines()
+    flow = next(ln for ln in lines if b'"event_type":"flow"' in ln)
+    tls = next(ln for ln in lines if b'"event_type":"tls"' in ln)
+    bad = tls.replace(b'"timestamp":"2023', b'"timestamp":"' + year.encode(), 1)
+    return b"\n".join([bad, flow.replace(b'"start":"2023', b'"start":"' + year.encode()), tls])
+
+
+@pytest.mark.parametrize("kind", ["eve", "okta", "m365", "nfdump", "zeek-iso"])
+def test_timestamp_beyond_2262_costs_its_value_not_the_file(tmp_path: Path, kind: str) -> None:
+    p = tmp_path / "in.log"
+    if kind == "eve":
+        p.write_bytes(_eve_with_year("2423"))
+    elif kind == "okta":
+        rec = {"published": "2423-01-01T00:00:00.000Z", "eventType": "user.session.start",
+               "uuid": "u1", "client": {"ipAddress": "192.0.2.1"}}  # fmt: skip
+        p.write_text(json.dumps([rec, {**rec, "published": "2023-01-01T00:00:00Z"}]))
+    elif kind == "m365":
+        rec = {"CreationTime": "2424-03-07T10:01:02", "Id": "x", "Operation": "UserLoggedIn",
+               "OrganizationId": "o", "RecordType": 15, "UserType": 0, "Version": 1,
+               "Workload": "AzureActiveDirectory", "ClientIP": "192.0.2.1", "UserId": "a@b.c"}  # fmt: skip
+        p.write_text(json.dumps(rec) + "\n" + json.dumps({**rec, "CreationTime": "2024"}) + "\n")
+    elif kind == "nfdump":
+        head, first, *rest = NFDUMP.read_bytes().split(b"\n")
+        p.write_bytes(b"\n".join([head, b"24" + first[2:], *rest]))
+    else:
+        row = (
+            b'{"ts":"%s-01-01T00:00:00.000000Z","uid":"C1","id.orig_h":"192.0.2.1",'
+            b'"id.orig_p":1,"id.resp_h":"198.51.100.1","id.resp_p":443,"proto":"tcp"}'
+        )
+        p.write_bytes(row % b"2423" + b"\n" + row % b"2023" + b"\n")
+    rep = ReadReport()
+    df = read(p, report=rep)
+    assert sum(rep.files[0].nulled.values()) >= 1  # the lost value is reported
+    if kind == "eve":  # the tls records join their flow: one row, its start from "timestamp"
+        assert len(df) == 1 and df["ts"].notna().all()
+    else:
+        assert len(df) >= 2 and df["ts"].isna().sum() == 1
+
+
+def test_unbalanced_quote_at_end_of_purview_csv_is_one_row(tmp_path: Path) -> None:
+    p = tmp_path / "audit.csv"
+    p.write_bytes(_PURVIEW.read_bytes().rstrip(b"\n") + b'\nx,"2024,a,b\n')
+    rep = ReadReport()
+    df = read(p, report=rep)
+    assert len(df) == 3 and rep.files[0].skipped == {"field count mismatch": 1}
+
+
+def test_unbalanced_quote_costs_one_line_not_the_rest(tmp_path: Path) -> None:
+    head, *rows = _PURVIEW.read_bytes().rstrip(b"\n").split(b"\n")
+    p = tmp_path / "audit.csv"
+    p.write_bytes(b"\n".join([head, b'x,"2024,a,b', *rows]) + b"\n")
+    rep = ReadReport()
+    assert len(read(p, report=rep)) == 3 and rep.files[0].first_bad_line == {
+        "field count mismatch": 2
+    }
+    head, row = NFDUMP.read_bytes().split(b"\n")[:2]
+    q = tmp_path / "nf.csv"
+    q.write_bytes(b"\n".join([head, b'"', *[row] * 10]) + b"\n")
+    rep = ReadReport()
+    assert len(read(q, report=rep)) == 10 and rep.files[0].skipped_total == 1
+
+
+def test_carriage_return_inside_a_non_utf8_zeek_line_is_one_bad_row(tmp_path: Path) -> None:
+    # found by scripts/fuzz.py (zeek-tsv): Arrow splits lines at a bare CR, so the line passed
+    # the field count and then failed Arrow's parse of the whole block (ArrowInvalid, exit 70)
+    lines = _conn(4).split(b"\n")
+    first = next(i for i, ln in enumerate(lines) if ln and not ln.startswith(b"#"))
+    lines[first + 1] = lines[first + 1].replace(b"\t", b"\t\xff\rx", 1)
+    p = tmp_path / "conn.log"
+    p.write_bytes(b"\n".join(lines))
+    rep = ReadReport()
+    df = read(p, report=rep)
+    assert len(df) == 3 and rep.files[0].skipped_total == 1

@@ -9,7 +9,7 @@ import pytest
 from attrib_tables import make_clusters, make_origins
 
 from attrib.errors import OutputError
-from attrib.report.batch import OUTPUT_FILES, stage_outputs
+from attrib.report.batch import OUTPUT_FILES, check_output_dir, recover_outputs, stage_outputs
 
 META = {"run_id": "r1", "read": {"rows": 10, "skipped": 0, "files": [], "failed": []}}
 
@@ -87,7 +87,8 @@ def test_real_full_disk(tiny_tmpfs):
     with pytest.raises(OutputError, match="no space left on device"):
         _write(tiny_tmpfs / "out", big)
     out = tiny_tmpfs / "out"
-    assert sorted(os.listdir(out)) == []  # staging folder removed, no partial files
+    assert not out.exists()  # nothing published, not even an empty folder
+    assert sorted(os.listdir(tiny_tmpfs)) == []  # staging folder removed, no partial files
     small = make_origins(n_cluster=2, n_other=1)
     small["reasons"] = "r"
     try:
@@ -115,13 +116,15 @@ def test_stale_staging_of_dead_run_removed(tmp_path):
     out.mkdir()
     dead = subprocess.Popen(["true"])
     dead.wait()
-    stale = out / f".attrib-run-{dead.pid}-abc.part"
+    stale = tmp_path / f".out.attrib-run-{dead.pid}-abc.part"  # beside the folder
     stale.mkdir()
     (stale / "origins.csv").write_text("partial")
-    live = out / f".attrib-run-{os.getppid()}-abc.part"  # a process that is alive
+    legacy = out / f".attrib-run-{dead.pid}-abc.part"  # inside it (earlier versions)
+    legacy.mkdir()
+    live = tmp_path / f".out.attrib-run-{os.getppid()}-abc.part"  # a process that is alive
     live.mkdir()
     _write(out)
-    assert not stale.exists() and live.exists()
+    assert not stale.exists() and not legacy.exists() and live.exists()
 
 
 def test_outputs_get_normal_file_modes(tmp_path):
@@ -131,3 +134,71 @@ def test_outputs_get_normal_file_modes(tmp_path):
     finally:
         os.umask(old)
     assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o644"}
+
+
+# --- the folder is published as one set (issue 18 items 4 and 10) ------------------------------
+
+
+def _snapshot(out):
+    return {p.name: p.read_bytes() for p in out.iterdir() if not p.name.startswith(".")}
+
+
+def _staged(out, run_id):
+    o = make_origins()
+    o["reasons"] = f"run {run_id}"  # every file differs between the two runs
+    return stage_outputs(out, o, make_clusters(o), {**META, "run_id": run_id})
+
+
+def test_publish_interrupted_midway_never_mixes_two_runs(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    _staged(out, "old").publish()
+    old = _snapshot(out)
+    staged = _staged(out, "new")
+    real_replace, real_rename, calls = os.replace, os.rename, [0]
+
+    def dies_on_second(fn):
+        def wrapped(src, dst, *a, **kw):
+            calls[0] += 1
+            if calls[0] == 2:  # the process dies between two moves
+                raise KeyboardInterrupt
+            return fn(src, dst, *a, **kw)
+
+        return wrapped
+
+    monkeypatch.setattr(os, "replace", dies_on_second(real_replace))
+    monkeypatch.setattr(os, "rename", dies_on_second(real_rename))
+    try:
+        staged.publish()
+    except KeyboardInterrupt:
+        pass
+    monkeypatch.undo()
+    if not out.exists():  # killed between the two renames of the fallback swap
+        recover_outputs(out)
+    now = _snapshot(out)
+    assert set(now) == set(old)
+    assert now == old or all(b"run old" not in v for v in now.values())  # never a mix
+
+
+def test_ready_set_is_published_only_if_the_store_committed(tmp_path):
+    out = tmp_path / "out"
+    _staged(out, "r0").publish()
+    old = _snapshot(out)
+    _staged(out, "r1").ready("r1")  # killed after this, before the store commit
+    recover_outputs(out, committed=lambda run_id: False)
+    assert _snapshot(out) == old and not list(tmp_path.glob(".out.attrib-*"))
+    _staged(out, "r2").ready("r2")  # killed after the store commit, before publishing
+    recover_outputs(out, committed=lambda run_id: run_id == "r2")
+    assert json.loads((out / "run.json").read_text())["run_id"] == "r2"
+    assert not list(tmp_path.glob(".out.attrib-*"))
+
+
+def test_foreign_folder_is_refused_not_overwritten(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "report.html").write_text("my own report")
+    (out / "notes.txt").write_text("keep me")
+    with pytest.raises(OutputError, match="not an attrib output folder"):
+        _write(out)
+    assert (out / "report.html").read_text() == "my own report"
+    assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
+    assert not (tmp_path / "new").exists()  # checking creates nothing

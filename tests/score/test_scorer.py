@@ -304,3 +304,44 @@ def test_os_mismatch_reason_names_both_stacks():
     assert reasons[0] == "TCP stack looks like Linux; User-Agent claims Windows"
     assert reasons[1] == reasons[2] == "TCP stack OS differs from the User-Agent's OS (yes)"
     assert json.loads(rj[0])[0]["text"] == reasons[0]
+
+
+# --- hostile model files (issue 18 item 9) -------------------------------------------------------
+
+
+def test_endless_model_file_is_refused_not_read_forever():
+    with pytest.raises(ModelError, match="larger than"):  # was: grew to 3 GB, never ended
+        load_model("/dev/zero")
+
+
+def test_deeply_nested_model_is_a_model_error(tmp_path):
+    p = tmp_path / "m.json"
+    p.write_bytes(b'{"format": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    _resign(p)
+    with pytest.raises(ModelError, match="not a JSON model file"):  # was RecursionError
+        load_model(p)
+
+
+def test_shipped_model_altered_with_a_recomputed_checksum_is_refused(tmp_path):
+    import shutil
+
+    from attrib._score_io import SHIPPED_SHA256
+
+    from attrib._paths import default_models_dir
+    from attrib.score import MODEL_NAME
+
+    shipped = default_models_dir() / MODEL_NAME
+    p = tmp_path / MODEL_NAME
+    shutil.copy(shipped, p)
+    shutil.copy(shipped.with_name(MODEL_NAME + ".sha256"), tmp_path)
+    assert load_model(p) is not None  # the shipped bytes load anywhere
+    raw = bytearray(p.read_bytes())
+    i = raw.index(b'"base": ') + 9
+    raw[i] = ord("9") if raw[i] != ord("9") else ord("8")
+    p.write_bytes(bytes(raw))
+    _resign(p)  # the tamperer rewrites the .sha256 too: it still must not load
+    with pytest.raises(ModelError, match="not that of the model shipped"):
+        load_model(p)
+    import hashlib
+
+    assert SHIPPED_SHA256[MODEL_NAME] == hashlib.sha256(shipped.read_bytes()).hexdigest()

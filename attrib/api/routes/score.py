@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,23 @@ class ScoreRequest(BaseModel):
     events: list[dict[str, Any]] = Field(..., description="Events to score.")
 
 
+def _finite(records: list[dict[str, Any]]) -> None:
+    """Refuse non-finite numbers (``Infinity``, ``NaN``, ``1e400``), which JSON cannot carry.
+
+    Python's JSON parser accepts them; no reader or column can use them, and a score
+    answer holding one could not be encoded.
+    """
+    for i, rec in enumerate(records, start=1):
+        for k, v in rec.items():
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ValueError(f"event {i}: field {k!r} is not a finite number")
+
+
 def _events_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     from attrib.io import read
     from attrib.schema import conform_events
 
+    _finite(records)
     if all("src_ip" in r for r in records):
         df = pd.DataFrame.from_records(records)
         if "ts" in df.columns:
@@ -83,7 +97,8 @@ def score(req: ScoreRequest, state: ReadyStateDep) -> dict[str, Any]:
         raise HTTPException(503, "no scoring model loaded")
     try:
         events = _events_frame(req.events)
-    except (AttribError, ValueError, TypeError) as exc:
+    except (AttribError, ValueError, TypeError, OverflowError) as exc:
+        # OverflowError: an integer beyond its column (bytes_out 10**30) is bad input too
         raise HTTPException(422, f"events could not be read: {exc}") from None
     origins = _score(state, events)
     return {"events": len(events), "origins": origins}

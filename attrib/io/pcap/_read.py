@@ -22,13 +22,13 @@ from typing import IO
 
 import numpy as np
 
-from attrib.errors import FormatError
 from attrib.io._base import ReadContext
 from attrib.io.pcap._container import (
     PCAP_MAGICS,
     PacketBatch,
     batches_after,
     pcap_header,
+    resume_pcap,
     truncated_record,
 )
 from attrib.io.pcap._decode import (
@@ -45,6 +45,9 @@ try:  # the one-pass walk needs numba (part of the pcap extra)
     from attrib.io.pcap._walk import NROWS, ROWS, walk_decode
 except ImportError:  # pragma: no cover
     walk_decode = None  # type: ignore[assignment]
+    ROWS = ("wirelen", "ts")  # type: ignore[assignment]
+
+_WIRELEN, _TS = ROWS.index("wirelen"), ROWS.index("ts")
 
 __all__ = ["BLOCK_BYTES", "iter_decoded", "release"]
 
@@ -118,6 +121,7 @@ def _walk(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[tuple[Packet
     pool: deque[_Block] = deque()
     size, cap = BLOCK_BYTES, max(int(BLOCK_BYTES * _PACKETS_PER_BYTE), 64)
     rec_no, carry, at = 1, 0, 0
+    last_ts: int | None = None
     prev: _Block | None = None
     while True:
         block = _take(pool, size, cap)
@@ -127,8 +131,14 @@ def _walk(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[tuple[Packet
         k, pos, bad, ns = walk_decode(block.a, n, big, limit, frac_mult, link, rec_no, ICMP4,
                                       ICMP6, TUNNEL_PORTS, block.M, block.ok, block.reason,
                                       block.key, block.fwd, block.slow)  # fmt: skip
-        if bad:
-            raise FormatError(path, f"record caplen is absurd (> {limit})", line=rec_no + k)
+        if bad or (k and not block.M[:k, _WIRELEN].all()):
+            # a corrupt header or a zero-length record (junk): this block and the rest go
+            # through the resynchronising reader, from this block's first record
+            for batch in resume_pcap(fh, head, ctx, bytes(block.a[:n]), rec_no, last_ts):
+                yield batch, decode(batch)
+            return
+        if k:
+            last_ts = int(block.M[k - 1, _TS] // 1_000_000_000)
         if k == len(block.ok):  # the block filled up with packets: larger arrays from now on
             cap *= 2
         if k:

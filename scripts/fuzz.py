@@ -1,0 +1,400 @@
+"""Mutation fuzzing of every reader, the sniffers, the address normaliser and the model loader.
+
+Each harness mutates real files (``tests/data`` and ``../shared/data``) and feeds them to the
+public entry point. An input is fine when it reads, or fails with an ``AttribError`` whose
+message is one line; anything else is a *crash* (an unexpected exception, or the worker
+process dying, e.g. by a segmentation fault or the memory cap); an input taking longer than
+``--timeout`` seconds is a *hang*. Crashing and hanging inputs are saved under ``--out``.
+
+The worker runs in a child process with an address-space cap (``--mem-mb``), so a crash or a
+memory blow-up of one input cannot take the driver down; the driver restarts the worker and
+reports executions, crashes, hangs and the worker's peak RSS. Run long campaigns under
+``nice``::
+
+    nice -n 10 python scripts/fuzz.py --harness all --execs 1000000 --out fuzz-out
+
+Mutations are plain byte-level ones (flips, extreme 4-byte values, deletions, duplications,
+splices between seeds, truncation) plus tokens known to hurt parsers (deep nesting, huge
+numbers, lone surrogates, unbalanced quotes, out-of-range years).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+DATA = REPO / "tests" / "data"
+
+_TOKENS = [
+    b"[" * 3000, b"{\"a\":" * 600, b"1" * 4500, b"-" + b"9" * 400, b"1e999", b"NaN",
+    b"Infinity", b'"\\ud800"', b'"', b"\\", b"\n", b"\r\n", b"\x00" * 16, b"\xff\xfe",
+    b"2423-01-01T00:00:00Z", b"XXXXXXXXXX.XXXXXX", b"\t", b",", b"#fields\tts\tuid\n",
+    b"#types\ttime\n", b"\xff\xff\xff\xff", b"\x7f\xff\xff\xff", b"(empty)", b"-",
+]  # fmt: skip
+
+
+@dataclass
+class Harness:
+    """Seeds and the call under test for one entry point."""
+
+    seeds: Callable[[], list[bytes]]
+    run: Callable[[bytes, Path], None]
+    suffix: str = ".log"
+
+
+def _files(*paths: Path, limit: int = 65536) -> list[bytes]:
+    out = []
+    for p in paths:
+        if not p.is_file():
+            continue
+        data = p.read_bytes()
+        if p.suffix == ".gz":
+            data = gzip.decompress(data)
+        out.append(data[:limit])
+    return out
+
+
+def _glob(root: Path, pattern: str, n: int = 8) -> list[Path]:
+    return sorted(root.glob(pattern))[:n] if root.exists() else []
+
+
+def _read(fmt: str | None = None, **options: Any) -> Callable[[bytes, Path], None]:
+    def run(data: bytes, path: Path) -> None:
+        from attrib.io import read
+
+        read(path, fmt, options=options or None, max_bad_rows=10**9)
+
+    return run
+
+
+def _okta_seed() -> list[bytes]:
+    rec = {"published": "2024-01-01T00:00:00.000Z", "eventType": "user.session.start",
+           "uuid": "u1", "actor": {"alternateId": "a@example.org"},
+           "client": {"ipAddress": "192.0.2.1", "userAgent": {"rawUserAgent": "curl/8"},
+                      "geographicalContext": {"city": "X", "country": "NL"}},
+           "outcome": {"result": "SUCCESS"}, "securityContext": {"asNumber": 64500}}  # fmt: skip
+    recs = [dict(rec, uuid=f"u{i}") for i in range(5)]
+    return [json.dumps(recs).encode(), "\n".join(json.dumps(r) for r in recs).encode()]
+
+
+def _m365_seed() -> list[bytes]:
+    rec = {"CreationTime": "2024-03-07T10:01:02", "Id": "x", "Operation": "UserLoggedIn",
+           "OrganizationId": "o", "RecordType": 15, "UserType": 0, "Version": 1,
+           "Workload": "AzureActiveDirectory", "ClientIP": "192.0.2.1",
+           "UserId": "a@b.c"}  # fmt: skip
+    lines = "\n".join(json.dumps(dict(rec, Id=str(i))) for i in range(5)).encode()
+    return [lines, *_files(DATA / "signin" / "m365_purview.csv")]
+
+
+def _run_sniff(data: bytes, path: Path) -> None:
+    from attrib.io.detect import sniff_bytes
+
+    sniff_bytes(data)
+
+
+def _run_normalize(data: bytes, path: Path) -> None:
+    from attrib.enrich.normalize import normalize_ips
+
+    values: list[Any] = data.decode("utf-8", "surrogateescape").split("\n")
+    values += [None, 3.5, 42, b"\x01\x02\x03\x04"]
+    normalize_ips(values)
+
+
+_ADDR_SEED = "\n".join([
+    "192.0.2.1", "192.0.2.1:443", "[2001:db8::1]:443", "::ffff:192.0.2.7", "1.2.3[.]4",
+    "2001:DB8::1%eth0", " 10.0.0.1 ", "0x7f.1", "255.255.255.255", "fe80::1",
+    "192.0.2.1, 198.51.100.2", "-", "", "not an ip",
+]).encode()  # fmt: skip
+
+
+def _model_seed() -> list[bytes]:
+    return _files(*_glob(REPO / "models", "attrib-scorer-*.json"), limit=1 << 24)
+
+
+def _run_model(data: bytes, path: Path) -> None:
+    from attrib.score import load_model
+
+    p = path.with_name("fuzz-model.json")  # not a shipped name: the structure is what is fuzzed
+    p.write_bytes(data)
+    p.with_name(p.name + ".sha256").write_text(hashlib.sha256(data).hexdigest() + "\n")
+    load_model(p)
+
+
+def harnesses() -> dict[str, Harness]:
+    """Every harness by name."""
+    btest = SHARED / "zeek-btest" / "Baseline"
+    otrf = SHARED / "samples" / "otrf-apt29" / "apt29_day2"
+    traces = SHARED / "zeek-btest" / "Traces"
+    mappings = REPO / "data" / "mappings"
+    return {
+        "zeek-tsv": Harness(
+            lambda: _files(*_glob(btest, "*/conn.log"), *_glob(btest, "*/ssl.log")), _read()
+        ),  # fmt: skip
+        "zeek-json": Harness(
+            lambda: _files(*_glob(otrf, "*/*_conn.log"), *_glob(otrf, "*/*_dns.log")), _read()
+        ),  # fmt: skip
+        "suricata": Harness(lambda: _files(DATA / "suricata" / "eve.json"), _read(), ".json"),
+        "entra": Harness(
+            lambda: _files(
+                DATA / "signin" / "graph_signins.json",
+                DATA / "signin" / "sentinel_signinlogs.csv",
+                *_glob(SHARED / "foreign", "*/signin/signinlogs.json.gz", 2),
+                limit=32768,
+            ),
+            _read(),
+            ".json",
+        ),  # fmt: skip
+        "okta": Harness(_okta_seed, _read(), ".json"),
+        "m365": Harness(_m365_seed, _read(), ".json"),
+        "nfdump": Harness(
+            lambda: _files(
+                DATA / "flow" / "nfdump-summary.csv", *_glob(SHARED / "samples" / "nfdump", "*.csv")
+            ),
+            _read(),
+            ".csv",
+        ),  # fmt: skip
+        "flow-json": Harness(
+            lambda: _files(DATA / "flow" / "goflow2.json"),
+            _read("flow", flow_mapping=str(mappings / "goflow2-json.toml")),
+            ".json",
+        ),  # fmt: skip
+        "flow-csv": Harness(
+            lambda: _files(DATA / "flow" / "argus.csv"),
+            _read("flow", flow_mapping=str(mappings / "argus-csv.toml")),
+            ".csv",
+        ),  # fmt: skip
+        "pcap": Harness(
+            lambda: _files(
+                DATA / "pcap" / "warmup.pcap",
+                traces / "pppoe.pcap",
+                traces / "tcp-http-with-padding.pcap",
+                limit=1 << 18,
+            ),
+            _read(),
+            ".pcap",
+        ),  # fmt: skip
+        "sniff": Harness(
+            lambda: [
+                s
+                for h in ("zeek-tsv", "suricata", "entra", "okta", "nfdump", "pcap")
+                for s in _SEEDS_CACHE(h)
+            ],
+            _run_sniff,
+            ".bin",
+        ),  # fmt: skip
+        "normalize": Harness(lambda: [_ADDR_SEED], _run_normalize, ".txt"),
+        "model": Harness(_model_seed, _run_model, ".json"),
+    }
+
+
+def _SEEDS_CACHE(name: str) -> list[bytes]:  # noqa: N802 - a lookup, named like a constant
+    return harnesses()[name].seeds()
+
+
+def mutate(rng: random.Random, data: bytes, seeds: list[bytes]) -> bytes:
+    """One random mutation chain of ``data``."""
+    b = bytearray(data)
+    for _ in range(rng.randint(1, 8)):
+        n = len(b)
+        op = rng.randrange(9)
+        if op == 0 and n:
+            b[rng.randrange(n)] ^= 1 << rng.randrange(8)
+        elif op == 1 and n:
+            b[rng.randrange(n)] = rng.randrange(256)
+        elif op == 2 and n >= 4:
+            i = rng.randrange(n - 3)
+            b[i : i + 4] = rng.choice([b"\xff\xff\xff\xff", b"\0\0\0\0", b"\x7f\xff\xff\xff",
+                                       b"\x00\x00\x01\x00"])  # fmt: skip
+        elif op == 3 and n:
+            i = rng.randrange(n)
+            del b[i : i + rng.randint(1, 64)]
+        elif op == 4 and n:
+            i = rng.randrange(n)
+            piece = b[i : i + rng.randint(1, 256)]
+            j = rng.randrange(n)
+            b[j:j] = piece
+        elif op == 5:
+            other = rng.choice(seeds)
+            if other:
+                i = rng.randrange(len(other))
+                j = rng.randrange(len(b) + 1)
+                b[j:j] = other[i : i + rng.randint(1, 512)]
+        elif op == 6 and n:
+            del b[rng.randrange(n) :]
+        elif op == 7:
+            j = rng.randrange(len(b) + 1)
+            b[j:j] = rng.choice(_TOKENS)
+        else:
+            j = rng.randrange(len(b) + 1)
+            b[j:j] = rng.randbytes(rng.randint(1, 32))
+    return bytes(b)
+
+
+class _Hang(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _Hang
+
+
+def worker(
+    name: str, execs: int, seed: int, out: Path, timeout: int, status: Path
+) -> tuple[int, int]:
+    """Run ``execs`` mutated inputs through harness ``name`` in this process.
+
+    Returns
+    -------
+    tuple
+        Crashes and hangs (inputs saved under ``out``).
+    """
+    import logging
+
+    logging.disable(logging.CRITICAL)
+    from attrib.errors import AttribError
+
+    h = harnesses()[name]
+    seeds = [s for s in h.seeds() if s] or [b""]
+    rng = random.Random(seed)
+    work = Path(
+        tempfile.mkdtemp(
+            prefix="attrib-fuzz-", dir="/dev/shm" if Path("/dev/shm").is_dir() else None
+        )
+    )
+    cur = work / f"input{h.suffix}"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.current").write_text(str(cur))
+    signal.signal(signal.SIGALRM, _alarm)
+    crashes = hangs = 0
+    t_status = time.monotonic()
+    for i in range(execs):
+        data = mutate(rng, rng.choice(seeds), seeds) if i else seeds[0]
+        cur.write_bytes(data)
+        signal.alarm(timeout)
+        try:
+            h.run(data, cur)
+        except AttribError as exc:
+            if "\n" in str(exc):
+                crashes += 1
+                _save(out, name, "multiline-error", data, str(exc))
+        except _Hang:
+            hangs += 1
+            _save(out, name, "hang", data, f"over {timeout} s")
+        except Exception:  # noqa: BLE001 - what the fuzzer is looking for
+            crashes += 1
+            _save(out, name, "crash", data, traceback.format_exc())
+        finally:
+            signal.alarm(0)
+        now = time.monotonic()
+        if now - t_status > 2 or i == execs - 1:
+            t_status = now
+            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+            status.write_text(json.dumps({"execs": i + 1, "crashes": crashes, "hangs": hangs,
+                                          "peak_rss_mb": rss}))  # fmt: skip
+    for p in work.iterdir():
+        p.unlink()
+    work.rmdir()
+    return crashes, hangs
+
+
+def _save(out: Path, name: str, kind: str, data: bytes, why: str) -> None:
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    (out / f"{name}-{kind}-{digest}.bin").write_bytes(data)
+    (out / f"{name}-{kind}-{digest}.txt").write_text(why)
+
+
+def campaign(
+    name: str, execs: int, seed: int, out: Path, timeout: int, mem_mb: int
+) -> dict[str, Any]:
+    """Run a harness in worker processes (restarted after a fatal input) and sum up."""
+    done = crashes = hangs = peak = 0
+    t0 = time.monotonic()
+    round_ = 0
+    while done < execs:
+        status = out / f"{name}.status.json"
+        status.unlink(missing_ok=True)
+        cmd = [sys.executable, __file__, "--worker", "--harness", name, "--execs",
+               str(execs - done), "--seed", str(seed + round_), "--out", str(out),
+               "--timeout", str(timeout)]  # fmt: skip
+
+        def cap() -> None:
+            lim = mem_mb << 20
+            resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+
+        proc = subprocess.Popen(cmd, preexec_fn=cap, env={**os.environ, "PYTHONPATH": str(REPO)})
+        last, last_t = -1, time.monotonic()
+        while proc.poll() is None:
+            time.sleep(1)
+            st = _status(status)
+            if st.get("execs", 0) != last:
+                last, last_t = st.get("execs", 0), time.monotonic()
+            elif time.monotonic() - last_t > timeout + 60:  # stuck outside the alarm's reach
+                proc.kill()
+        st = _status(status)
+        ran = int(st.get("execs", 0))
+        crashes += int(st.get("crashes", 0))
+        hangs += int(st.get("hangs", 0))
+        peak = max(peak, int(st.get("peak_rss_mb", 0)))
+        if proc.returncode != 0:  # the worker died on an input: save it, count it, go on
+            crashes += 1
+            cur = Path((out / f"{name}.current").read_text())
+            data = cur.read_bytes() if cur.exists() else b""
+            _save(out, name, f"fatal{proc.returncode}", data, f"worker exit {proc.returncode}")
+            ran += 1
+        done += max(ran, 1)
+        round_ += 1
+    secs = time.monotonic() - t0
+    return {"harness": name, "execs": done, "crashes": crashes, "hangs": hangs,
+            "peak_rss_mb": peak, "seconds": round(secs, 1),
+            "execs_per_s": round(done / secs, 1) if secs else None}  # fmt: skip
+
+
+def _status(p: Path) -> dict[str, Any]:
+    try:
+        return dict(json.loads(p.read_text()))
+    except (OSError, ValueError):
+        return {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line; prints one JSON line per harness."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--harness", default="all", help=f"one of: all, {', '.join(harnesses())}")
+    ap.add_argument("--execs", type=int, default=10_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=Path("fuzz-out"))
+    ap.add_argument("--timeout", type=int, default=30, help="seconds per input before a hang")
+    ap.add_argument("--mem-mb", type=int, default=3072, help="address-space cap of the worker")
+    ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    names = list(harnesses()) if a.harness == "all" else a.harness.split(",")
+    if a.worker:
+        worker(names[0], a.execs, a.seed, a.out, a.timeout, a.out / f"{names[0]}.status.json")
+        return 0
+    bad = 0
+    for name in names:
+        res = campaign(name, a.execs, a.seed, a.out, a.timeout, a.mem_mb)
+        print(json.dumps(res), flush=True)
+        bad += res["crashes"] + res["hangs"]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
