@@ -104,7 +104,7 @@ def serve_cmd(
 def _http_protocol() -> Any:
     """The httptools protocol with a header timeout; uvicorn's default without httptools."""
     try:
-        from attrib.api._protocol import TimedHttpToolsProtocol
+        from attrib.api.protocol import TimedHttpToolsProtocol
     except ImportError:  # pragma: no cover - httptools missing: h11, no header timeout
         return "auto"
     return TimedHttpToolsProtocol
