@@ -45,7 +45,7 @@ TAG_GROUPS: dict[str, tuple[str, ...]] = {
 #: Numeric evidence columns the classifier bins (see :mod:`attrib.enrich._nettype_model`).
 NUMERIC = (
     "log2_addr", "log2_blocks", "blocks_per_24", "max_block_share", "n_cities", "n_countries",
-    "cities_per_24", "points_per_24", "runs_per_24", "countries_per_24", "top_country_share",
+    "cities_per_24", "points_per_24", "points_per_city", "runs_per_24", "countries_per_24", "top_country_share",
     "geo_outside_whois", "n_whois_countries", "log2_v6_segments", "asn_number",
     "frac_cloud", "frac_dcrange", "frac_vpnrange", "frac_tor", "frac_relay",
 )  # fmt: skip
@@ -187,6 +187,7 @@ def asn_evidence(
     out["n_countries"] = n_countries
     out["cities_per_24"] = n_cities / n24
     out["points_per_24"] = n_points / n24
+    out["points_per_city"] = np.where(n_cities > 0, n_points / np.maximum(n_cities, 1), np.nan)
     out["runs_per_24"] = runs / n24
     out["countries_per_24"] = n_countries / n24
     out["top_country_share"] = np.where(n_addr > 0, top_share, np.nan)
