@@ -155,7 +155,7 @@ def asn_evidence(
     place = pd.factorize(lc + "|" + locations["city"].fillna("").astype(str).to_numpy())[0]
     cc_codes, cc_names = pd.factorize(pd.Series(np.append(lc, countries.astype(str))))
     geo_cc = cc_codes[: len(lc)]
-    who_cc = cc_codes[len(lc):]
+    who_cc = cc_codes[len(lc) :]
     g_code, g_loc = code[has_geo], loc[has_geo]
     n_cities = _nunique(g_code, place[g_loc], n)
     n_points = _nunique(g_code, g_loc, n)
@@ -170,9 +170,7 @@ def asn_evidence(
     wcc = np.where(has_who, who_cc[np.maximum(who, 0)], -1)
     n_whois = _nunique(code[has_who], wcc[has_who], n)
     both = has_geo & has_who
-    outside = np.bincount(
-        code[both], weights=length[both] * (gcc[both] != wcc[both]), minlength=n
-    )
+    outside = np.bincount(code[both], weights=length[both] * (gcc[both] != wcc[both]), minlength=n)
     geo_addr = np.bincount(code[both], weights=length[both], minlength=n)
     main_whois = _top_value(code[has_who], wcc[has_who], length[has_who], n)
 

@@ -52,7 +52,7 @@ def name_tokens(org: str | None) -> set[str]:
     for w in words:
         if len(w) >= 4:
             p = f"<{w}>"
-            out.update(f"g:{p[i:i + 4]}" for i in range(len(p) - 3))
+            out.update(f"g:{p[i : i + 4]}" for i in range(len(p) - 3))
     return out
 
 
@@ -189,7 +189,9 @@ def trees_from_sklearn(clf: Any) -> tuple[np.ndarray, list[list[dict[str, np.nda
     return base, trees
 
 
-def fit_vocab(ev: pd.DataFrame, *, min_df: int = 5, min_country: int = 30) -> tuple[list[str], list[str]]:
+def fit_vocab(
+    ev: pd.DataFrame, *, min_df: int = 5, min_country: int = 30
+) -> tuple[list[str], list[str]]:
     """Name vocabulary and registration countries learned from names (no labels used)."""
     df: Counter[str] = Counter()
     for org in ev["org"].astype("string").fillna("").to_numpy(dtype=object):
@@ -244,7 +246,9 @@ def load_model(path: str | Path) -> NetTypeModel:
     if doc.get("format") != FORMAT:
         raise ModelError(f"{p}: not an attrib network-type model (format {doc.get('format')!r})")
     if doc.get("schema_version") != SCHEMA_VERSION:
-        raise ModelError(f"{p}: network-type model schema {doc.get('schema_version')!r} unsupported")
+        raise ModelError(
+            f"{p}: network-type model schema {doc.get('schema_version')!r} unsupported"
+        )
     if doc.get("numeric") != list(NUMERIC) or doc.get("lists") != list(LISTS):
         raise ModelError(f"{p}: model evidence columns differ from this attrib's; rebuild it")
     classes = _strings(p, "classes", doc.get("classes"))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
 
 from attrib.enrich._nettype_features import LISTS
 from attrib.enrich._nettype_model import (
@@ -45,12 +46,12 @@ log = logging.getLogger(__name__)
 #: Seed terms that label access and institutional classes (narrow on purpose).
 SEEDS: dict[str, str] = {
     "education": r"universit\w*|college|academy|\bschools?\b|polytechn\w*|hochschule|\beducation"
-    r"|research (and|&) education|academic|\bensino\b|\bnren\b",
+    r"|research (?:and|&) education|academic|\bensino\b|\bnren\b",
     "government": r"ministry|ministerio|minist[eè]re|government|municipality|\bgov\b|\bcity of\b"
     r"|\bcounty of\b|\bstate of\b|\bkommune?\b|\bgemeente\b|\bprefeitura\b|\bgobierno\b"
-    r"|\bsenate\b|\bparliament\b|\bfederal (agency|office|ministry)",
-    "mobile": r"mobile|cellular|\bgsm\b|\blte\b|m[oó]vil(es)?\b|celular",
-    "residential": r"broadband|\bcable\b|\bdsl\b|\bfib(er|re|ra)\b|ftth|telecom\w*|telekom\w*"
+    r"|\bsenate\b|\bparliament\b|\bfederal (?:agency|office|ministry)",
+    "mobile": r"mobile|cellular|\bgsm\b|\blte\b|m[oó]vil(?:es)?\b|celular",
+    "residential": r"broadband|\bcable\b|\bdsl\b|\bfib(?:er|re|ra)\b|ftth|telecom\w*|telekom\w*"
     r"|\binternet service provider",
     "business": r"\bbank\b|\bbanco\b|insurance|versicherung|airlines?\b|pharma\w*|automotive"
     r"|\bmotors?\b|petroleum|chemicals?\b|manufactur\w*|\bstores\b|\bretail",
@@ -112,7 +113,9 @@ def weak_labels(
     return lab
 
 
-def blind(ev: pd.DataFrame, hide: tuple[str, ...] = _BLIND, *, cut_seeds: bool = True) -> pd.DataFrame:
+def blind(
+    ev: pd.DataFrame, hide: tuple[str, ...] = _BLIND, *, cut_seeds: bool = True
+) -> pd.DataFrame:
     """Copy of ``ev`` with list/range evidence hidden and (optionally) seed terms cut from names."""
     out = ev.copy()
     for c in hide:
@@ -141,7 +144,7 @@ def fit_model(
     c: float = 0.5,
     min_df: int = 8,
     n_folds: int = 4,
-    max_iter: int = 150,
+    max_iter: int = 100,
     seed: int = 0,
 ) -> NetTypeModel:
     """Fit both stages on the labelled rows of ``ev`` (original + blinded copies).
@@ -181,10 +184,11 @@ def fit_model(
         oof[np.ix_(te, np.searchsorted(classes, m.classes_))] = m.predict_proba(Xn[te])
     name = _name_lr(c, seed).fit(Xn, yy, sample_weight=w)
     hgb = HistGradientBoostingClassifier(
-        max_iter=max_iter, learning_rate=0.1, max_leaf_nodes=15, l2_regularization=1.0,
-        early_stopping=False, random_state=seed,
+        max_iter=max_iter, learning_rate=0.15, max_leaf_nodes=15, max_bins=128,
+        l2_regularization=1.0, early_stopping=False, random_state=seed,
     )  # fmt: skip
-    hgb.fit(evidence_matrix(both, oof), yy, sample_weight=w)
+    with threadpool_limits(1):  # OpenMP threads thrash on a shared machine; one is faster
+        hgb.fit(evidence_matrix(both, oof), yy, sample_weight=w)
     if list(hgb.classes_) != classes or list(name.classes_) != classes:
         raise RuntimeError("class order differs between the stages")
     baseline, trees = trees_from_sklearn(hgb)

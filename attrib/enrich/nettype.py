@@ -71,7 +71,7 @@ def _shape(r: Any) -> str:
     if not r.n_addr:
         return "no announced IPv4 space"
     parts = [
-        f"{_num(r.n_addr)} IPv4 addresses in {_num(2 ** r.log2_blocks)} blocks",
+        f"{_num(r.n_addr)} IPv4 addresses in {_num(2**r.log2_blocks)} blocks",
         f"{int(r.n_cities)} cities in {int(r.n_countries)} countries "
         f"({r.cities_per_24:.2f} cities per /24)",
     ]
@@ -82,9 +82,15 @@ def _shape(r: Any) -> str:
                        ("frac_vpnrange", "published VPN server ranges")):  # fmt: skip
         if getattr(r, col) >= 0.01:
             parts.append(f"{getattr(r, col):.0%} in {words}")
-    lists = [n for n, col in (("X4BNet datacenter ASN list", "in_datacenter_list"),
-                              ("X4BNet VPN ASN list", "in_vpn_list"),
-                              ("bad-asn (hosting) list", "in_bad_asn_list")) if getattr(r, col)]
+    lists = [
+        n
+        for n, col in (
+            ("X4BNet datacenter ASN list", "in_datacenter_list"),
+            ("X4BNet VPN ASN list", "in_vpn_list"),
+            ("bad-asn (hosting) list", "in_bad_asn_list"),
+        )
+        if getattr(r, col)
+    ]
     if lists:
         parts.append("in " + " and ".join(lists))
     return "; ".join(parts)
@@ -160,6 +166,9 @@ def classify_asns(evidence: pd.DataFrame, model: NetTypeModel | None = None) -> 
     has_name = ev["org"].astype("string").fillna("").str.strip().str.len().to_numpy() > 0
     none = (ev["n_addr"].to_numpy() == 0) & ~has_name & ~cdn
     out.loc[none, ["net_type", "net_type_confidence", "net_type_evidence"]] = [
-        "unknown", 0.0, "no evidence (no announced IPv4 space, no organisation name)"]
+        "unknown",
+        0.0,
+        "no evidence (no announced IPv4 space, no organisation name)",
+    ]
     out["net_type_alt"] = out["net_type_alt"].astype("string")
     return out
