@@ -54,6 +54,16 @@ NUMERIC = (
 LISTS = ("in_datacenter_list", "in_vpn_list", "in_bad_asn_list")
 
 
+def broadband_shape(ev: pd.DataFrame) -> np.ndarray:
+    """National access-network shape: >= 2^20 addresses in >= 100 cities of one country."""
+    return (
+        (ev["n_addr"].to_numpy() >= 1 << 20)
+        & (ev["n_cities"].to_numpy() >= 100)
+        & (ev["top_country_share"].fillna(0).to_numpy() >= 0.95)
+        & (ev["geo_outside_whois"].fillna(1).to_numpy() < 0.05)
+    )
+
+
 def _lookup(starts: np.ndarray, values: np.ndarray, pts: np.ndarray) -> np.ndarray:
     return values[np.searchsorted(starts.astype(np.int64), pts, side="right") - 1]
 

@@ -186,6 +186,12 @@ def trees_from_sklearn(clf: Any) -> tuple[np.ndarray, list[list[dict[str, np.nda
             })  # fmt: skip
         trees.append(row)
     base = np.asarray(clf._baseline_prediction, dtype=np.float64).ravel()
+    if len(clf.classes_) == 2:  # binary: one logit tree per iteration -> softmax over [0, logit]
+        zero = {k: np.zeros(1, dtype=np.int64) for k in _TREE_KEYS}
+        zero["leaf"] = np.ones(1, dtype=np.int64)
+        zero["threshold"] = zero["value"] = np.zeros(1)
+        trees = [[zero, it[0]] for it in trees]
+        base = np.array([0.0, base[0]])
     return base, trees
 
 
@@ -258,9 +264,11 @@ def load_model(path: str | Path) -> NetTypeModel:
     coef_doc = doc.get("name_coef")
     if not isinstance(coef_doc, list) or len(coef_doc) != k:
         raise ModelError(f"{p}: field 'name_coef' must hold one row per class")
-    coef = np.vstack([_arr(p, f"name_coef[{i}]", row) for i, row in enumerate(coef_doc)])
-    if coef.shape[1] != width:
-        raise ModelError(f"{p}: name_coef has {coef.shape[1]} columns, expected {width}")
+    rows = [_arr(p, f"name_coef[{i}]", row) for i, row in enumerate(coef_doc)]
+    for i, row in enumerate(rows):
+        if row.size != width:
+            raise ModelError(f"{p}: name_coef[{i}] has {row.size} columns, expected {width}")
+    coef = np.vstack(rows)
     icpt = _arr(p, "name_intercept", doc.get("name_intercept"))
     base = _arr(p, "baseline", doc.get("baseline"))
     if icpt.size != k or base.size != k:

@@ -30,7 +30,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from attrib.enrich._nettype_features import LISTS
+from attrib.enrich._nettype_features import LISTS, broadband_shape
 from attrib.enrich._nettype_model import (
     NetTypeModel,
     evidence_matrix,
@@ -80,16 +80,6 @@ def source_members(ev: pd.DataFrame, source: str) -> np.ndarray:
     return m
 
 
-def broadband_shape(ev: pd.DataFrame) -> np.ndarray:
-    """National access-network shape: >= 2^20 addresses in >= 100 cities of one country."""
-    return (
-        (ev["n_addr"].to_numpy() >= 1 << 20)
-        & (ev["n_cities"].to_numpy() >= 100)
-        & (ev["top_country_share"].fillna(0).to_numpy() >= 0.95)
-        & (ev["geo_outside_whois"].fillna(1).to_numpy() < 0.05)
-    )
-
-
 def weak_labels(
     ev: pd.DataFrame, cdn_asns: frozenset[int], *, skip_sources: tuple[str, ...] = ()
 ) -> pd.Series:
@@ -125,11 +115,11 @@ def blind(
     return out
 
 
-def _weights(y: np.ndarray) -> np.ndarray:
+def _weights(y: np.ndarray, power: float = 0.5) -> np.ndarray:
     # square-root class balance: small classes count more without flooding the unlabelled
     # majority with the rarest class
     freq = pd.Series(y).value_counts()
-    return pd.Series(y).map((freq.max() / freq) ** 0.5).to_numpy(dtype=np.float64)
+    return pd.Series(y).map((freq.max() / freq) ** power).to_numpy(dtype=np.float64)
 
 
 def _name_lr(c: float, seed: int) -> LogisticRegression:
@@ -145,6 +135,7 @@ def fit_model(
     min_df: int = 8,
     n_folds: int = 4,
     max_iter: int = 100,
+    weight_power: float = 0.75,
     seed: int = 0,
 ) -> NetTypeModel:
     """Fit both stages on the labelled rows of ``ev`` (original + blinded copies).
@@ -164,6 +155,8 @@ def fit_model(
         copies of an ASN fall in the same fold).
     max_iter
         Boosting iterations of the evidence stage.
+    weight_power
+        Class weights are ``(largest class / class size) ** weight_power``.
     """
     base = blind(ev, hide_always, cut_seeds=False) if hide_always else ev
     vocab, countries = fit_vocab(base, min_df=min_df)
@@ -172,7 +165,7 @@ def fit_model(
     y = labels[has].astype(str).to_numpy()
     both = pd.concat([lab, blind(lab)], ignore_index=True)
     yy = np.concatenate([y, y])
-    w = _weights(yy)
+    w = _weights(yy, weight_power)
     Xn = name_matrix(both, vocab, countries)
     rng = np.random.default_rng(seed)
     fold = np.tile(rng.integers(0, n_folds, len(lab)), 2)
@@ -192,14 +185,17 @@ def fit_model(
     if list(hgb.classes_) != classes or list(name.classes_) != classes:
         raise RuntimeError("class order differs between the stages")
     baseline, trees = trees_from_sklearn(hgb)
+    coef, icpt = name.coef_.astype(np.float64), name.intercept_.astype(np.float64)
+    if len(classes) == 2:  # binary: one logit row -> softmax over [0, logit]
+        coef, icpt = np.vstack([np.zeros_like(coef), coef]), np.array([0.0, icpt[0]])
     counts = pd.Series(y).value_counts().to_dict()
     log.info("net-type model: %d labelled ASNs %s, %d name columns", len(y), counts, Xn.shape[1])
     return NetTypeModel(
         classes=classes,
         vocab=vocab,
         countries=countries,
-        name_coef=name.coef_.astype(np.float64),
-        name_intercept=name.intercept_.astype(np.float64),
+        name_coef=coef,
+        name_intercept=icpt,
         baseline=baseline,
         trees=trees,
         meta={

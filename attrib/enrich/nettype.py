@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from attrib._paths import default_models_dir
+from attrib.enrich._nettype_features import broadband_shape
 from attrib.enrich._nettype_model import NetTypeModel, load_model, name_tokens
 
 __all__ = [
@@ -135,18 +136,24 @@ def classify_asns(evidence: pd.DataFrame, model: NetTypeModel | None = None) -> 
     cls = np.asarray(m.classes, dtype=object)
     pred = cls[best]
     conf, conf2 = P[rows, best], P[rows, second]
-    alt_ok = (
-        np.isin(pred, list(_ACCESS_PAIR))
-        & np.isin(cls[second], list(_ACCESS_PAIR))
-        & (conf2 >= AMBIGUOUS_SHARE * conf)
-    )
+    access = np.isin(pred, list(_ACCESS_PAIR))
+    close = access & np.isin(cls[second], list(_ACCESS_PAIR)) & (conf2 >= AMBIGUOUS_SHARE * conf)
+    # a national access network: fixed and mobile egress often share the ASN, and the bundled
+    # data has no prefix-level connection type to tell them apart
+    national = access & broadband_shape(ev) & ~close
+    alt_ok = close | national
+    alt = np.where(close, cls[second], np.where(pred == "mobile", "residential", "mobile"))
     names = _name_reasons(m, ev, best)
     texts: list[str] = []
     for i, r in enumerate(ev.itertuples(index=False)):
         head = f"{pred[i]} {conf[i]:.2f}, {cls[second[i]]} {conf2[i]:.2f}"
-        if alt_ok[i]:
+        if close[i]:
             head = (f"residential|mobile: fixed and mobile access in one network ({head}); "
                     "per-address behaviour such as shared NAT decides")  # fmt: skip
+        elif national[i]:
+            head = (f"residential|mobile: a national access network ({head}); fixed and mobile "
+                    "egress often share such an ASN and the data has no per-prefix connection "
+                    "type; per-address behaviour such as shared NAT decides")  # fmt: skip
         word = f"; name {names[i]}" if names[i] else ""
         texts.append(f"{head}{word}; {_shape(r)}")
     out = pd.DataFrame({
@@ -154,7 +161,7 @@ def classify_asns(evidence: pd.DataFrame, model: NetTypeModel | None = None) -> 
         "net_type": pred,
         "net_type_confidence": np.round(conf, 2),
         "net_type_evidence": texts,
-        "net_type_alt": np.where(alt_ok, cls[second], None),
+        "net_type_alt": np.where(alt_ok, alt, None),
     })  # fmt: skip
     cdn = ev["asn"].isin(CDN_ASNS).to_numpy()
     out.loc[cdn, "net_type"] = "cdn"
