@@ -124,17 +124,29 @@ def train_cmd(
                    "(default: the held-out set).")  # fmt: skip
 @click.option("--workdir", type=click.Path(file_okay=False), help=_WORKDIR_HELP)
 @click.option("--no-cache", is_flag=True, help="Rebuild scenario tables from the logs.")
+@click.option("--foreign", "foreign", type=click.Path(file_okay=False),
+              help="Folder of labelled scenarios from another generator (each with its logs "
+                   "and labels.json.gz): analyse each as a user would, then score it.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate_cmd(
     model_file: str | None, specs: tuple[str, ...], workdir: str | None, no_cache: bool,
-    as_json: bool,
+    foreign: str | None, as_json: bool,
 ) -> None:  # fmt: skip
-    """Evaluate a model and the baselines on labelled simulator scenarios."""
+    """Evaluate a model and the baselines on labelled scenarios (simulated, or --foreign)."""
     from attrib.score import load_model
-    from attrib.score.evaluate import evaluate, format_report
+    from attrib.score.evaluate import evaluate, format_foreign, format_report
     from attrib.score.training import DEFAULT_EVAL, build_dataset
 
     model = load_model(model_file)
+    if foreign:
+        from attrib.pipeline.foreign import evaluate_foreign
+
+        cache = _workdir(workdir) / "foreign" if workdir or not no_cache else None
+        rows = evaluate_foreign(foreign, model, workdir=cache, use_cache=not no_cache)
+        click.echo(json.dumps(rows, indent=1, default=_json_default) if as_json
+                   else format_foreign(rows))  # fmt: skip
+        if not specs:
+            return
     data = build_dataset(_scenarios(specs, DEFAULT_EVAL), _workdir(workdir), use_cache=not no_cache)
     res = evaluate(model, data)
     if as_json:

@@ -37,6 +37,7 @@ __all__ = [
     "build_dataset",
     "label_origins",
     "parse_scenarios",
+    "pipeline_key",
     "scenario_origins",
 ]
 
@@ -179,6 +180,18 @@ def _source_hash(parts: Iterable[str]) -> str:
 def _cache_key() -> str:
     """Key of cached labelled tables: attrib version + the pipeline's source code."""
     return _source_hash(_PIPELINE_SOURCES)[:12]
+
+
+def pipeline_key() -> str:
+    """Key of feature tables built from logs: attrib version + the pipeline's source code.
+
+    Returns
+    -------
+    str
+        12 hex digits; changes whenever reading, enrichment, context, features or clustering
+        code changes.
+    """
+    return _cache_key()
 
 
 def _sim_key() -> str:

@@ -72,7 +72,9 @@ def simulate(
     Parameters
     ----------
     preset
-        A preset name (see :data:`PRESETS`) or a :class:`SimParams`.
+        A preset name (see :data:`PRESETS`; ``wild``, ``wild_soho``, ``wild_vps`` and
+        ``wild_hybrid`` draw every behavioural parameter per seed, see
+        :mod:`attrib.simulate.randomise`) or a :class:`SimParams`.
     seed
         Random seed; the same seed gives byte-identical files.
     out
@@ -93,8 +95,14 @@ def simulate(
     >>> res = simulate("demo", seed=1, out="/tmp/demo", days=3)  # doctest: +SKIP
     """
     from attrib.simulate._run import run
+    from attrib.simulate.randomise import RANDOMISED_PRESETS, randomised_params
 
-    base = preset if isinstance(preset, SimParams) else preset_params(preset)
+    if isinstance(preset, SimParams):
+        base = preset
+    elif preset in RANDOMISED_PRESETS:
+        base = randomised_params(preset, seed)
+    else:
+        base = preset_params(preset)
     params = apply_overrides(base, overrides)
     dest = Path(out)
     try:

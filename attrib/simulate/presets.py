@@ -140,6 +140,7 @@ class SimParams:
     cgnat_users_per_ip: float = 20.0
     cgnat_session_hours: float = 4.0
     mobile_carriers: int = 3
+    cgnat_net_type: str = "mobile"
     traveller_trip_rate: float = 0.004
     traveller_trip_days: float = 4.0
     mistype_rate: float = 0.03
@@ -362,6 +363,8 @@ def _validate(p: SimParams) -> None:
         raise ConfigError("zeek_format must be 'tsv' or 'json'")
     if p.compress not in ("none", "gz"):
         raise ConfigError("compress must be 'none' or 'gz'")
+    if p.cgnat_net_type not in ("mobile", "residential"):
+        raise ConfigError("cgnat_net_type must be 'mobile' or 'residential'")
     if len(p.victim_country) != 2:
         raise ConfigError("victim_country must be an ISO 3166-1 alpha-2 code")
     for c in p.campaigns:
