@@ -142,7 +142,8 @@ def evaluate_cmd(
         from attrib.pipeline.foreign import evaluate_foreign
 
         cache = _workdir(workdir) / "foreign" if workdir or not no_cache else None
-        rows = evaluate_foreign(foreign, model, workdir=cache, use_cache=not no_cache)
+        rows = evaluate_foreign(foreign, model, model_file=model_file, workdir=cache,
+                                use_cache=not no_cache)  # fmt: skip
         click.echo(json.dumps(rows, indent=1, default=_json_default) if as_json
                    else format_foreign(rows))  # fmt: skip
         if not specs:

@@ -139,7 +139,9 @@ def _tables() -> dict[str, _Table]:
             },
         ),
         "day": _Table(["ip", "day"], {"n": s, "n_signin": s, "n_failure": s}),
-        "acct": _Table(["ip", "user", "day"], {"n": s, "n_signin": s}),
+        "acct": _Table(["ip", "user", "day"], {"n": s, "n_signin": s, "n_success": s}),
+        # which User-Agent (device) each account uses from each origin, and with what outcome
+        "acct_ua": _Table(["ip", "user", "ua"], {"n_signin": s, "n_success": s}),
         "host": _Table(["ip", "host"], {}),
         "svc": _Table(["ip", "svc"], {}),
         "trait": _Table(["ip", "trait", "value"], {"n": s}),
@@ -267,7 +269,8 @@ class OriginAccumulator:
             .reset_index()
         )
         self._fold_hours(ip, (ts // _NS_HOUR) % 24)
-        self._fold_identity(base, user, ident, succ, access, ts)
+        ua = self._trait["ua"].encode(ev["user_agent"].astype("string").where(ident))
+        self._fold_identity(base, user, ident, succ, access, ts, ua)
         self._fold_sets(ev, ip, ident)
         self._fold_rtt(ev, ip)
 
@@ -288,6 +291,7 @@ class OriginAccumulator:
         succ: np.ndarray,
         access: np.ndarray,
         ts: np.ndarray,
+        ua: np.ndarray | None = None,
     ) -> None:
         m = ident & (user >= 0)
         if not m.any():
@@ -299,9 +303,14 @@ class OriginAccumulator:
                 "day": base["day"].to_numpy()[m],
                 "n": 1,
                 "n_signin": base["n_signin"].to_numpy()[m],
+                "n_success": succ[m].astype(np.int64),
             }
         )
         self._t["acct"].add(a.groupby(["ip", "user", "day"], sort=False).sum().reset_index())
+        if ua is not None:
+            d = a[["ip", "user", "n_signin", "n_success"]].assign(ua=ua[m])
+            d = d[d["ua"] >= 0]
+            self._t["acct_ua"].add(d.groupby(["ip", "user", "ua"], sort=False).sum().reset_index())
         big = np.iinfo(np.int64).max
         small = np.iinfo(np.int64).min
         b = pd.DataFrame(

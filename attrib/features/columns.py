@@ -74,6 +74,22 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
         "tunnel_share": "{value} of connections announce a tunnel/VPN-sized MSS",
         "pppoe_share": "{value} of connections announce a PPPoE-sized MSS",
     },
+    "tenant": {
+        "tenant_routine_accounts": (
+            "{value} of the organisation's accounts sign in from here routinely"
+        ),
+        "tenant_routine_share": "{value} of its accounts sign in from here routinely",
+        "tenant_success_days": "its accounts signed in successfully on {value} days on average",
+        "tenant_success_accounts": "{value} accounts signed in successfully from here",
+        "tenant_success_share": "{value} of the accounts it tried signed in successfully",
+        "tenant_new_asn_share": "its network (ASN) is new for {value} of the accounts it tried",
+        "tenant_new_country_share": "its country is new for {value} of the accounts it tried",
+        "tenant_new_device_share": (
+            "its User-Agent is not a known device for {value} of the accounts it tried"
+        ),
+        "tenant_failure_excess": ("failure ratio {value} above the organisation's routine origins"),
+        "tenant_shared_nat": "shared NAT of the organisation's own accounts ({value})",
+    },
     "latency": {
         "rtt_transport_ms": "handshake round trip {value} ms",
         "rtt_app_gap_ms": "application round trip {value} ms longer than the handshake",

@@ -91,7 +91,9 @@ def _failed_signins(inputs: list[Path]) -> pd.Series:
     return ev.loc[ev["outcome"] == "failure", "src_ip"].astype("string").value_counts()
 
 
-def _features(folder: Path, workdir: Path | None, use_cache: bool) -> pd.DataFrame:
+def _features(
+    folder: Path, workdir: Path | None, use_cache: bool, model_file: str | os.PathLike[str] | None
+) -> pd.DataFrame:
     """Analyse one scenario as a user would; return its origins without scores (cached)."""
     from attrib.pipeline.run import analyze
     from attrib.score.training import pipeline_key
@@ -103,7 +105,7 @@ def _features(folder: Path, workdir: Path | None, use_cache: bool) -> pd.DataFra
             return pd.read_parquet(cache)
     inputs = _inputs(folder)
     logger.info("analysing %s", folder.name)
-    a = analyze(inputs, keep_events=False, progress=False)
+    a = analyze(inputs, model=model_file, keep_events=False, progress=False)
     origins = a.origins.drop(columns=[c for c in _SCORE_COLUMNS if c in a.origins.columns])
     failed = _failed_signins(inputs)
     origins["baseline_failed_signins"] = (
@@ -131,6 +133,7 @@ def evaluate_foreign(
     root: str | os.PathLike[str],
     model: Any,
     *,
+    model_file: str | os.PathLike[str] | None = None,
     workdir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
 ) -> list[dict[str, Any]]:
@@ -141,7 +144,9 @@ def evaluate_foreign(
     root
         A scenario folder or a folder of them (see :func:`find_scenarios`).
     model
-        A fitted :class:`~attrib.score.OriginScorer`.
+        A fitted :class:`~attrib.score.OriginScorer` (scores the origins).
+    model_file
+        The model file ``attrib analyze --model`` is run with (default: the shipped one).
     workdir
         Cache folder for the feature tables (none: analyse every time).
     use_cache
@@ -157,7 +162,7 @@ def evaluate_foreign(
     wd = Path(workdir) if workdir is not None else None
     rows = []
     for folder in find_scenarios(root):
-        origins = _features(folder, wd, use_cache)
+        origins = _features(folder, wd, use_cache, model_file)
         scored = model.score_origins(origins)
         adv, kinds = load_labels(folder)  # only now: the analysis never saw the key
         ip = scored["ip"].astype("string").fillna("")

@@ -176,8 +176,9 @@ def foreign_metrics(
 
 def format_foreign(rows: list[dict[str, Any]]) -> str:
     """Plain-text table of per-scenario :func:`foreign_metrics` (``scenario`` key added)."""
-    lines = [f"{'scenario':<22}{'origins':>8}{'adv':>5}{'AP':>7}{'P@k':>7}{'rankAP':>7}{'ECE':>7}"
-             f"{'top=':>6}{'fail AP/P@k':>14}{'iforest AP/P@k':>16}  top-k false positives"]  # fmt: skip
+    head = f"{'scenario':<22}{'origins':>8}{'adv':>5}{'AP':>7}{'P@k':>7}{'rankAP':>7}{'ECE':>7}"
+    head += f"{'top=':>6}{'fail AP/P@k':>14}{'iforest AP/P@k':>16}  top-k false positives"
+    lines = [head]
     for r in rows:
         base = "".join(
             f"{r[b]['ap']:>8.2f}/{r[b]['p_at_k']:<5.2f}" if b in r else f"{'-':>14}"
