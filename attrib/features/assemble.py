@@ -16,6 +16,7 @@ from attrib.features.latency import latency_features, reference_point
 from attrib.features.place import place_features
 from attrib.features.targeting import targeting_features
 from attrib.features.time import handoff_features, time_features
+from attrib.features.tokens import token_features
 from attrib.schema import ENRICH_COLUMNS
 
 __all__ = ["assemble", "origin_frame_columns"]
@@ -94,7 +95,10 @@ def assemble(
     )
     ref = reference_point(lat, lon, pl["is_office"].to_numpy(), pl["same_country"].to_numpy())
     lt = latency_features(p, index, lat, lon, ref)
-    full = pd.concat([enr, t, g, pl, tops, fp, hand, lt], axis=1)
+    tk = token_features(
+        p.token, index, enr["asn"].to_numpy(dtype=object), enr["country"].to_numpy(dtype=object)
+    )
+    full = pd.concat([enr, t, g, pl, tops, fp, hand, lt, tk], axis=1)
     full = full.loc[:, ~full.columns.duplicated()]
     full.insert(0, "ip", ips.to_numpy())
     full["ip"] = full["ip"].astype("string[pyarrow]")
