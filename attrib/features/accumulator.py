@@ -17,6 +17,7 @@ import pandas as pd
 
 from attrib.context import OrgContext
 from attrib.features._common import IDENTITY_SOURCES, Vocab, fnum, origin_eligible
+from attrib.features.tokens import TokenAccumulator, TokenPartials
 
 __all__ = ["ACCESS_EVENT_TYPES", "ERROR_CODE_GROUPS", "OriginAccumulator", "Partials"]
 
@@ -112,6 +113,7 @@ class Partials:
     hours: np.ndarray
     has_identity: bool
     has_conn: bool
+    token: TokenPartials | None = None
 
 
 def _tables() -> dict[str, _Table]:
@@ -192,6 +194,7 @@ class OriginAccumulator:
         self._hours = np.zeros((0, 24), dtype=np.uint32)
         self._has_identity = False
         self._has_conn = False
+        self._token = TokenAccumulator()
         self.events_seen = 0
 
     def update(self, events: pd.DataFrame) -> OriginAccumulator:
@@ -271,6 +274,7 @@ class OriginAccumulator:
         self._fold_hours(ip, (ts // _NS_HOUR) % 24)
         ua = self._trait["ua"].encode(ev["user_agent"].astype("string").where(ident))
         self._fold_identity(base, user, ident, succ, access, ts, ua)
+        self._token.update(ev, user, access)
         self._fold_sets(ev, ip, ident)
         self._fold_rtt(ev, ip)
 
@@ -385,6 +389,7 @@ class OriginAccumulator:
             hours=self._hours,
             has_identity=self._has_identity,
             has_conn=self._has_conn,
+            token=self._token.partials() if self._has_identity else None,
         )
 
     def result(
@@ -440,6 +445,8 @@ def _origin_rows(events: pd.DataFrame, acc: OriginAccumulator) -> pd.DataFrame:
 
 
 _NEEDED = (
+    "access_type",
+    "signin_kind",
     "dst_ip",
     "dst_port",
     "user",

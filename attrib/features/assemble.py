@@ -17,6 +17,7 @@ from attrib.features.place import place_features
 from attrib.features.targeting import targeting_features
 from attrib.features.tenant import tenant_features
 from attrib.features.time import handoff_features, time_features
+from attrib.features.tokens import token_features
 from attrib.schema import ENRICH_COLUMNS
 
 __all__ = ["assemble", "origin_frame_columns"]
@@ -107,7 +108,10 @@ def assemble(
     )
     ref = reference_point(lat, lon, pl["is_office"].to_numpy(), pl["same_country"].to_numpy())
     lt = latency_features(p, index, lat, lon, ref)
-    full = pd.concat([enr, t, g, pl, tops, fp, hand, lt, ten], axis=1)
+    tk = token_features(
+        p.token, index, enr["asn"].to_numpy(dtype=object), enr["country"].to_numpy(dtype=object)
+    )
+    full = pd.concat([enr, t, g, pl, tops, fp, hand, lt, ten, tk], axis=1)
     full["tags"] = _tag_shared_nat(full["tags"], ten["tenant_shared_nat"].to_numpy())
     full = full.loc[:, ~full.columns.duplicated()]
     full.insert(0, "ip", ips.to_numpy())

@@ -98,6 +98,27 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
         "rtt_geo_excess": "geolocation {value} x farther than its round trip allows",
         "app_dist_excess_km": "the real client sits ~{value} km beyond the exit (latency)",
     },
+    "tokens": {
+        "access_events": "{value} mailbox/data access records",
+        "access_accounts": "read data of {value} accounts",
+        "access_mailboxes": "read {value} distinct mailboxes",
+        "access_items": "read {value} mail items",
+        "access_no_signin_share": (
+            "{value} of the accounts it read had no sign-in from this origin or its network"
+        ),
+        "access_no_signin_accounts": "{value} accounts read with no sign-in from its network",
+        "access_token_unsigned_share": "{value} of its access sessions were issued by no sign-in",
+        "token_multi_asn": "its sessions/tokens were used from {value} networks (ASNs)",
+        "token_multi_country": "its sessions/tokens were used from {value} countries",
+        "access_app_tenant_share": (
+            "the apps it read mail with are used by {value} of the tenant's mail readers"
+        ),
+        "access_app_rare_share": "{value} of its access used an app few tenant accounts use",
+        "access_app_new_share": "{value} of its account/app pairs were new for the account",
+        "access_app_tenant_new": "{value} of its access used an app new for the tenant",
+        "access_offhabit_share": "{value} of its access fell outside the accounts' usual hours",
+        "sync_share": "{value} of its mailbox access was folder sync (bulk)",
+    },
 }
 
 #: Numeric model inputs, stable order.
@@ -108,5 +129,5 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {f: p for g in FEATURE_GROUPS.values() fo
 #: Non-numeric descriptive columns of the origins table (besides ``ip`` and enrichment).
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
     "first_seen", "last_seen", "top_user_agent", "top_ja4", "top_tcp_fp", "tcp_os", "ua_os",
-    "accounts", "target_set",
+    "accounts", "target_set", "token_abuse_score", "access_apps", "access_mailbox_list",
 )  # fmt: skip

@@ -109,8 +109,14 @@ def simulate(
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{dest}: cannot create output folder: {exc.strerror}") from None
+    forged = any(c.network == "forged_tokens" for c in params.campaigns)
     try:
-        counts = run(params, seed, dest, sampler)
+        if forged:
+            from attrib.simulate.token_forgery import run_token_forgery
+
+            counts = run_token_forgery(params, seed, dest, sampler)
+        else:
+            counts = run(params, seed, dest, sampler)
     except OSError as exc:
         raise OutputError(f"{dest}: cannot write scenario: {exc}") from None
     ext = "log" if params.zeek_format == "tsv" else "json"
@@ -126,6 +132,9 @@ def simulate(
         "truth_json": dest / "truth.json",
         "chains": dest / "truth_chains.parquet",
     }
+    if forged:
+        for k in ("conn", "ssl", "pcap"):
+            paths.pop(k)
     if params.two_sided:
         paths["relay_conn"] = dest / "relay" / f"conn.{ext}{gz}"
     logger.info("simulated %s (seed %d) into %s: %s", params.name, seed, dest, counts)
