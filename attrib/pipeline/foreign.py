@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 #: The answer key of a foreign scenario (read only after the analysis).
 LABELS_FILE = "labels.json.gz"
 _SCORE_COLUMNS = ("score", "rank", "reasons", "reasons_json", "counter_evidence")
+# (token_abuse_score is a feature-stage column and stays)
 
 
 def find_scenarios(root: str | os.PathLike[str]) -> list[Path]:
@@ -157,13 +158,15 @@ def evaluate_foreign(
     list of dict
         One :func:`attrib.score.evaluate.foreign_metrics` row per scenario, with ``scenario``.
     """
+    from attrib.features.tokens import apply_token_evidence
     from attrib.score.evaluate import foreign_metrics
 
     wd = Path(workdir) if workdir is not None else None
     rows = []
     for folder in find_scenarios(root):
         origins = _features(folder, wd, use_cache, model_file)
-        scored = model.score_origins(origins)
+        # the same scoring as ``analyze``: the model, then the token-abuse evidence merge
+        scored = apply_token_evidence(model.score_origins(origins))
         adv, kinds = load_labels(folder)  # only now: the analysis never saw the key
         ip = scored["ip"].astype("string").fillna("")
         y = ip.isin(list(adv)).to_numpy(int)

@@ -135,7 +135,7 @@ def parse_scenarios(texts: Iterable[str]) -> list[Scenario]:
 #: Scenarios the shipped model is trained on: presets demo, loud, hybrid, provisioned,
 #: victim_us (victim countries DE and US; one simulated week each), and 32 domain-randomised
 #: worlds (``attrib.simulate.randomise``: organisation, benign population, confounders and
-#: campaigns drawn per seed; never JP, FR or BR).
+#: campaigns drawn per seed; never JP, FR or BR), and two forged-token scenarios.
 DEFAULT_TRAIN: tuple[Scenario, ...] = tuple(
     parse_scenarios(
         [
@@ -148,6 +148,7 @@ DEFAULT_TRAIN: tuple[Scenario, ...] = tuple(
             "wild_soho:1-4",
             "wild_vps:1-4",
             "wild_hybrid:1-4",
+            "token_forgery:1-2",
         ]
     )  # fmt: skip
 )
@@ -163,6 +164,7 @@ DEFAULT_EVAL: tuple[Scenario, ...] = tuple(
             "demo:103:victim_country=FR",
             "hybrid:104:victim_country=BR",
             "wild:101-104",
+            "token_forgery:101",
         ]
     )  # fmt: skip
 )
