@@ -86,6 +86,7 @@ def explain_arrays(
     min_contribution: float = 0.05,
     row_texts: Mapping[str, np.ndarray] | None = None,
     _masked: bool = False,
+    _against: bool = False,
 ) -> tuple[list[str], list[str]]:
     """Reasons (text) and ``reasons_json`` (JSON text) for every row.
 
@@ -130,7 +131,9 @@ def explain_arrays(
         mask = ok & (order == j)
         rows = np.nonzero(mask)[0]
         vals = values[rows, j]
-        t, it = _render_feature(features[j], templates.get(features[j]), vals, sel[mask])
+        t, it = _render_feature(
+            features[j], templates.get(features[j]), vals, sel[mask], against=_against
+        )
         alt = (row_texts or {}).get(features[j])
         if alt is not None:
             _apply_row_texts(t, it, alt[rows])
@@ -192,18 +195,10 @@ def counter_arrays(
     every item carries ``"direction": "against"``.
     """
     neg = np.where(evidence_mask(values, features, toward=False), -contrib, -np.inf)
-    texts, items = explain_arrays(
+    return explain_arrays(
         neg, values, features, templates, top=top, min_contribution=min_contribution,
-        _masked=True,
+        _masked=True, _against=True,
     )  # fmt: skip
-    fixed = []
-    for js in items:
-        lst = json.loads(js)
-        for it in lst:
-            it["contribution"] = -it["contribution"]
-            it["direction"] = "against"
-        fixed.append(json.dumps(lst, sort_keys=True) if lst else "[]")
-    return texts, fixed
 
 
 def _top_k(contrib: np.ndarray, k: int) -> np.ndarray:
@@ -291,7 +286,7 @@ def _apply_row_texts(texts: list[str], items: list[str], alt: np.ndarray) -> Non
 
 
 def _render_feature(
-    name: str, template: str | None, vals: np.ndarray, cons: np.ndarray
+    name: str, template: str | None, vals: np.ndarray, cons: np.ndarray, *, against: bool = False
 ) -> tuple[list[str], list[str]]:
     """Sentences and JSON items for the selected values of one feature."""
     disp = _display(name, vals)
@@ -308,8 +303,9 @@ def _render_feature(
     inv = inv.ravel()
     texts = [utext[i] for i in inv]
     fj = json.dumps(name)
+    sign, extra = (-1.0, '"direction": "against", ') if against else (1.0, "")
     items = [
-        f'{{"contribution": {c:.4f}, "feature": {fj}, "text": {ujson[i]}, '
+        f'{{"contribution": {sign * c:.4f}, {extra}"feature": {fj}, "text": {ujson[i]}, '
         f'"value": {"null" if v != v else repr(v)}}}'
         for c, i, v in zip(cons.tolist(), inv.tolist(), vals.tolist(), strict=True)
     ]

@@ -18,22 +18,28 @@ _LIMITS = """\
   employees' own devices, or succeed on their first attempt; victims in Japan, France or
   Brazil. Retrain with labelled data of your own
   (`OriginScorer().fit(origins, y, groups=...)`) when you have it.
-- **Batch context.** Cluster-context features (cluster size, short-lived residential peers)
-  and fingerprint-sharing features are computed over the table being scored: the same origin
-  can score differently in a one-day batch than in a month of logs. Score whole analysis
-  windows, not single events.
+- **Batch context.** Cluster, campaign and tooling context, fingerprint sharing and the
+  tenant-relative features (routine origins, new network/device per account) are computed
+  over the window being analysed: the same origin can score differently in a one-day batch
+  than in a month of logs, and an account's habits are only known from inside the window (not
+  yet from the sightings store). Score whole analysis windows, not single events.
+- **Benign populations the simulator lacks.** Origins that only connect (web visitors,
+  crawlers, VPN-portal scanners, mail senders) are far more common in real traffic — and in
+  the foreign scenarios — than in the simulator, which only models the VPN gateway, OWA and
+  SSH bastion; connection-only hosting origins seen on many days can rank high. Commodity
+  spraying that comes back from the same residential proxy addresses on several days looks
+  like a low-and-slow campaign.
 - **Calibration** was fitted on held-out folds of the *training* scenarios (whole scenarios
   held out). Base rates in real networks differ from the simulator's: read scores as a
   ranking with a rough probability scale, not as exact odds.
 - **No memorised addresses.** Addresses, ASNs and coordinates are never model inputs; only
   behaviour and network properties are. A campaign re-using known infrastructure is not
   flagged for that reason alone (use the sightings store for that).
-- **Confounders.** Check the false-positive table. The confounder the model confuses most is
+- **Confounders.** Check the false-positive tables. The confounder the model confuses most is
   commodity password spraying through *residential proxies*: an address that makes one or two
-  attempts on real accounts looks like a quiet ORB exit; what separates them is tool-level
-  (its User-Agent's peers try accounts that do not exist and live minutes, not days). A kind
-  with few origins (e.g. mobile-carrier CGNAT) can take few top-k slots while a large share
-  of its origins rank there.
+  attempts on real accounts looks like a quiet ORB exit. Shared NAT and employees' home lines
+  are recognised by the organisation's own habits (routine accounts, known devices and
+  networks), not by their network type.
 - **Baselines.** Ranking by failed sign-ins is strong only where failed sign-ins are rare
   outside the campaign; in scenarios without commodity spraying background it reaches
   AP ≈ 0.87 and *twice* its AP is impossible (AP ≤ 1) — compare ranking errors (1 − AP).

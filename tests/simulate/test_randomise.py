@@ -44,3 +44,30 @@ def test_single_kind_presets(name: str, network: str):
 def test_unknown_name_refused():
     with pytest.raises(ConfigError):
         randomised_params("tame", 1)
+
+
+def test_hour_long_leases_cover_the_window(tmp_path):
+    """Regression: with leases of hours, homes kept one address for the window's last days."""
+    import pandas as pd
+
+    from attrib.simulate import simulate
+
+    res = simulate("demo", 3, tmp_path / "s", users=20, days=6, home_lease_mean_days=0.5,
+                   home_daily_renumber_share=0.0, **{"campaign.active_exits": 3})  # fmt: skip
+    truth = pd.read_parquet(res.paths["truth"])
+    homes = truth[truth["kind"] == "home_broadband"]
+    # ~12 leases per user over 6 days of half-day leases (the old cap was 4 per user)
+    assert len(homes) / 20 > 8
+
+
+def test_fixed_line_cgnat(tmp_path):
+    import pandas as pd
+
+    from attrib.simulate import simulate
+
+    res = simulate("demo", 3, tmp_path / "s", users=30, days=2, cgnat_net_type="residential",
+                   mobile_share=0.6, **{"campaign.active_exits": 3})  # fmt: skip
+    cg = pd.read_parquet(res.paths["truth"]).query("kind == 'mobile_cgnat'")
+    assert len(cg) and set(cg["net_type"].dropna()) <= {"residential"}
+    with pytest.raises(ConfigError):
+        apply_overrides(randomised_params("wild", 1), {"cgnat_net_type": "satellite"})
