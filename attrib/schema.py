@@ -107,6 +107,22 @@ EVENT_DTYPES: dict[str, object] = {
     "rtt_syn_ms": "Float64",  # SYN -> SYN-ACK seen at the capture point
     "rtt_ack_ms": "Float64",  # SYN-ACK -> ACK
     "rtt_app_ms": "Float64",  # application-layer RTT (TLS server flight -> client flight)
+    # identity / audit detail (null for connections): what a token-abuse analysis joins on
+    "app_id": _STR,  # client application id (Entra appId, M365 AppId, Graph AppId)
+    "client_app_id": _STR,  # M365 ClientAppId (the app acting for AppId, e.g. a first-party UI)
+    "session_id": _STR,  # Entra SessionId, M365 SessionId, Okta externalSessionId
+    "correlation_id": _STR,  # Entra / audit CorrelationId
+    "token_id": _STR,  # Entra UniqueTokenIdentifier; Graph activity SignInActivityId
+    "token_type": _STR,  # Entra incomingTokenType (primaryRefreshToken, saml11, none, ...)
+    "token_issuer": _STR,  # Entra tokenIssuerType (AzureAD, ADFederationServices, ...)
+    "auth_details": _STR,  # Entra authenticationProcessingDetails as compact key=value text
+    "resource_id": _STR,  # resource signed in to (Entra resourceId / ResourceIdentity)
+    "signin_kind": _STR,  # interactive, non_interactive, service_principal, managed_identity
+    "mailbox": _STR,  # mailbox read (M365 MailboxOwnerUPN)
+    "access_type": _STR,  # M365 MailAccessType (Bind, Sync); "GraphMail" for Graph mail reads
+    "op_count": "Int64",  # M365 OperationCount (aggregated operations in the record)
+    "item_count": "Int64",  # items listed under Folders[].FolderItems (mail records)
+    "client_info": _STR,  # M365 ClientInfoString
     "prov_asn": "Int64",  # provider hints: Okta securityContext, Entra autonomousSystemNumber
     "prov_as_org": _STR,
     "prov_country": _STR,

@@ -4,8 +4,8 @@ Prints the median wall time of ``score_origins`` (scores, ranks, reasons, reason
 ``--repeat`` runs, of ``predict_proba`` alone, and of a reference measured in the same run
 (scikit-learn ``LogisticRegression.predict_proba`` on the same raw matrix), the ratios, and
 peak RSS. The frame has every column of ``attrib.features.FEATURE_COLUMNS`` (counts, shares,
-flags, distances; 3% missing), a cluster column (10% of origins in clusters) and the core
-columns the cluster context needs.
+flags, distances; 3% missing), a cluster column (10% of origins in clusters), tooling columns
+(top User-Agent and TLS fingerprint) and the core columns the cluster context needs.
 
     .venv/bin/python bench/score_1m.py --rows 1000000 --repeat 3
 """
@@ -54,6 +54,13 @@ def frame(n: int, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
         np.where(clustered, "C" + (rng.integers(0, 5000, n)).astype(str), None), dtype="string"
     )
     df["net_type"] = pd.Categorical(rng.choice(["residential", "mobile", "hosting", "business"], n))
+    # tooling (campaign context groups by it): a few hundred User-Agents and TLS fingerprints
+    df["top_user_agent"] = pd.array(
+        np.char.add("Mozilla/5.0 tool ", rng.zipf(1.5, n).clip(0, 400).astype(str)), dtype="string"
+    )
+    df["top_ja4"] = pd.array(
+        np.char.add("t13d_", rng.zipf(1.7, n).clip(0, 200).astype(str)), dtype="string"
+    )
     df["first_seen"] = T0 + pd.to_timedelta(rng.integers(0, 14 * 24, n), unit="h")
     df["last_seen"] = df["first_seen"] + pd.to_timedelta(rng.exponential(100, n), unit="h")
     return df, y.astype(int)

@@ -62,9 +62,12 @@ def _json_default(v: Any) -> Any:
               help="Model file (default models/attrib-scorer-<version>.json).")  # fmt: skip
 @click.option("--workdir", type=click.Path(file_okay=False), help=_WORKDIR_HELP)
 @click.option("--no-cache", is_flag=True, help="Rebuild scenario tables from the logs.")
+@click.option("--foreign", "foreign", type=click.Path(file_okay=False),
+              help="Also validate on a folder of labelled scenarios from another generator "
+                   "(figures go into the card; never used for training).")  # fmt: skip
 def train_cmd(
     seed: int, specs: tuple[str, ...], eval_specs: tuple[str, ...], no_eval: bool,
-    out: str | None, workdir: str | None, no_cache: bool,
+    out: str | None, workdir: str | None, no_cache: bool, foreign: str | None,
 ) -> None:  # fmt: skip
     """Train the origin scorer on simulated scenarios; write the model, checksum and card."""
     from attrib.score import OriginScorer, model_path
@@ -96,6 +99,15 @@ def train_cmd(
         return
     res = evaluate(model, build_dataset(held, wd, use_cache=not no_cache))
     click.echo(format_report(res))
+    rows = None
+    if foreign:
+        from attrib.pipeline.foreign import evaluate_foreign
+        from attrib.score.evaluate import format_foreign
+
+        rows = evaluate_foreign(foreign, model, model_file=target, workdir=wd / "foreign",
+                                use_cache=not no_cache)  # fmt: skip
+        click.echo(format_foreign(rows))
+        res = {**res, "foreign": rows}
     metrics = target.with_name(target.stem + ".metrics.json")
     metrics.write_text(json.dumps({"held_out": [str(s) for s in held], **res}, indent=1,
                                   default=_json_default) + "\n", encoding="utf-8")  # fmt: skip
@@ -103,15 +115,20 @@ def train_cmd(
     commands = {
         "train (and evaluate) this model": f"attrib train{train_arg}"
         + "".join(f" --scenarios '{s}'" for s in specs)
-        + (f" -o {out}" if out else ""),
+        + (f" -o {out}" if out else "")
+        + (f" --foreign {foreign}" if foreign else ""),
         "held-out metrics": f"attrib evaluate --model {_shown(target)} --scenarios '"
         + " ".join(str(s) for s in held)
         + "'",
         "scoring speed (1M origins)": "python bench/score_1m.py --rows 1000000 --repeat 3",
     }
+    if foreign:
+        commands["scenarios of another generator"] = (
+            f"attrib evaluate --model {_shown(target)} --foreign {_shown(Path(foreign))}"
+        )
     card = render_card(
         model, digest=digest, model_file=target.name, train=info, evaluation=res,
-        eval_scenarios=[str(s) for s in held], commands=commands,
+        eval_scenarios=[str(s) for s in held], commands=commands, foreign=rows,
     )  # fmt: skip
     (target.parent / "MODEL_CARD.md").write_text(card, encoding="utf-8")
     click.echo(f"card: {target.parent / 'MODEL_CARD.md'}; metrics: {metrics}")
@@ -124,17 +141,30 @@ def train_cmd(
                    "(default: the held-out set).")  # fmt: skip
 @click.option("--workdir", type=click.Path(file_okay=False), help=_WORKDIR_HELP)
 @click.option("--no-cache", is_flag=True, help="Rebuild scenario tables from the logs.")
+@click.option("--foreign", "foreign", type=click.Path(file_okay=False),
+              help="Folder of labelled scenarios from another generator (each with its logs "
+                   "and labels.json.gz): analyse each as a user would, then score it.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 def evaluate_cmd(
     model_file: str | None, specs: tuple[str, ...], workdir: str | None, no_cache: bool,
-    as_json: bool,
+    foreign: str | None, as_json: bool,
 ) -> None:  # fmt: skip
-    """Evaluate a model and the baselines on labelled simulator scenarios."""
+    """Evaluate a model and the baselines on labelled scenarios (simulated, or --foreign)."""
     from attrib.score import load_model
-    from attrib.score.evaluate import evaluate, format_report
+    from attrib.score.evaluate import evaluate, format_foreign, format_report
     from attrib.score.training import DEFAULT_EVAL, build_dataset
 
     model = load_model(model_file)
+    if foreign:
+        from attrib.pipeline.foreign import evaluate_foreign
+
+        cache = _workdir(workdir) / "foreign" if workdir or not no_cache else None
+        rows = evaluate_foreign(foreign, model, model_file=model_file, workdir=cache,
+                                use_cache=not no_cache)  # fmt: skip
+        click.echo(json.dumps(rows, indent=1, default=_json_default) if as_json
+                   else format_foreign(rows))  # fmt: skip
+        if not specs:
+            return
     data = build_dataset(_scenarios(specs, DEFAULT_EVAL), _workdir(workdir), use_cache=not no_cache)
     res = evaluate(model, data)
     if as_json:

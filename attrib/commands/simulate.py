@@ -9,6 +9,7 @@ import click
 
 from attrib.errors import ConfigError
 from attrib.simulate import PRESETS, simulate
+from attrib.simulate.randomise import RANDOMISED_PRESETS
 
 __all__ = ["simulate_cmd"]
 
@@ -28,7 +29,7 @@ def _overrides(items: tuple[str, ...]) -> dict[str, str]:
     "--preset",
     default="demo",
     show_default=True,
-    type=click.Choice(sorted(PRESETS)),
+    type=click.Choice(sorted([*PRESETS, *RANDOMISED_PRESETS])),
     help="Scenario preset.",
 )
 @click.option("--seed", default=1, show_default=True, type=int, help="Random seed.")

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from attrib._score_io import read_verified, write_model
+from attrib.score._io import read_verified, write_model
 from attrib.enrich._nettype_features import LISTS, NUMERIC
 from attrib.errors import ModelError
 

@@ -23,6 +23,7 @@ from attrib.features.partials import (
     TRAITS,
     Partials,
 )
+from attrib.features.tokens import TokenAccumulator
 
 __all__ = [
     "ACCESS_EVENT_TYPES",
@@ -99,7 +100,9 @@ def _tables() -> dict[str, _Table]:
             },
         ),
         "day": _Table(["ip", "day"], {"n": s, "n_signin": s, "n_failure": s}),
-        "acct": _Table(["ip", "user", "day"], {"n": s, "n_signin": s}),
+        "acct": _Table(["ip", "user", "day"], {"n": s, "n_signin": s, "n_success": s}),
+        # which User-Agent (device) each account uses from each origin, and with what outcome
+        "acct_ua": _Table(["ip", "user", "ua"], {"n_signin": s, "n_success": s}),
         "host": _Table(["ip", "host"], {}),
         "svc": _Table(["ip", "svc"], {}),
         "trait": _Table(["ip", "trait", "value"], {"n": s}),
@@ -140,6 +143,7 @@ class OriginAccumulator:
         self._hours = np.zeros((0, 24), dtype=np.uint32)
         self._has_identity = False
         self._has_conn = False
+        self._token = TokenAccumulator()
         self.events_seen = 0
 
     def update(self, events: pd.DataFrame) -> OriginAccumulator:
@@ -217,7 +221,9 @@ class OriginAccumulator:
             .reset_index()
         )
         self._fold_hours(ip, (ts // _NS_HOUR) % 24)
-        self._fold_identity(base, user, ident, succ, access, ts)
+        ua = self._trait["ua"].encode(ev["user_agent"].astype("string").where(ident))
+        self._fold_identity(base, user, ident, succ, access, ts, ua)
+        self._token.update(ev, user, access)
         self._fold_sets(ev, ip, ident)
         self._fold_rtt(ev, ip)
 
@@ -238,6 +244,7 @@ class OriginAccumulator:
         succ: np.ndarray,
         access: np.ndarray,
         ts: np.ndarray,
+        ua: np.ndarray | None = None,
     ) -> None:
         m = ident & (user >= 0)
         if not m.any():
@@ -249,9 +256,14 @@ class OriginAccumulator:
                 "day": base["day"].to_numpy()[m],
                 "n": 1,
                 "n_signin": base["n_signin"].to_numpy()[m],
+                "n_success": succ[m].astype(np.int64),
             }
         )
         self._t["acct"].add(a.groupby(["ip", "user", "day"], sort=False).sum().reset_index())
+        if ua is not None:
+            d = a[["ip", "user", "n_signin", "n_success"]].assign(ua=ua[m])
+            d = d[d["ua"] >= 0]
+            self._t["acct_ua"].add(d.groupby(["ip", "user", "ua"], sort=False).sum().reset_index())
         big = np.iinfo(np.int64).max
         small = np.iinfo(np.int64).min
         b = pd.DataFrame(
@@ -326,6 +338,7 @@ class OriginAccumulator:
             hours=self._hours,
             has_identity=self._has_identity,
             has_conn=self._has_conn,
+            token=self._token.partials() if self._has_identity else None,
         )
 
     def result(
@@ -381,6 +394,8 @@ def _origin_rows(events: pd.DataFrame, acc: OriginAccumulator) -> pd.DataFrame:
 
 
 _NEEDED = (
+    "access_type",
+    "signin_kind",
     "dst_ip",
     "dst_port",
     "user",

@@ -15,7 +15,9 @@ from attrib.features.latency import latency_features, reference_point
 from attrib.features.partials import Partials
 from attrib.features.place import place_features
 from attrib.features.targeting import targeting_features
+from attrib.features.tenant import tenant_features
 from attrib.features.time import handoff_features, time_features
+from attrib.features.tokens import token_features
 from attrib.schema import ENRICH_COLUMNS
 
 __all__ = ["assemble", "origin_frame_columns"]
@@ -53,6 +55,17 @@ def _enrichment(ips: pd.Series, enrichment: pd.DataFrame | None, enricher: Any) 
     return out
 
 
+def _tag_shared_nat(tags: pd.Series, shared: np.ndarray) -> pd.Series:
+    """Add the behavioural ``shared_nat`` tag (see :mod:`attrib.features.tenant`)."""
+    hit = shared == 1.0
+    if not hit.any():
+        return tags
+    t = tags.astype("string")
+    add = t.where(t.notna() & (t != ""), None)
+    new = (add + ",shared_nat").fillna("shared_nat")
+    return t.where(~hit, new).astype(tags.dtype)
+
+
 def assemble(
     p: Partials,
     ctx: OrgContext,
@@ -84,6 +97,7 @@ def assemble(
     t = time_features(p, ctx, index, history)
     g = targeting_features(p, ctx, index)
     pl = place_features(p, ctx, index, enr, ips)
+    ten = tenant_features(p, index, enr, g["failure_ratio"])
     tops = top_traits(p, index)
     fp = fingerprint_features(tops, t["lifetime_days"].to_numpy(), enr["net_type"], p)
     hand = handoff_features(
@@ -94,7 +108,11 @@ def assemble(
     )
     ref = reference_point(lat, lon, pl["is_office"].to_numpy(), pl["same_country"].to_numpy())
     lt = latency_features(p, index, lat, lon, ref)
-    full = pd.concat([enr, t, g, pl, tops, fp, hand, lt], axis=1)
+    tk = token_features(
+        p.token, index, enr["asn"].to_numpy(dtype=object), enr["country"].to_numpy(dtype=object)
+    )
+    full = pd.concat([enr, t, g, pl, tops, fp, hand, lt, ten, tk], axis=1)
+    full["tags"] = _tag_shared_nat(full["tags"], ten["tenant_shared_nat"].to_numpy())
     full = full.loc[:, ~full.columns.duplicated()]
     full.insert(0, "ip", ips.to_numpy())
     full["ip"] = full["ip"].astype("string[pyarrow]")

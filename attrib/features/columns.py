@@ -74,6 +74,22 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
         "tunnel_share": "{value} of connections announce a tunnel/VPN-sized MSS",
         "pppoe_share": "{value} of connections announce a PPPoE-sized MSS",
     },
+    "tenant": {
+        "tenant_routine_accounts": (
+            "{value} of the organisation's accounts sign in from here routinely"
+        ),
+        "tenant_routine_share": "{value} of its accounts sign in from here routinely",
+        "tenant_success_days": "its accounts signed in successfully on {value} days on average",
+        "tenant_success_accounts": "{value} accounts signed in successfully from here",
+        "tenant_success_share": "{value} of the accounts it tried signed in successfully",
+        "tenant_new_asn_share": "its network (ASN) is new for {value} of the accounts it tried",
+        "tenant_new_country_share": "its country is new for {value} of the accounts it tried",
+        "tenant_new_device_share": (
+            "its User-Agent is not a known device for {value} of the accounts it tried"
+        ),
+        "tenant_failure_excess": ("failure ratio {value} above the organisation's routine origins"),
+        "tenant_shared_nat": "shared NAT of the organisation's own accounts ({value})",
+    },
     "latency": {
         "rtt_transport_ms": "handshake round trip {value} ms",
         "rtt_app_gap_ms": "application round trip {value} ms longer than the handshake",
@@ -81,6 +97,27 @@ FEATURE_GROUPS: dict[str, dict[str, str]] = {
         "geo_dist_ref_km": "geolocated {value} km from the organisation",
         "rtt_geo_excess": "geolocation {value} x farther than its round trip allows",
         "app_dist_excess_km": "the real client sits ~{value} km beyond the exit (latency)",
+    },
+    "tokens": {
+        "access_events": "{value} mailbox/data access records",
+        "access_accounts": "read data of {value} accounts",
+        "access_mailboxes": "read {value} distinct mailboxes",
+        "access_items": "read {value} mail items",
+        "access_no_signin_share": (
+            "{value} of the accounts it read had no sign-in from this origin or its network"
+        ),
+        "access_no_signin_accounts": "{value} accounts read with no sign-in from its network",
+        "access_token_unsigned_share": "{value} of its access sessions were issued by no sign-in",
+        "token_multi_asn": "its sessions/tokens were used from {value} networks (ASNs)",
+        "token_multi_country": "its sessions/tokens were used from {value} countries",
+        "access_app_tenant_share": (
+            "the apps it read mail with are used by {value} of the tenant's mail readers"
+        ),
+        "access_app_rare_share": "{value} of its access used an app few tenant accounts use",
+        "access_app_new_share": "{value} of its account/app pairs were new for the account",
+        "access_app_tenant_new": "{value} of its access used an app new for the tenant",
+        "access_offhabit_share": "{value} of its access fell outside the accounts' usual hours",
+        "sync_share": "{value} of its mailbox access was folder sync (bulk)",
     },
 }
 
@@ -92,5 +129,5 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {f: p for g in FEATURE_GROUPS.values() fo
 #: Non-numeric descriptive columns of the origins table (besides ``ip`` and enrichment).
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
     "first_seen", "last_seen", "top_user_agent", "top_ja4", "top_tcp_fp", "tcp_os", "ua_os",
-    "accounts", "target_set",
+    "accounts", "target_set", "token_abuse_score", "access_apps", "access_mailbox_list",
 )  # fmt: skip

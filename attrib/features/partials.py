@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.features._common import Vocab
+from attrib.features.tokens import TokenPartials
 
 __all__ = ["ACCESS_EVENT_TYPES", "ERROR_CODE_GROUPS", "RTT_KINDS", "TRAITS", "Partials"]
 
@@ -75,3 +76,4 @@ class Partials:
     hours: np.ndarray
     has_identity: bool
     has_conn: bool
+    token: TokenPartials | None = None

@@ -182,6 +182,7 @@ def _run(
     inputs: PathLike | Iterable[PathLike] | pd.DataFrame, opts: RunOptions, sightings: Any
 ) -> Analysis:
     from attrib.cluster import OriginClusterer, chain_clusters
+    from attrib.features.tokens import apply_token_evidence
     from attrib.score import load_model
 
     stats = RunStats()
@@ -201,7 +202,7 @@ def _run(
         rec["rows"] = len(clusters)
     with stats.stage("score") as rec, _step("scoring", show):
         scorer = load_model(model)
-        origins = scorer.score_origins(origins)
+        origins = apply_token_evidence(scorer.score_origins(origins))
         origins = origins.sort_values("rank", kind="stable").reset_index(drop=True)
         clusters = _cluster_scores(clusters, origins)
         rec["rows"] = len(origins)

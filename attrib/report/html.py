@@ -31,7 +31,8 @@ __all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html"]
 DEFAULT_MAX_ROWS = 2000
 _GRAPH_CLUSTERS, _GRAPH_MEMBERS = 25, 30
 _ORIGIN_FIELDS = ("ip", "rank", "score", "cluster", "asn", "as_org", "net_type", "country",
-                  "lat", "lon", "first_seen", "last_seen", "reasons")  # fmt: skip
+                  "lat", "lon", "first_seen", "last_seen", "reasons",
+                  "counter_evidence")  # fmt: skip
 _CLUSTER_FIELDS = ("cluster", "size", "first_seen", "last_seen", "score", "shared_traits",
                    "asns", "countries", "net_types")  # fmt: skip
 

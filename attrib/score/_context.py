@@ -27,6 +27,21 @@ CONTEXT_DESCRIPTIONS: dict[str, str] = {
         "its cluster holds {value} other short-lived residential origins"
     ),
     "ctx_cluster_short_res_share": "{value} of its cluster are short-lived residential origins",
+    "ctx_cluster_routine_share": (
+        "{value} of the other members of its cluster are routine origins of the organisation's "
+        "accounts"
+    ),
+    "ctx_cluster_campaign_peers": (
+        "its cluster holds {value} other origins that only fail on the organisation's accounts"
+    ),
+    "ctx_tool_routine_share": (
+        "{value} of the other origins with its tooling (User-Agent + TLS) are routine origins "
+        "of the organisation's accounts"
+    ),
+    "ctx_tool_campaign_peers": (
+        "{value} other origins with its tooling (User-Agent + TLS) only fail on the "
+        "organisation's accounts"
+    ),
 }
 CONTEXT_COLUMNS: tuple[str, ...] = tuple(CONTEXT_DESCRIPTIONS)
 
@@ -48,6 +63,50 @@ def short_lived_residential(origins: pd.DataFrame) -> pd.Series:
     else:
         short = pd.Series(False, index=origins.index)
     return (res & short).astype(bool)
+
+
+def _campaign_like(origins: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per origin: routine for some account; tries accounts and only fails; has sign-ins.
+
+    Uses the tenant features of :mod:`attrib.features.tenant`; all false without them.
+    """
+    idx = origins.index
+    if "tenant_routine_accounts" not in origins.columns or "failure_ratio" not in origins:
+        z = pd.Series(False, index=idx)
+        return z, z, z
+    routine = pd.to_numeric(origins["tenant_routine_accounts"], errors="coerce").fillna(0) > 0
+    fr = pd.to_numeric(origins["failure_ratio"], errors="coerce")
+    has = fr.notna()
+    failing = has & (fr >= 0.8) & ~routine
+    return routine & has, failing, has
+
+
+def _loo_share(key: pd.Series, flag: pd.Series, has: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Leave-one-out share of flagged among members with sign-ins, and flagged peers."""
+    k = key.astype("string")
+    valid = k.notna()
+    share = pd.Series(np.nan, index=key.index)
+    peers = pd.Series(np.nan, index=key.index)
+    if valid.any():
+        kv = k[valid].to_numpy()
+        f = flag[valid].astype(np.float64)
+        h = has[valid].astype(np.float64)
+        fs = f.groupby(kv, sort=False).transform("sum").to_numpy() - f.to_numpy()
+        hs = h.groupby(kv, sort=False).transform("sum").to_numpy() - h.to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share[valid] = np.where(hs > 0, fs / hs, np.nan)
+        peers[valid] = fs
+    return share, peers
+
+
+def _tool_key(origins: pd.DataFrame) -> pd.Series:
+    """The origin's tooling: top User-Agent and top TLS fingerprint (NA when both unknown)."""
+    ua = (origins["top_user_agent"].astype("string") if "top_user_agent" in origins
+          else pd.Series(pd.NA, index=origins.index, dtype="string"))  # fmt: skip
+    ja = (origins["top_ja4"].astype("string") if "top_ja4" in origins
+          else pd.Series(pd.NA, index=origins.index, dtype="string"))  # fmt: skip
+    key = ua.fillna("") + "|" + ja.fillna("")
+    return key.where(ua.notna() | ja.notna())
 
 
 def _group_context(key: pd.Series, flag: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -108,4 +167,17 @@ def context_frame(origins: pd.DataFrame) -> pd.DataFrame:
     else:
         for c in ("ctx_cluster_size", "ctx_cluster_short_res_peers", "ctx_cluster_short_res_share"):
             out[c] = np.full(n, np.nan)
+    routine, failing, has = _campaign_like(origins)
+    for prefix, key in (
+        ("ctx_cluster", origins["cluster"] if "cluster" in origins.columns else None),
+        ("ctx_tool", _tool_key(origins)),
+    ):
+        if key is None or not has.any():
+            out[f"{prefix}_routine_share"] = np.full(n, np.nan)
+            out[f"{prefix}_campaign_peers"] = np.full(n, np.nan)
+            continue
+        share, _ = _loo_share(key, routine, has)
+        _, peers = _loo_share(key, failing, has)
+        out[f"{prefix}_routine_share"] = share.to_numpy()
+        out[f"{prefix}_campaign_peers"] = peers.fillna(0.0).to_numpy()
     return out

@@ -17,6 +17,18 @@ import numpy as np
 __all__: list[str] = []  # private module
 
 
+#: Features that are never evidence *toward* suspicion: what they measure is the organisation's
+#: own habits (or a bare count of breadth); when they raise a score it is because something is
+#: absent, and absences are not reasons an analyst can act on. They appear as counter-evidence.
+NOT_REASONS = frozenset({
+    "tenant_routine_accounts", "tenant_routine_share", "tenant_success_days",
+    "tenant_success_accounts", "tenant_success_share", "tenant_shared_nat",
+    "ctx_cluster_routine_share", "ctx_tool_routine_share", "prior_days_seen", "seen_before",
+    "is_office", "n_services", "n_events", "net_type_confidence", "same_country",
+    "events_per_day", "ua_peers", "ja4_peers", "tcp_fp_peers",
+})  # fmt: skip
+#: Features whose low values are evidence (a short life), so 0 is not an absence.
+LOW_IS_EVIDENCE = frozenset({"lifetime_days", "duty_cycle"})
 _FLAG_PREFIXES = ("is_", "tag_")
 _FLAGS = frozenset({"same_country", "os_mismatch", "seen_before", "success_then_access"})
 _SHARES = frozenset({"duty_cycle", "failure_ratio"})
@@ -73,8 +85,12 @@ def explain_arrays(
     top: int = 3,
     min_contribution: float = 0.05,
     row_texts: Mapping[str, np.ndarray] | None = None,
+    _masked: bool = False,
+    _against: bool = False,
 ) -> tuple[list[str], list[str]]:
     """Reasons (text) and ``reasons_json`` (JSON text) for every row.
+
+    Only evidence toward suspicion is a reason (see :func:`evidence_mask`).
 
     Parameters
     ----------
@@ -104,6 +120,8 @@ def explain_arrays(
     k = max(0, min(top, p))
     if n == 0 or k == 0:
         return [""] * n, ["[]"] * n
+    if not _masked:
+        contrib = np.where(evidence_mask(values, features, toward=True), contrib, -np.inf)
     order = _top_k(contrib, k)
     sel = np.take_along_axis(contrib, order, axis=1)
     ok = sel > min_contribution
@@ -113,7 +131,9 @@ def explain_arrays(
         mask = ok & (order == j)
         rows = np.nonzero(mask)[0]
         vals = values[rows, j]
-        t, it = _render_feature(features[j], templates.get(features[j]), vals, sel[mask])
+        t, it = _render_feature(
+            features[j], templates.get(features[j]), vals, sel[mask], against=_against
+        )
         alt = (row_texts or {}).get(features[j])
         if alt is not None:
             _apply_row_texts(t, it, alt[rows])
@@ -125,6 +145,60 @@ def explain_arrays(
         "[" + ", ".join(r[:c]) + "]" for r, c in zip(items.tolist(), counts.tolist(), strict=True)
     ]
     return reasons, rjson
+
+
+def evidence_mask(values: np.ndarray, features: list[str], *, toward: bool) -> np.ndarray:
+    """Which (origin, feature) values can be shown as evidence.
+
+    A zero or unknown value is an absence ("0% of failures were ...") and never shown, except
+    for features whose low values are the evidence (:data:`LOW_IS_EVIDENCE`). Toward
+    suspicion, :data:`NOT_REASONS` features are never shown.
+
+    Parameters
+    ----------
+    values
+        Feature values ``(n, p)``.
+    features
+        Feature names (``p``).
+    toward
+        True for reasons (toward suspicion), False for counter-evidence.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean ``(n, p)``.
+    """
+    present = np.isfinite(values) & (values != 0)
+    low = np.asarray([f in LOW_IS_EVIDENCE for f in features], dtype=bool)
+    ok = present | (low[None, :] & np.isfinite(values))
+    if toward:
+        allowed = np.asarray([f not in NOT_REASONS for f in features], dtype=bool)
+        ok &= allowed[None, :]
+        j = features.index("n_accounts") if "n_accounts" in features else -1
+        if j >= 0:  # one account is no breadth
+            ok[:, j] &= values[:, j] >= 2
+    return ok
+
+
+def counter_arrays(
+    contrib: np.ndarray,
+    values: np.ndarray,
+    features: list[str],
+    templates: Mapping[str, str],
+    *,
+    top: int = 3,
+    min_contribution: float = 0.05,
+) -> tuple[list[str], list[str]]:
+    """Counter-evidence: the features that *lowered* each origin's score most.
+
+    Same shapes as :func:`explain_arrays`; contributions in the JSON items are negative and
+    every item carries ``"direction": "against"``.
+    """
+    neg = np.where(evidence_mask(values, features, toward=False), -contrib, -np.inf)
+    return explain_arrays(
+        neg, values, features, templates, top=top, min_contribution=min_contribution,
+        _masked=True, _against=True,
+    )  # fmt: skip
 
 
 def _top_k(contrib: np.ndarray, k: int) -> np.ndarray:
@@ -212,7 +286,7 @@ def _apply_row_texts(texts: list[str], items: list[str], alt: np.ndarray) -> Non
 
 
 def _render_feature(
-    name: str, template: str | None, vals: np.ndarray, cons: np.ndarray
+    name: str, template: str | None, vals: np.ndarray, cons: np.ndarray, *, against: bool = False
 ) -> tuple[list[str], list[str]]:
     """Sentences and JSON items for the selected values of one feature."""
     disp = _display(name, vals)
@@ -229,8 +303,9 @@ def _render_feature(
     inv = inv.ravel()
     texts = [utext[i] for i in inv]
     fj = json.dumps(name)
+    sign, extra = (-1.0, '"direction": "against", ') if against else (1.0, "")
     items = [
-        f'{{"contribution": {c:.4f}, "feature": {fj}, "text": {ujson[i]}, '
+        f'{{"contribution": {sign * c:.4f}, {extra}"feature": {fj}, "text": {ujson[i]}, '
         f'"value": {"null" if v != v else repr(v)}}}'
         for c, i, v in zip(cons.tolist(), inv.tolist(), vals.tolist(), strict=True)
     ]

@@ -26,6 +26,9 @@ from sklearn.metrics import average_precision_score
 
 __all__ = [
     "calibration_metrics",
+    "foreign_metrics",
+    "format_foreign",
+    "pessimistic_ap",
     "evaluate",
     "format_report",
     "isolation_scores",
@@ -84,6 +87,119 @@ def rank_metrics(
         "recall_top1pct_max": float(min(len(top1), k) / k),
         "fp_kinds": dict(sorted(fp.items())),
     }  # fmt: skip
+
+
+def pessimistic_order(y: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Indices from most to least suspicious; ties put non-adversaries first (pessimistic)."""
+    return np.lexsort((y, -score))
+
+
+def pessimistic_ap(y: np.ndarray, score: np.ndarray, missing: int = 0) -> float:
+    """Average precision with ties broken against the model and unseen adversaries as misses.
+
+    Parameters
+    ----------
+    y
+        1 = adversary, per scored origin.
+    score
+        Higher = more suspicious.
+    missing
+        Adversary origins absent from the scored table (never retrieved: they add to the
+        denominator only).
+
+    Returns
+    -------
+    float
+        AP in [0, 1]; NaN without adversaries.
+    """
+    total = int(y.sum()) + int(missing)
+    if total == 0:
+        return math.nan
+    ys = y[pessimistic_order(y, score)]
+    hits = np.cumsum(ys)
+    prec = hits / np.arange(1, len(ys) + 1)
+    return float(prec[ys == 1].sum() / total)
+
+
+def foreign_metrics(
+    y: np.ndarray, score: np.ndarray, kind: np.ndarray, missing: int = 0,
+    baselines: dict[str, np.ndarray] | None = None, rank: np.ndarray | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Metrics of one scenario from another generator, as its README defines them.
+
+    Parameters
+    ----------
+    y
+        1 = adversary, per scored origin.
+    score
+        The model's calibrated score per origin (higher = more suspicious).
+    kind
+        Ground-truth kind per origin (``benign:employee_home``, ...).
+    missing
+        Adversary origins of the answer key that the analysis did not output.
+    baselines
+        Other rankings of the same origins (name -> scores).
+    rank
+        The analysis's ``rank`` column (1 = first; ties of ``score`` broken by log-odds):
+        adds ``ap_rank`` and ``p_at_k_rank``, the metrics of the order an analyst reads.
+
+    Returns
+    -------
+    dict
+        ``n``, ``n_adv`` (k, missing ones included), ``ap``, ``p_at_k``, ``fp_kinds`` (top k),
+        ``top_score_share`` (share of origins at the maximum score), calibration and the
+        baselines' ``ap``/``p_at_k``.
+    """
+    k = int(y.sum()) + int(missing)
+    order = pessimistic_order(y, score)
+    top = order[:k]
+    fp = Counter(str(x) for x in kind[top][y[top] == 0])
+    out: dict[str, Any] = {
+        "n": len(y), "n_adv": k, "missing": int(missing),
+        "ap": pessimistic_ap(y, score, missing),
+        "p_at_k": float(y[top].sum() / k) if k else math.nan,
+        "fp_kinds": dict(sorted(fp.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "top_score_share": float(np.mean(score == score.max())) if len(score) else math.nan,
+        "n_at_top_score": int(np.sum(score == score.max())) if len(score) else 0,
+        **calibration_metrics(y, score),
+    }  # fmt: skip
+    if rank is not None:
+        ro = pessimistic_order(y, -rank.astype(float))
+        out["ap_rank"] = pessimistic_ap(y, -rank.astype(float), missing)
+        out["p_at_k_rank"] = float(y[ro[:k]].sum() / k) if k else math.nan
+    for name, s in (baselines or {}).items():
+        o = pessimistic_order(y, s)[:k]
+        out[name] = {"ap": pessimistic_ap(y, s, missing),
+                     "p_at_k": float(y[o].sum() / k) if k else math.nan}  # fmt: skip
+    return out
+
+
+def format_foreign(rows: list[dict[str, Any]]) -> str:
+    """Plain-text table of per-scenario :func:`foreign_metrics` (``scenario`` key added)."""
+    head = f"{'scenario':<22}{'origins':>8}{'adv':>5}{'AP':>7}{'P@k':>7}{'rankAP':>7}{'ECE':>7}"
+    head += f"{'top=':>6}{'fail AP/P@k':>14}{'iforest AP/P@k':>16}  top-k false positives"
+    lines = [head]
+    for r in rows:
+        base = "".join(
+            f"{r[b]['ap']:>8.2f}/{r[b]['p_at_k']:<5.2f}" if b in r else f"{'-':>14}"
+            for b in ("failed_signins", "isolation_forest")
+        )  # fmt: skip
+        fps = ", ".join(f"{kd.split(':', 1)[-1].replace('_', ' ')} {n}"
+                        for kd, n in r["fp_kinds"].items())  # fmt: skip
+        lines.append(f"{r['scenario']:<22}{r['n']:>8}{r['n_adv']:>5}{r['ap']:>7.2f}"
+                     f"{r['p_at_k']:>7.2f}{r.get('ap_rank', math.nan):>7.2f}{r['ece']:>7.3f}"
+                     f"{r['n_at_top_score']:>6}{base}"
+                     f"  {fps or '-'}")  # fmt: skip
+    if rows:
+        m = {key: float(np.mean([r.get(key, math.nan) for r in rows]))
+             for key in ("ap", "p_at_k", "ap_rank", "ece")}  # fmt: skip
+        lines.append(f"{'mean':<35}{m['ap']:>7.2f}{m['p_at_k']:>7.2f}{m['ap_rank']:>7.2f}"
+                     f"{m['ece']:>7.3f}")  # fmt: skip
+    lines.append("AP, P@k: by score, ties broken against the model, missing adversaries count as "
+                 "misses; rankAP: by the output's rank (score ties broken by log-odds); top= "
+                 "origins sharing the top score; fail = rank by failed sign-ins; iforest = "
+                 "IsolationForest over the model's features (per scenario)")  # fmt: skip
+    return "\n".join(lines)
 
 
 def calibration_metrics(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str, float]:

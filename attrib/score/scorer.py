@@ -5,7 +5,7 @@
 peers in the cluster, origins sharing a TLS fingerprint). The model is *additive*: every
 feature is binned and each bin carries one logistic weight, so an origin's log-odds is the
 base plus one contribution per feature — its explanation is exact, not approximated. The
-log-odds are calibrated to probabilities (isotonic by default) on held-out folds; when
+log-odds are calibrated to probabilities (Platt sigmoid by default) on held-out folds; when
 ``groups`` (scenario ids) are given to :meth:`OriginScorer.fit`, whole scenarios are held
 out, so calibration is measured on scenarios the weights never saw.
 
@@ -34,7 +34,7 @@ from sklearn.utils.validation import assert_all_finite, check_is_fitted, column_
 from attrib._paths import default_models_dir
 from attrib.errors import ModelError
 from attrib.score._context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, context_frame
-from attrib.score._explain import detail_texts, explain_arrays
+from attrib.score._explain import counter_arrays, detail_texts, explain_arrays
 from attrib.score._io import (
     FORMAT,
     SCHEMA_VERSION,
@@ -50,7 +50,7 @@ __all__ = ["MODEL_NAME", "MODEL_VERSION", "OriginScorer", "load_model", "model_p
 logger = logging.getLogger(__name__)
 
 #: Version of the shipped model (bumped when it is retrained with other data or features).
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 #: File name of the shipped model in ``models/``.
 MODEL_NAME = f"attrib-scorer-{MODEL_VERSION}.json"
 
@@ -116,7 +116,8 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
     class_weight
         ``"balanced"`` (adversary origins are rare) or ``None``.
     calibration
-        ``"isotonic"``, ``"sigmoid"`` or ``"none"``.
+        ``"sigmoid"`` (Platt: continuous and strictly increasing, so scores stay untied at
+        the top), ``"isotonic"`` or ``"none"``.
     cv
         Folds for out-of-fold calibration (whole groups per fold when ``groups`` is given).
     context
@@ -151,7 +152,7 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         n_bins: int = 10,
         C: float = 0.3,
         class_weight: str | None = "balanced",
-        calibration: str = "isotonic",
+        calibration: str = "sigmoid",
         cv: int = 5,
         context: bool = True,
         top: int = 3,
@@ -433,9 +434,12 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         -------
         pandas.DataFrame
             A new frame: calibrated ``score`` in [0, 1]; ``rank`` 1 = most suspicious (ties
-            broken by the uncalibrated log-odds, then by ``ip``); ``reasons`` (sentences
-            joined by ``"; "``); ``reasons_json`` (JSON list of
-            ``{feature, value, contribution, text}``).
+            broken by the uncalibrated log-odds, then by ``ip``); ``reasons`` (evidence
+            toward suspicion, sentences joined by ``"; "``); ``counter_evidence`` (what
+            lowered the score most, e.g. "12 of the organisation's accounts sign in from here
+            routinely"); ``reasons_json`` (JSON list of ``{feature, value, contribution,
+            text}``: the reasons, then the counter-evidence items, which carry
+            ``"direction": "against"`` and a negative contribution).
         """
         check_is_fitted(self, "model_")
         Xm = self._matrix(origins, fitting=False)
@@ -448,11 +452,16 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         rank = np.empty(len(p), dtype=np.int64)
         rank[order] = np.arange(1, len(p) + 1)
         reasons, rjson = self._explain_rows(Xm, self.top, contrib, frame=origins)
+        counter, cjson = counter_arrays(
+            contrib, Xm, self.features_, self.descriptions_, top=self.top,
+            min_contribution=self.min_contribution,
+        )  # fmt: skip
         out = origins.copy()
         out["score"] = p
         out["rank"] = pd.array(rank, dtype="Int64")
         out["reasons"] = pd.array(reasons, dtype="string")
-        out["reasons_json"] = pd.array(rjson, dtype="string")
+        out["counter_evidence"] = pd.array(counter, dtype="string")
+        out["reasons_json"] = pd.array(_join_json(rjson, cjson), dtype="string")
         return out
 
     # -- persistence -------------------------------------------------------------------
@@ -530,6 +539,14 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         est.version_ = str(doc.get("version", "unknown"))
         est.model_id_ = f"attrib-scorer-{est.version_}+{digest[:12]}"
         return est
+
+
+def _join_json(reasons: list[str], counter: list[str]) -> list[str]:
+    """One JSON list per row: the reasons, then the counter-evidence items."""
+    return [
+        r if c == "[]" else (c if r == "[]" else r[:-1] + ", " + c[1:])
+        for r, c in zip(reasons, counter, strict=True)
+    ]
 
 
 def _as_float(s: pd.Series) -> np.ndarray:

@@ -38,6 +38,7 @@ __all__ = [
     "build_dataset",
     "label_origins",
     "parse_scenarios",
+    "pipeline_key",
     "scenario_origins",
 ]
 
@@ -132,7 +133,9 @@ def parse_scenarios(texts: Iterable[str]) -> list[Scenario]:
 
 
 #: Scenarios the shipped model is trained on: presets demo, loud, hybrid, provisioned,
-#: victim_us (victim countries DE and US), seeds 1-2, one simulated week each (cost).
+#: victim_us (victim countries DE and US; one simulated week each), and 32 domain-randomised
+#: worlds (``attrib.simulate.randomise``: organisation, benign population, confounders and
+#: campaigns drawn per seed; never JP, FR or BR), and two forged-token scenarios.
 DEFAULT_TRAIN: tuple[Scenario, ...] = tuple(
     parse_scenarios(
         [
@@ -141,11 +144,17 @@ DEFAULT_TRAIN: tuple[Scenario, ...] = tuple(
             "hybrid:1:days=7",
             "provisioned:1:days=7",
             "victim_us:1:days=7",
+            "wild:1-20",
+            "wild_soho:1-4",
+            "wild_vps:1-4",
+            "wild_hybrid:1-4",
+            "token_forgery:1-2",
         ]
     )  # fmt: skip
 )
 #: Held-out scenarios: presets (quiet, very_quiet, victim_jp), seeds (101+) and victim
-#: countries (JP, FR, BR) never used in training or tuning.
+#: countries (JP, FR, BR) never used in training or tuning, and randomised worlds of seeds
+#: never trained on.
 DEFAULT_EVAL: tuple[Scenario, ...] = tuple(
     parse_scenarios(
         [
@@ -154,6 +163,8 @@ DEFAULT_EVAL: tuple[Scenario, ...] = tuple(
             "victim_jp:101-102",
             "demo:103:victim_country=FR",
             "hybrid:104:victim_country=BR",
+            "wild:101-104",
+            "token_forgery:101",
         ]
     )  # fmt: skip
 )
@@ -179,6 +190,18 @@ def _source_hash(parts: Iterable[str]) -> str:
 def _cache_key() -> str:
     """Key of cached labelled tables: attrib version + the pipeline's source code."""
     return _source_hash(_PIPELINE_SOURCES)[:12]
+
+
+def pipeline_key() -> str:
+    """Key of feature tables built from logs: attrib version + the pipeline's source code.
+
+    Returns
+    -------
+    str
+        12 hex digits; changes whenever reading, enrichment, context, features or clustering
+        code changes.
+    """
+    return _cache_key()
 
 
 def _sim_key() -> str:

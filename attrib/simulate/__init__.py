@@ -72,7 +72,9 @@ def simulate(
     Parameters
     ----------
     preset
-        A preset name (see :data:`PRESETS`) or a :class:`SimParams`.
+        A preset name (see :data:`PRESETS`; ``wild``, ``wild_soho``, ``wild_vps`` and
+        ``wild_hybrid`` draw every behavioural parameter per seed, see
+        :mod:`attrib.simulate.randomise`) or a :class:`SimParams`.
     seed
         Random seed; the same seed gives byte-identical files.
     out
@@ -93,16 +95,28 @@ def simulate(
     >>> res = simulate("demo", seed=1, out="/tmp/demo", days=3)  # doctest: +SKIP
     """
     from attrib.simulate._run import run
+    from attrib.simulate.randomise import RANDOMISED_PRESETS, randomised_params
 
-    base = preset if isinstance(preset, SimParams) else preset_params(preset)
+    if isinstance(preset, SimParams):
+        base = preset
+    elif preset in RANDOMISED_PRESETS:
+        base = randomised_params(preset, seed)
+    else:
+        base = preset_params(preset)
     params = apply_overrides(base, overrides)
     dest = Path(out)
     try:
         dest.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{dest}: cannot create output folder: {exc.strerror}") from None
+    forged = any(c.network == "forged_tokens" for c in params.campaigns)
     try:
-        counts = run(params, seed, dest, sampler)
+        if forged:
+            from attrib.simulate.token_forgery import run_token_forgery
+
+            counts = run_token_forgery(params, seed, dest, sampler)
+        else:
+            counts = run(params, seed, dest, sampler)
     except OSError as exc:
         raise OutputError(f"{dest}: cannot write scenario: {exc}") from None
     ext = "log" if params.zeek_format == "tsv" else "json"
@@ -118,6 +132,9 @@ def simulate(
         "truth_json": dest / "truth.json",
         "chains": dest / "truth_chains.parquet",
     }
+    if forged:
+        for k in ("conn", "ssl", "pcap"):
+            paths.pop(k)
     if params.two_sided:
         paths["relay_conn"] = dest / "relay" / f"conn.{ext}{gz}"
     logger.info("simulated %s (seed %d) into %s: %s", params.name, seed, dest, counts)

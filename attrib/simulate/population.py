@@ -123,7 +123,9 @@ def _home_leases(
         if daily[u]:
             s = t0 - rng.random() * DAY + np.arange(0, p.days + 1) * DAY
         else:
-            gaps = rng.exponential(p.home_lease_mean_days * DAY, size=max(4, p.days // 10 + 4))
+            # enough leases to cover the window even when leases last hours
+            k = max(4, p.days // 10 + 4, int(np.ceil(2.5 * p.days / p.home_lease_mean_days)) + 4)
+            gaps = rng.exponential(p.home_lease_mean_days * DAY, size=k)
             s = t0 - rng.random() * gaps[0] + np.concatenate(([0.0], np.cumsum(gaps[:-1])))
         s = s[s < t1]
         users.append(np.full(len(s), u))
@@ -205,7 +207,10 @@ def build_population(
         (mobile == "ios_safari") & has_mobile & (rng.random(n) < p.private_relay_share / 0.55)
     )
     # carrier-grade NAT pools: daily active mobile users of a carrier / users per address
-    carriers = pool.draw(max(p.mobile_carriers, 1), country=p.victim_country, net_type="mobile")
+    # (fixed-line operators run CGNAT too: ``cgnat_net_type="residential"``)
+    carriers = pool.draw(
+        max(p.mobile_carriers, 1), country=p.victim_country, net_type=p.cgnat_net_type
+    )
     addrs.append(carriers)
     sizes = []
     for c in range(len(carriers)):

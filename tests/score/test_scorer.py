@@ -36,7 +36,7 @@ def fitted(data) -> OriginScorer:
     expected_failed_checks=lambda est: (
         {
             "check_class_weight_classifiers": (
-                "isotonic calibration on held-out folds maps the class-weighted logits back "
+                "calibration on held-out folds maps the class-weighted logits back "
                 "to calibrated probabilities, undoing the extreme class_weight this check "
                 "sets; with calibration='none' the check runs and passes"
             )
@@ -55,7 +55,9 @@ def test_init_stores_params_only():
     assert not any(k.endswith("_") for k in vars(est))
 
 
-CTX = ["ctx_cluster_size", "ctx_cluster_short_res_peers", "ctx_cluster_short_res_share"]
+CTX = ["ctx_cluster_size", "ctx_cluster_short_res_peers", "ctx_cluster_short_res_share",
+       "ctx_cluster_routine_share", "ctx_cluster_campaign_peers", "ctx_tool_routine_share",
+       "ctx_tool_campaign_peers"]  # fmt: skip
 
 
 def test_fit_returns_self_and_learned_state(data, monkeypatch):
@@ -152,7 +154,12 @@ def test_reasons_match_json_and_contributions(fitted, data):
     X, y = data
     out = fitted.score_origins(X)
     top = out.sort_values("rank").iloc[0]
-    items = json.loads(top["reasons_json"])
+    everything = json.loads(top["reasons_json"])
+    items = [i for i in everything if "direction" not in i]
+    against = [i for i in everything if "direction" in i]
+    assert everything == items + against  # reasons first, then the counter-evidence
+    assert all(i["direction"] == "against" and i["contribution"] < 0 for i in against)
+    assert top["counter_evidence"] == "; ".join(i["text"] for i in against)
     assert 1 <= len(items) <= 3
     assert top["reasons"] == "; ".join(i["text"] for i in items)
     contribs = [i["contribution"] for i in items]
@@ -188,6 +195,30 @@ def test_reason_sentences():
     assert render("t {value}", "x", float("nan")) == "x: not observed"
 
 
+def test_absences_are_never_reasons_and_habits_are_counter_evidence():
+    from attrib.score._explain import counter_arrays, explain_arrays
+
+    feats = ["err_unknown_account_share", "n_services", "tenant_routine_accounts", "lifetime_days"]
+    values = np.array([[0.0, 1.0, 12.0, 0.0], [0.6, 1.0, 0.0, 3.0]])
+    contrib = np.array([[2.0, 1.5, -3.0, 1.0], [2.0, 1.5, 1.0, -0.5]])
+    tpl = {"err_unknown_account_share": "{value} of failures were unknown accounts",
+           "n_services": "used {value} distinct services",
+           "tenant_routine_accounts": "{value} of the organisation's accounts sign in from here "
+                                      "routinely",
+           "lifetime_days": "active for {value} days"}  # fmt: skip
+    reasons, _ = explain_arrays(contrib, values, feats, tpl, top=3)
+    # row 0: "0% of failures were unknown accounts" is an absence, "used 1 distinct services"
+    # no evidence; a short life (0 days) is evidence
+    assert reasons[0] == "active for 0 days"
+    # row 1: no routine accounts raises the score, but that is an absence, not a reason
+    assert reasons[1] == "60% of failures were unknown accounts"
+    counter, cjson = counter_arrays(contrib, values, feats, tpl, top=3)
+    assert counter[0] == "12 of the organisation's accounts sign in from here routinely"
+    item = json.loads(cjson[0])[0]
+    assert item["direction"] == "against" and item["contribution"] == pytest.approx(-3.0)
+    assert counter[1] == "active for 3 days"
+
+
 # -- context ---------------------------------------------------------------------------------
 def test_cluster_context():
     df = pd.DataFrame(
@@ -204,6 +235,26 @@ def test_cluster_context():
     assert ctx["ctx_cluster_size"].tolist() == [3, 3, 3, 1]
     assert ctx["ctx_cluster_short_res_peers"].tolist() == [1, 1, 2, 0]
     assert ctx["ctx_cluster_short_res_share"].tolist() == pytest.approx([2 / 3, 2 / 3, 2 / 3, 0])
+
+
+def test_campaign_context_leave_one_out():
+    df = pd.DataFrame(
+        {
+            "ip": ["a", "b", "c", "d", "e"],
+            "cluster": pd.array(["C1", "C1", "C1", "C2", "C2"], dtype="string"),
+            "top_user_agent": ["tool", "tool", "browser", "tool", "browser"],
+            "top_ja4": ["j", "j", "k", "j", "k"],
+            "failure_ratio": [1.0, 0.9, 0.0, 1.0, 0.05],
+            "tenant_routine_accounts": [0.0, 0.0, 5.0, 0.0, 3.0],
+        }
+    )
+    ctx = add_context(df)
+    # cluster C1 seen from a: b fails only, c is routine -> 1 of 2 others routine, 1 failing
+    assert ctx["ctx_cluster_routine_share"].tolist() == pytest.approx([0.5, 0.5, 0.0, 1.0, 0.0])
+    assert ctx["ctx_cluster_campaign_peers"].tolist() == [1, 1, 2, 0, 1]
+    # tooling "tool|j": a, b, d all fail only, none routine
+    assert ctx["ctx_tool_campaign_peers"].tolist() == [2, 2, 0, 2, 0]
+    assert ctx["ctx_tool_routine_share"].tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0, 1.0])
 
 
 def test_edges_midpoints_and_quantiles():

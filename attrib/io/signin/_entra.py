@@ -13,6 +13,14 @@
 
 Keys are matched case-insensitively, so the three shapes share one mapping: the sign-in body is
 ``properties`` when present, else the record itself.
+
+Token and session fields (for token-abuse evidence): ``uniqueTokenIdentifier``, ``sessionId``,
+``correlationId``, ``incomingTokenType``, ``tokenIssuerType``,
+``authenticationProcessingDetails`` (key/value list), ``appId``, ``resourceId`` (Sentinel:
+``ResourceIdentity``; a Sentinel ``ResourceId`` starting with ``/tenants/`` is the Azure resource
+path, not the app signed in to) and whether the sign-in was interactive (``isInteractive`` or
+the category / table name). Entra audit events and Microsoft Graph activity logs are read by
+:mod:`attrib.io.signin._entra_audit` under the same format name.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from attrib.io._fields import ci_get, first_of, pluck, unjson
+from attrib.io.signin._common import as_list, truthy
 
 __all__ = [
     "ENTRA_CATEGORIES",
@@ -29,6 +38,7 @@ __all__ = [
     "entra_outcome",
     "is_entra_record",
     "is_entra_csv_header",
+    "signin_kind",
 ]
 
 #: Azure Monitor diagnostic categories (and Log Analytics table names) of sign-in logs.
@@ -71,6 +81,16 @@ _APP = (("appDisplayName",), ("servicePrincipalName",))
 _IP = (("ipAddress",),)
 _CODE = (("status", "errorCode"),)
 _LOC = ("location", "LocationDetails")
+#: Category / table name (lower case) -> ``signin_kind``.
+_KIND = {
+    "signinlogs": "interactive",
+    "noninteractiveusersigninlogs": "non_interactive",
+    "aadnoninteractiveusersigninlogs": "non_interactive",
+    "serviceprincipalsigninlogs": "service_principal",
+    "aadserviceprincipalsigninlogs": "service_principal",
+    "managedidentitysigninlogs": "managed_identity",
+    "aadmanagedidentitysigninlogs": "managed_identity",
+}
 
 
 def _properties(rec: Mapping[str, Any]) -> Any:
@@ -97,6 +117,8 @@ def is_entra_record(rec: Mapping[str, Any]) -> bool:
     bool
         True for Azure Monitor sign-in records, Sentinel rows and Graph ``signIn`` resources.
     """
+    if ci_get(rec, "SignInActivityId") is not None or ci_get(rec, "RequestUri") is not None:
+        return False  # a Graph activity row (read by _entra_audit), not a sign-in
     props = _properties(rec)
     if isinstance(props, Mapping):
         cat = ci_get(rec, "category")
@@ -188,7 +210,59 @@ def entra_columns(records: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
         "prov_country": [_loc(b, ("countryOrRegion",)) for b in bodies],
         "prov_lat": [_loc(b, ("geoCoordinates", "latitude")) for b in bodies],
         "prov_lon": [_loc(b, ("geoCoordinates", "longitude")) for b in bodies],
+        "app_id": [first_of(b, ("appId",)) for b in bodies],
+        "session_id": [first_of(b, ("sessionId",)) for b in bodies],
+        "correlation_id": [first_of(b, ("correlationId",)) for b in bodies],
+        "token_id": [first_of(b, ("uniqueTokenIdentifier",)) for b in bodies],
+        "token_type": [first_of(b, ("incomingTokenType",)) for b in bodies],
+        "token_issuer": [first_of(b, ("tokenIssuerType",)) for b in bodies],
+        "auth_details": [
+            _pairs(ci_get(b, "authenticationProcessingDetails")) for b in bodies
+        ],  # fmt: skip
+        "resource_id": [_resource(b) for b in bodies],
+        "signin_kind": [signin_kind(r, b) for r, b in zip(records, bodies, strict=True)],
     }
+
+
+def signin_kind(rec: Mapping[str, Any], body: Any) -> str | None:
+    """``interactive``, ``non_interactive``, ``service_principal`` or ``managed_identity``.
+
+    Parameters
+    ----------
+    rec
+        The record (its ``category`` / ``Type`` names the log).
+    body
+        The sign-in body (``isInteractive``).
+
+    Returns
+    -------
+    str or None
+        The kind, ``None`` when nothing says.
+    """
+    cat = first_of(rec, ("category",), ("Type",))
+    if isinstance(cat, str) and cat.lower() in _KIND:
+        return _KIND[cat.lower()]
+    inter = truthy(ci_get(body, "isInteractive"))
+    if inter is None:
+        return None
+    return "interactive" if inter else "non_interactive"
+
+
+def _resource(body: Any) -> Any:
+    v = first_of(body, ("resourceIdentity",), ("resourceId",))
+    if isinstance(v, str) and v.startswith("/"):  # Sentinel: the Azure resource path
+        return first_of(body, ("resourceIdentity",))
+    return v
+
+
+def _pairs(items: Any) -> str | None:
+    """``authenticationProcessingDetails`` (``[{key, value}]``) as ``key=value; ...`` text."""
+    out = []
+    for p in as_list(items) or ():
+        k, v = ci_get(p, "key"), ci_get(p, "value")
+        if isinstance(k, str) and k:
+            out.append(f"{k}={'' if v is None else v}")
+    return "; ".join(out) if out else None
 
 
 def _loc(body: Any, path: tuple[str, ...]) -> Any:

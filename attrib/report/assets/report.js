@@ -36,7 +36,8 @@
   var COLS = [["rank", "Rank", "num"], ["ip", "Origin", "ip"], ["score", "Score", "num"],
     ["cluster", "Cluster", ""], ["asn", "ASN", "num"], ["as_org", "AS organisation", ""],
     ["net_type", "Network", ""], ["country", "Country", ""], ["first_seen", "First seen", ""],
-    ["last_seen", "Last seen", ""], ["reasons", "Reasons", "reasons"]];
+    ["last_seen", "Last seen", ""], ["reasons", "Reasons", "reasons"],
+    ["counter_evidence", "Counter-evidence", "reasons"]];
   var table = document.getElementById("origins-table");
   var headRow = table.tHead.rows[0];
   var sortKey = "rank", sortAsc = true;
