@@ -66,6 +66,8 @@ OFF_HABIT_SHARE = 0.02
 #: Sign-ins an account needs before its habit is judged.
 HABIT_MIN_EVENTS = 5
 _NS = 10**9
+#: Pending partial rows that trigger a merge.
+MERGE_ROWS = 2_000_000
 _BIG = np.iinfo(np.int64).max
 _SMALL = np.iinfo(np.int64).min
 
@@ -91,10 +93,9 @@ class TokenPartials:
 
     pairs: pd.DataFrame  # ip, user: n_acc, items, n_sync, acc_min, acc_max, n_sig, sig_min/max
     hours: pd.DataFrame  # ip, user, hour: n_sig, n_acc
-    tokens: pd.DataFrame  # tok, ip: n_acc, n_sig
+    tokens: pd.DataFrame  # tok (64-bit hash), ns (0 session, 1 token), ip: n_acc, n_sig
     apps: pd.DataFrame  # app, ip, user: n_acc, first
     mailboxes: pd.DataFrame  # ip, mbx
-    tok: Vocab
     app: Vocab
     t0: int  # first identity event (ns)
     sig_kinds: frozenset[str]  # token namespaces ("s", "t") that sign-ins carry
@@ -107,7 +108,7 @@ _AGG = {
          "n_sig": "sum", "sig_min": "min", "sig_max": "max"},
     ),
     "hours": (["ip", "user", "hour"], {"n_sig": "sum", "n_acc": "sum"}),
-    "tokens": (["tok", "ip"], {"n_acc": "sum", "n_sig": "sum"}),
+    "tokens": (["tok", "ns", "ip"], {"n_acc": "sum", "n_sig": "sum"}),
     "apps": (["app", "ip", "user"], {"n_acc": "sum", "first": "min"}),
     "mailboxes": (["ip", "mbx"], {}),
 }  # fmt: skip
@@ -122,7 +123,7 @@ class TokenAccumulator:
 
     def __init__(self) -> None:
         self._parts: dict[str, list[pd.DataFrame]] = {k: [] for k in _AGG}
-        self._tok = Vocab()
+        self._rows = 0
         self._app = Vocab()
         self._mbx = Vocab()
         self._t0 = _BIG
@@ -172,6 +173,12 @@ class TokenAccumulator:
             return
         part = df.groupby(keys, sort=False).agg(aggs).reset_index() if aggs else df
         self._parts[name].append(part.drop_duplicates(keys) if not aggs else part)
+        self._rows += len(part)
+        if self._rows > MERGE_ROWS:  # bounded memory: fold pending parts together
+            for k, parts in self._parts.items():
+                if len(parts) > 1:
+                    self._parts[k] = [_merge(parts, *_AGG[k])]
+            self._rows = sum(len(p) for parts in self._parts.values() for p in parts)
 
     def _fold_pairs(
         self,
@@ -202,16 +209,17 @@ class TokenAccumulator:
     def _fold_tokens(
         self, e: pd.DataFrame, ip: np.ndarray, acc: np.ndarray, sig: np.ndarray
     ) -> None:
-        for ns, col in (("s", "session_id"), ("t", "token_id")):
+        for k, (ns, col) in enumerate((("s", "session_id"), ("t", "token_id"))):
             txt = _text(e, col)
-            code = self._tok.encode(ns + ":" + txt)
-            keep = (code >= 0) & (acc | sig)
+            keep = txt.notna().to_numpy() & (acc | sig)
             if not keep.any():
                 continue
             if (keep & sig).any():
                 self._sig_kinds.add(ns)
+            # identifiers are unique per sign-in: keep 64-bit hashes, not the strings
+            code = pd.util.hash_array(txt[keep].to_numpy(dtype=object)).view(np.int64)
             self._add("tokens", pd.DataFrame({
-                "tok": code[keep], "ip": ip[keep],
+                "tok": code, "ns": k, "ip": ip[keep],
                 "n_acc": acc[keep].astype(int), "n_sig": sig[keep].astype(int),
             }))  # fmt: skip
 
@@ -232,7 +240,6 @@ class TokenAccumulator:
         self._parts = {k: [v] if len(v) else [] for k, v in merged.items()}
         return TokenPartials(
             **merged,
-            tok=self._tok,
             app=self._app,
             t0=self._t0,
             sig_kinds=frozenset(self._sig_kinds),
@@ -365,12 +372,12 @@ def _token_spread(t: TokenPartials, ip_asn: pd.Series, ip_cc: pd.Series) -> pd.D
     if not len(tk):
         return pd.DataFrame(columns=cols, dtype=float)
     tk = tk.assign(asn=tk["ip"].map(ip_asn), cc=tk["ip"].map(ip_cc))
-    per = tk.groupby("tok").agg(
+    per = tk.groupby(["tok", "ns"]).agg(
         n_asn=("asn", "nunique"), n_cc=("cc", "nunique"), signed=("n_sig", "sum")
     )
-    ns = np.asarray([t.tok.values[int(c)][0] for c in per.index], dtype=object)
-    per["defined"] = np.isin(ns, list(t.sig_kinds))
-    used = tk[tk["n_acc"] > 0].join(per, on="tok")
+    kinds = [i for i, ns in enumerate(("s", "t")) if ns in t.sig_kinds]
+    per["defined"] = per.index.get_level_values("ns").isin(kinds)
+    used = tk[tk["n_acc"] > 0].join(per, on=["tok", "ns"])
     g = used.groupby("ip")
     d = used[used["defined"]]
     out = pd.DataFrame({
