@@ -35,7 +35,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "campaign.exit_home_share": 0.5,
     },
     "few_reads": {"campaign.mail_access_per_day": 1.5, "campaign.compromised_accounts": 2},
+    # a tenant that does not export service-principal sign-ins: the CRM connector's reads then
+    # have no sign-in either (applied to the files after simulating)
+    "no_sp_signins": {},
 }
+
+
+def _drop_sp_signins(folder: Path) -> None:
+    path = folder / "entra" / "signins.json"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text("".join(x for x in lines if '"ServicePrincipalSignInLogs"' not in x))
 
 
 def _seeds(text: str) -> list[int]:
@@ -61,6 +70,8 @@ def evaluate(folder: Path) -> dict[str, Any]:
     tok = pd.to_numeric(o["token_abuse_score"], errors="coerce").fillna(0).to_numpy()
     final = pd.to_numeric(o["score"], errors="coerce").fillna(0).to_numpy()
     top = o.sort_values("score", ascending=False, kind="stable").head(k)
+    conf = o["label"] == "confounder"
+    ev_conf = pd.to_numeric(o.loc[conf, "token_abuse_score"], errors="coerce")
     listed = set(";".join(top["accounts"].dropna().astype(str)).split(";"))
     targets = set(meta["targets"])
     return {
@@ -72,6 +83,13 @@ def evaluate(folder: Path) -> dict[str, Any]:
         "ap_model": round(float(average_precision_score(y, np.nan_to_num(model))), 4),
         "p_at_k": round(float(y[np.argsort(-final, kind="stable")[:k]].mean()), 4),
         "topk_kinds": top["kind"].value_counts().to_dict(),
+        "confounders_in_topk": int((top["label"] == "confounder").sum()),
+        "max_confounder_evidence": round(float(ev_conf.max()), 4)
+        if ev_conf.notna().any()
+        else None,
+        "max_confounder_evidence_kind": (
+            str(o.loc[ev_conf.idxmax(), "kind"]) if ev_conf.notna().any() else None
+        ),
         "targets_listed": f"{len(targets & listed)}/{len(targets)}",
     }
 
@@ -79,7 +97,9 @@ def evaluate(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="101-105")
-    ap.add_argument("--variants", default="default,victim_us,more_exits_residential,few_reads")
+    ap.add_argument(
+        "--variants", default="default,victim_us,more_exits_residential,few_reads,no_sp_signins"
+    )
     ap.add_argument("--variant-seed", type=int, default=201)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -94,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, seed, over in runs:
         folder = base / f"{name}-{seed}"
         simulate("token_forgery", seed, folder, **over)
+        if name == "no_sp_signins":
+            _drop_sp_signins(folder)
         row = evaluate(folder)
         rows.append(row)
         print(json.dumps(row), flush=True)

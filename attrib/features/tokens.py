@@ -293,7 +293,11 @@ TOKEN_FEATURES = (
 
 
 #: Descriptive (non-model) columns of this group.
-TOKEN_DESCRIPTIVE = ("token_abuse_score", "access_apps", "access_mailbox_list")
+TOKEN_DESCRIPTIVE = (
+    "token_abuse_score", "access_apps", "access_mailbox_list", "access_account_items",
+)  # fmt: skip
+#: Accounts listed per origin in ``access_account_items``.
+ACCOUNT_ITEMS_LISTED = 50
 
 
 def token_features(
@@ -302,6 +306,7 @@ def token_features(
     asn: np.ndarray,
     country: np.ndarray,
     lookback_s: int = ACCESS_NO_SIGNIN_LOOKBACK_S,
+    users: Vocab | None = None,
 ) -> pd.DataFrame:
     """Token-abuse features per origin code (NaN where the origin read no mail/data).
 
@@ -315,16 +320,19 @@ def token_features(
         Enrichment of each origin code in ``index`` (NaN / None when unknown).
     lookback_s
         A sign-in up to this long before an access explains it.
+    users
+        The account vocabulary (names for ``access_account_items``).
 
     Returns
     -------
     pandas.DataFrame
-        :data:`TOKEN_FEATURES`, ``token_abuse_score`` and the descriptive ``access_apps`` and
-        ``access_mailbox_list``.
+        :data:`TOKEN_FEATURES` and :data:`TOKEN_DESCRIPTIVE` (``access_account_items``:
+        ``account=items`` pairs, most items first).
     """
     out = pd.DataFrame(index=index, columns=[*TOKEN_FEATURES, "token_abuse_score"], dtype=float)
     out["access_apps"] = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
     out["access_mailbox_list"] = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
+    out["access_account_items"] = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
     if t is None or not (t.pairs["n_acc"] > 0).any():
         return out
     ip_asn = pd.Series(pd.to_numeric(pd.Series(asn), errors="coerce").to_numpy(), index=index)
@@ -347,8 +355,19 @@ def token_features(
         out[c] = v.reindex(index)
     out["access_offhabit_share"] = _off_habit(t).reindex(index)
     out["access_mailbox_list"], out["access_apps"] = _lists(t, index)
+    if users is not None:
+        out["access_account_items"] = _account_items(acc, users).reindex(index)
     out["token_abuse_score"] = token_abuse_score(out)
     return out
+
+
+def _account_items(acc: pd.DataFrame, users: Vocab) -> pd.Series:
+    """Per origin, ``account=items`` for the accounts it read (most items first)."""
+    a = acc.sort_values(["ip", "items"], ascending=[True, False], kind="stable")
+    a = a.groupby("ip").head(ACCOUNT_ITEMS_LISTED)
+    names = np.asarray(users.values, dtype=object)[a["user"].to_numpy(dtype=np.int64)]
+    pair = pd.Series(names, index=a.index) + "=" + a["items"].astype(int).astype(str)
+    return pair.groupby(a["ip"].to_numpy()).agg(";".join).astype("string[pyarrow]")
 
 
 def _no_signin(pairs: pd.DataFrame, ip_asn: pd.Series, lookback_s: int) -> pd.Series:

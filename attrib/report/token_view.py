@@ -54,6 +54,18 @@ def _net(row: dict[Any, Any]) -> str:
     return f"{head}{tail} ({cc if isinstance(cc, str) and cc else '?'})"
 
 
+def _account_items(row: dict[Any, Any]) -> dict[str, float]:
+    """``access_account_items`` (``account=items;...``) as a mapping."""
+    text = row.get("access_account_items")
+    out: dict[str, float] = {}
+    if isinstance(text, str):
+        for part in text.split(";"):
+            name, sep, n = part.rpartition("=")
+            if sep and name:
+                out[name] = float(n) if n.isdigit() else 0.0
+    return out
+
+
 def _empty() -> dict[str, Any]:
     return {"origins": [], "networks": [], "apps": [], "mailboxes": 0.0, "items": 0.0,
             "first": [], "last": [], "evidence": 0.0}  # fmt: skip
@@ -79,14 +91,15 @@ def token_access_view(origins: pd.DataFrame, threshold: float = TOKEN_THRESHOLD)
     tok = token_origins(origins, threshold)
     acc: dict[str, dict[str, Any]] = {}
     for row in tok.to_dict("records"):
-        names = str(row.get("accounts") or "").split(";")
+        per = _account_items(row)
+        names = list(per) or str(row.get("accounts") or "").split(";")
         for name in (n for n in names if n):
             a = acc.setdefault(name, _empty())
             a["origins"].append(str(row["ip"]))
             a["networks"].append(_net(row))
             a["apps"] += [x for x in str(row.get("access_apps") or "").split(";") if x]
             a["mailboxes"] = max(a["mailboxes"], float(row.get("access_mailboxes") or 0))
-            a["items"] += float(row.get("access_items") or 0)
+            a["items"] += per.get(name, float(row.get("access_items") or 0))
             a["first"].append(row.get("first_seen"))
             a["last"].append(row.get("last_seen"))
             a["evidence"] = max(a["evidence"], float(row["token_abuse_score"]))

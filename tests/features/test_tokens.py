@@ -90,6 +90,7 @@ def test_app_rarity_novelty_sync_and_habit(origins):
     assert vps["access_app_tenant_new"] == 1.0
     assert vps["sync_share"] == 1.0
     assert vps["access_items"] == 80  # OperationCount stands in when no items are listed
+    assert vps["access_account_items"] == "u1@o=40;u2@o=40"
     assert vps["access_offhabit_share"] == 1.0  # 03:00, the accounts work 9-17
     home = origins.loc[HOME]
     assert home["access_app_tenant_share"] == pytest.approx(10 / 11)

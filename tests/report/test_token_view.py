@@ -31,6 +31,8 @@ def with_tokens() -> pd.DataFrame:
     ]  # fmt: skip
     o.loc[ip == FORGER2, ["access_items", "access_mailboxes"]] = [60.0, 1.0]
     o.loc[ip == "198.51.100.11", "token_abuse_score"] = 0.2  # below the threshold
+    o["access_account_items"] = pd.NA
+    o.loc[ip == FORGER, "access_account_items"] = "ceo@o=1000;cfo@o=240"
     return o
 
 
@@ -40,7 +42,9 @@ def test_view_per_account():
     assert list(v["account"]) == ["ceo@o", "cfo@o"]
     ceo = v.iloc[0]
     assert ceo["origins"].split(";") == [FORGER, FORGER2]
-    assert ceo["items"] == 1300 and ceo["apps"] == "rare-app" and ceo["evidence"] == 0.93
+    # per-account items where the origin lists them, else the origin's total (FORGER2: 60)
+    assert ceo["items"] == 1060 and ceo["apps"] == "rare-app" and ceo["evidence"] == 0.93
+    assert v.iloc[1]["items"] == 240
     assert ceo["networks"].startswith("AS64999 VPS Host")
     assert token_access_view(make_origins()).empty  # no evidence column: no rows
 
@@ -48,7 +52,7 @@ def test_view_per_account():
 def test_summary_lines():
     lines = _token_lines(with_tokens())
     assert lines[0].endswith("2 account(s)")
-    assert "ceo@o" in lines[1] and "1,300 items from 2 origin(s)" in lines[1]
+    assert "ceo@o" in lines[1] and "1,060 items from 2 origin(s)" in lines[1]
     assert _token_lines(make_origins()) == []
 
 
