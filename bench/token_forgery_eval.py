@@ -38,7 +38,27 @@ VARIANTS: dict[str, dict[str, Any]] = {
     # a tenant that does not export service-principal sign-ins: the CRM connector's reads then
     # have no sign-in either (applied to the files after simulating)
     "no_sp_signins": {},
+    # the actor presents Outlook desktop's application id instead of its own (post-processed):
+    # only the missing sign-ins, the sessions and the hours remain as evidence
+    "mimic_app": {},
 }
+_OUTLOOK = "d3590ed6-52b3-4102-aeff-aad2292ab01c"
+
+
+def _mimic_app(folder: Path) -> None:
+    truth = pd.read_parquet(folder / "truth.parquet")
+    exits = set(truth.loc[truth["label"] == "adversary", "ip"].astype(str))
+    path = folder / "m365" / "audit.json"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    apps = {
+        json.loads(x)["AppId"]
+        for x in lines
+        if json.loads(x)["ClientIPAddress"].rsplit(":", 1)[0] in exits
+    }
+    text = "".join(lines)
+    for app in apps:
+        text = text.replace(app, _OUTLOOK)
+    path.write_text(text, encoding="utf-8")
 
 
 def _drop_sp_signins(folder: Path) -> None:
@@ -116,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         simulate("token_forgery", seed, folder, **over)
         if name == "no_sp_signins":
             _drop_sp_signins(folder)
+        if name == "mimic_app":
+            _mimic_app(folder)
         row = evaluate(folder)
         rows.append(row)
         print(json.dumps(row), flush=True)

@@ -6,8 +6,9 @@ signed in, under session/token identifiers no sign-in issued or that turn up fro
 networks, often with a client application the tenant rarely uses for mail (CISA AA23-193A).
 :class:`TokenAccumulator` folds identity events chunk by chunk into small partial tables;
 :func:`token_features` turns them into per-origin features (definitions in
-``docs/features.md``) and :func:`token_abuse_score` combines them into one documented,
-calibrated evidence score that :func:`apply_token_evidence` merges with the scorer's.
+``docs/features.md``) and :func:`token_abuse_score` combines them into one documented
+evidence score on a 0-1 (logistic) scale that :func:`apply_token_evidence` merges with the
+scorer's.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ MERGE_ROWS = 2_000_000
 _BIG = np.iinfo(np.int64).max
 _SMALL = np.iinfo(np.int64).min
 
-#: Weights of :func:`token_abuse_score` (logistic; see ``docs/features.md`` for how they were
-#: fitted and calibrated on training scenarios and checked on held-out ones).
+#: Weights of :func:`token_abuse_score` (logistic). Set by hand from the mechanism so that no
+#: single piece of evidence reaches 0.5, checked on ``token_forgery`` seeds 1-3 and measured on
+#: held-out seeds (``bench/token_forgery_eval.py``; figures in ``docs/simulator.md``). Not fitted.
 TOKEN_SCORE_WEIGHTS: dict[str, float] = {
     "intercept": -6.0,
     "access_no_signin_share": 3.0,
@@ -554,7 +556,8 @@ def apply_token_evidence(
     """Merge the token-abuse evidence into scored origins (score, rank and reasons).
 
     Where ``token_abuse_score`` reaches ``threshold`` and exceeds the scorer's ``score``, the
-    origin's score becomes the evidence score (both are calibrated probabilities) and the
+    origin's score becomes the evidence score (both on a 0-1 scale; the evidence score is not
+    fitted, its threshold is measured in ``docs/simulator.md``) and the
     evidence sentence leads its ``reasons``; ranks are recomputed. Other origins are unchanged.
 
     Parameters
