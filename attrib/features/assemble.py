@@ -109,7 +109,11 @@ def assemble(
     ref = reference_point(lat, lon, pl["is_office"].to_numpy(), pl["same_country"].to_numpy())
     lt = latency_features(p, index, lat, lon, ref)
     tk = token_features(
-        p.token, index, enr["asn"].to_numpy(dtype=object), enr["country"].to_numpy(dtype=object)
+        p.token,
+        index,
+        enr["asn"].to_numpy(dtype=object),
+        enr["country"].to_numpy(dtype=object),
+        users=p.user,
     )
     full = pd.concat([enr, t, g, pl, tops, fp, hand, lt, ten, tk], axis=1)
     full["tags"] = _tag_shared_nat(full["tags"], ten["tenant_shared_nat"].to_numpy())

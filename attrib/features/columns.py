@@ -130,4 +130,5 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {f: p for g in FEATURE_GROUPS.values() fo
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = (
     "first_seen", "last_seen", "top_user_agent", "top_ja4", "top_tcp_fp", "tcp_os", "ua_os",
     "accounts", "target_set", "token_abuse_score", "access_apps", "access_mailbox_list",
+    "access_account_items",
 )  # fmt: skip

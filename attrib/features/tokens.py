@@ -6,8 +6,9 @@ signed in, under session/token identifiers no sign-in issued or that turn up fro
 networks, often with a client application the tenant rarely uses for mail (CISA AA23-193A).
 :class:`TokenAccumulator` folds identity events chunk by chunk into small partial tables;
 :func:`token_features` turns them into per-origin features (definitions in
-``docs/features.md``) and :func:`token_abuse_score` combines them into one documented,
-calibrated evidence score that :func:`apply_token_evidence` merges with the scorer's.
+``docs/features.md``) and :func:`token_abuse_score` combines them into one documented
+evidence score on a 0-1 (logistic) scale that :func:`apply_token_evidence` merges with the
+scorer's.
 """
 
 from __future__ import annotations
@@ -66,11 +67,14 @@ OFF_HABIT_SHARE = 0.02
 #: Sign-ins an account needs before its habit is judged.
 HABIT_MIN_EVENTS = 5
 _NS = 10**9
+#: Pending partial rows that trigger a merge.
+MERGE_ROWS = 2_000_000
 _BIG = np.iinfo(np.int64).max
 _SMALL = np.iinfo(np.int64).min
 
-#: Weights of :func:`token_abuse_score` (logistic; see ``docs/features.md`` for how they were
-#: fitted and calibrated on training scenarios and checked on held-out ones).
+#: Weights of :func:`token_abuse_score` (logistic). Set by hand from the mechanism so that no
+#: single piece of evidence reaches 0.5, checked on ``token_forgery`` seeds 1-3 and measured on
+#: held-out seeds (``bench/token_forgery_eval.py``; figures in ``docs/simulator.md``). Not fitted.
 TOKEN_SCORE_WEIGHTS: dict[str, float] = {
     "intercept": -6.0,
     "access_no_signin_share": 3.0,
@@ -91,10 +95,9 @@ class TokenPartials:
 
     pairs: pd.DataFrame  # ip, user: n_acc, items, n_sync, acc_min, acc_max, n_sig, sig_min/max
     hours: pd.DataFrame  # ip, user, hour: n_sig, n_acc
-    tokens: pd.DataFrame  # tok, ip: n_acc, n_sig
+    tokens: pd.DataFrame  # tok (64-bit hash), ns (0 session, 1 token), ip: n_acc, n_sig
     apps: pd.DataFrame  # app, ip, user: n_acc, first
     mailboxes: pd.DataFrame  # ip, mbx
-    tok: Vocab
     app: Vocab
     t0: int  # first identity event (ns)
     sig_kinds: frozenset[str]  # token namespaces ("s", "t") that sign-ins carry
@@ -107,7 +110,7 @@ _AGG = {
          "n_sig": "sum", "sig_min": "min", "sig_max": "max"},
     ),
     "hours": (["ip", "user", "hour"], {"n_sig": "sum", "n_acc": "sum"}),
-    "tokens": (["tok", "ip"], {"n_acc": "sum", "n_sig": "sum"}),
+    "tokens": (["tok", "ns", "ip"], {"n_acc": "sum", "n_sig": "sum"}),
     "apps": (["app", "ip", "user"], {"n_acc": "sum", "first": "min"}),
     "mailboxes": (["ip", "mbx"], {}),
 }  # fmt: skip
@@ -122,7 +125,7 @@ class TokenAccumulator:
 
     def __init__(self) -> None:
         self._parts: dict[str, list[pd.DataFrame]] = {k: [] for k in _AGG}
-        self._tok = Vocab()
+        self._rows = 0
         self._app = Vocab()
         self._mbx = Vocab()
         self._t0 = _BIG
@@ -172,6 +175,12 @@ class TokenAccumulator:
             return
         part = df.groupby(keys, sort=False).agg(aggs).reset_index() if aggs else df
         self._parts[name].append(part.drop_duplicates(keys) if not aggs else part)
+        self._rows += len(part)
+        if self._rows > MERGE_ROWS:  # bounded memory: fold pending parts together
+            for k, parts in self._parts.items():
+                if len(parts) > 1:
+                    self._parts[k] = [_merge(parts, *_AGG[k])]
+            self._rows = sum(len(p) for parts in self._parts.values() for p in parts)
 
     def _fold_pairs(
         self,
@@ -202,16 +211,17 @@ class TokenAccumulator:
     def _fold_tokens(
         self, e: pd.DataFrame, ip: np.ndarray, acc: np.ndarray, sig: np.ndarray
     ) -> None:
-        for ns, col in (("s", "session_id"), ("t", "token_id")):
+        for k, (ns, col) in enumerate((("s", "session_id"), ("t", "token_id"))):
             txt = _text(e, col)
-            code = self._tok.encode(ns + ":" + txt)
-            keep = (code >= 0) & (acc | sig)
+            keep = txt.notna().to_numpy() & (acc | sig)
             if not keep.any():
                 continue
             if (keep & sig).any():
                 self._sig_kinds.add(ns)
+            # identifiers are unique per sign-in: keep 64-bit hashes, not the strings
+            code = pd.util.hash_array(txt[keep].to_numpy(dtype=object)).view(np.int64)
             self._add("tokens", pd.DataFrame({
-                "tok": code[keep], "ip": ip[keep],
+                "tok": code, "ns": k, "ip": ip[keep],
                 "n_acc": acc[keep].astype(int), "n_sig": sig[keep].astype(int),
             }))  # fmt: skip
 
@@ -232,7 +242,6 @@ class TokenAccumulator:
         self._parts = {k: [v] if len(v) else [] for k, v in merged.items()}
         return TokenPartials(
             **merged,
-            tok=self._tok,
             app=self._app,
             t0=self._t0,
             sig_kinds=frozenset(self._sig_kinds),
@@ -286,7 +295,11 @@ TOKEN_FEATURES = (
 
 
 #: Descriptive (non-model) columns of this group.
-TOKEN_DESCRIPTIVE = ("token_abuse_score", "access_apps", "access_mailbox_list")
+TOKEN_DESCRIPTIVE = (
+    "token_abuse_score", "access_apps", "access_mailbox_list", "access_account_items",
+)  # fmt: skip
+#: Accounts listed per origin in ``access_account_items``.
+ACCOUNT_ITEMS_LISTED = 50
 
 
 def token_features(
@@ -295,6 +308,7 @@ def token_features(
     asn: np.ndarray,
     country: np.ndarray,
     lookback_s: int = ACCESS_NO_SIGNIN_LOOKBACK_S,
+    users: Vocab | None = None,
 ) -> pd.DataFrame:
     """Token-abuse features per origin code (NaN where the origin read no mail/data).
 
@@ -308,16 +322,19 @@ def token_features(
         Enrichment of each origin code in ``index`` (NaN / None when unknown).
     lookback_s
         A sign-in up to this long before an access explains it.
+    users
+        The account vocabulary (names for ``access_account_items``).
 
     Returns
     -------
     pandas.DataFrame
-        :data:`TOKEN_FEATURES`, ``token_abuse_score`` and the descriptive ``access_apps`` and
-        ``access_mailbox_list``.
+        :data:`TOKEN_FEATURES` and :data:`TOKEN_DESCRIPTIVE` (``access_account_items``:
+        ``account=items`` pairs, most items first).
     """
     out = pd.DataFrame(index=index, columns=[*TOKEN_FEATURES, "token_abuse_score"], dtype=float)
     out["access_apps"] = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
     out["access_mailbox_list"] = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
+    out["access_account_items"] = pd.Series(pd.NA, index=index, dtype="string[pyarrow]")
     if t is None or not (t.pairs["n_acc"] > 0).any():
         return out
     ip_asn = pd.Series(pd.to_numeric(pd.Series(asn), errors="coerce").to_numpy(), index=index)
@@ -340,8 +357,19 @@ def token_features(
         out[c] = v.reindex(index)
     out["access_offhabit_share"] = _off_habit(t).reindex(index)
     out["access_mailbox_list"], out["access_apps"] = _lists(t, index)
+    if users is not None:
+        out["access_account_items"] = _account_items(acc, users).reindex(index)
     out["token_abuse_score"] = token_abuse_score(out)
     return out
+
+
+def _account_items(acc: pd.DataFrame, users: Vocab) -> pd.Series:
+    """Per origin, ``account=items`` for the accounts it read (most items first)."""
+    a = acc.sort_values(["ip", "items"], ascending=[True, False], kind="stable")
+    a = a.groupby("ip").head(ACCOUNT_ITEMS_LISTED)
+    names = np.asarray(users.values, dtype=object)[a["user"].to_numpy(dtype=np.int64)]
+    pair = pd.Series(names, index=a.index) + "=" + a["items"].astype(int).astype(str)
+    return pair.groupby(a["ip"].to_numpy()).agg(";".join).astype("string[pyarrow]")
 
 
 def _no_signin(pairs: pd.DataFrame, ip_asn: pd.Series, lookback_s: int) -> pd.Series:
@@ -365,12 +393,12 @@ def _token_spread(t: TokenPartials, ip_asn: pd.Series, ip_cc: pd.Series) -> pd.D
     if not len(tk):
         return pd.DataFrame(columns=cols, dtype=float)
     tk = tk.assign(asn=tk["ip"].map(ip_asn), cc=tk["ip"].map(ip_cc))
-    per = tk.groupby("tok").agg(
+    per = tk.groupby(["tok", "ns"]).agg(
         n_asn=("asn", "nunique"), n_cc=("cc", "nunique"), signed=("n_sig", "sum")
     )
-    ns = np.asarray([t.tok.values[int(c)][0] for c in per.index], dtype=object)
-    per["defined"] = np.isin(ns, list(t.sig_kinds))
-    used = tk[tk["n_acc"] > 0].join(per, on="tok")
+    kinds = [i for i, ns in enumerate(("s", "t")) if ns in t.sig_kinds]
+    per["defined"] = per.index.get_level_values("ns").isin(kinds)
+    used = tk[tk["n_acc"] > 0].join(per, on=["tok", "ns"])
     g = used.groupby("ip")
     d = used[used["defined"]]
     out = pd.DataFrame({
@@ -528,7 +556,8 @@ def apply_token_evidence(
     """Merge the token-abuse evidence into scored origins (score, rank and reasons).
 
     Where ``token_abuse_score`` reaches ``threshold`` and exceeds the scorer's ``score``, the
-    origin's score becomes the evidence score (both are calibrated probabilities) and the
+    origin's score becomes the evidence score (both on a 0-1 scale; the evidence score is not
+    fitted, its threshold is measured in ``docs/simulator.md``) and the
     evidence sentence leads its ``reasons``; ranks are recomputed. Other origins are unchanged.
 
     Parameters

@@ -23,6 +23,7 @@ import pandas as pd
 
 from attrib._atomic import atomic_path
 from attrib._version import __version__
+from attrib.report.token_view import TOKEN_VIEW_COLUMNS, token_access_view
 from attrib.report.values import members, plain
 
 __all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html"]
@@ -170,6 +171,7 @@ def render_html(
         "n_flagged": int((score >= threshold).sum()) if score is not None else 0,
         "origins": orecs, "extra_members": xrecs, "clusters": crecs,
         "graph": _graph(crecs, by_ip), "provenance": _provenance(meta),
+        "token_access": _records(token_access_view(origins, threshold), TOKEN_VIEW_COLUMNS),
     }  # fmt: skip
     blob = json.dumps(data, default=str, ensure_ascii=False, allow_nan=False)
     blob = blob.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -5,9 +5,12 @@ the STIX vocabulary: ``anonymization``, plus ``botnet`` when its exits are mostl
 mobile, i.e. compromised home routers), an ``ipv4-addr``/``ipv6-addr`` and an ``indicator`` with
 a STIX pattern per flagged member (members below the threshold are counted, not exported), and
 relationships (indicator *indicates* infrastructure, infrastructure *consists-of* address).
-Flagged origins outside any cluster get an indicator of their own. Reasons go into the
-descriptions. Everything is created by one ``identity`` (attrib) so receivers can tell its
-source.
+Flagged origins outside any cluster get an indicator of their own. Origins with token-abuse
+evidence (mailbox access without sign-in, :mod:`attrib.report.token_view`) also form an
+``infrastructure`` object *related-to* the ATT&CK ``attack-pattern`` objects T1550.001 (Use
+Alternate Authentication Material: Application Access Token) and T1114.002 (Email Collection:
+Remote Email Collection). Reasons go into the descriptions. Everything is created by one
+``identity`` (attrib) so receivers can tell its source.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import pandas as pd
 import stix2
 
 from attrib._atomic import atomic_path
+from attrib.report.token_view import token_access_view, token_origins
 from attrib.report.values import iso, members, plain
 
 __all__ = ["DEFAULT_THRESHOLD", "stix_bundle", "write_stix"]
@@ -146,6 +150,51 @@ def _chain_objects(crow: dict[Any, Any]) -> list[Any]:
     return objs
 
 
+#: ATT&CK techniques of forged/stolen-token mail access: (id, name, STIX object id).
+TOKEN_TECHNIQUES = (
+    ("T1550.001", "Use Alternate Authentication Material: Application Access Token",
+     "attack-pattern--f005e783-57d4-4837-88ad-dbe7faee1c51"),
+    ("T1114.002", "Email Collection: Remote Email Collection",
+     "attack-pattern--b4694861-542c-48ea-9eb1-10d356e7140a"),
+)  # fmt: skip
+
+
+def _token_objects(origins: pd.DataFrame, exported: set[str]) -> list[Any]:
+    """Infrastructure behind mailbox access without sign-in, related to its ATT&CK techniques."""
+    tok = token_origins(origins)
+    if tok.empty:
+        return []
+    by = _IDENTITY.id
+    view = token_access_view(origins)
+    accounts = ", ".join(view["account"].head(20))
+    desc = (
+        f"Origins reading mail with no sign-in (forged or stolen tokens): {len(tok)} origin(s), "
+        f"{len(view)} account(s) read ({accounts}). "
+        + "; ".join(dict.fromkeys(str(r) for r in tok["reasons"].dropna().head(5)))[:2000]
+    )
+    infra = stix2.Infrastructure(
+        name="attrib token-abuse infrastructure", description=desc,
+        infrastructure_types=_infra_types(tok), created_by_ref=by, labels=["attrib", "token-abuse"],
+    )  # fmt: skip
+    objs: list[Any] = [infra]
+    for tid, name, sid in TOKEN_TECHNIQUES:
+        ap = stix2.AttackPattern(
+            id=sid, name=name, created_by_ref=by,
+            created="2026-01-01T00:00:00.000Z", modified="2026-01-01T00:00:00.000Z",
+            # ATT&CK's own id and external_id (a URL would need a hash under strict validation)
+            external_references=[{"source_name": "mitre-attack", "external_id": tid}],
+        )  # fmt: skip
+        objs += [ap, stix2.Relationship(infra, "related-to", ap, created_by_ref=by)]
+    for row in tok.to_dict("records"):
+        ip = str(row["ip"])
+        addr = _addr(ip)
+        objs += [addr, stix2.Relationship(infra, "consists-of", addr, created_by_ref=by)]
+        if ip not in exported:
+            ind = _indicator(row, infra.name)
+            objs += [ind, stix2.Relationship(ind, "indicates", infra, created_by_ref=by)]
+    return objs
+
+
 def stix_bundle(
     origins: pd.DataFrame,
     clusters: pd.DataFrame,
@@ -190,11 +239,17 @@ def stix_bundle(
         in_cluster.update(ips)
         objs += _cluster_objects(crow, rows, threshold)
     flagged = origins[(origins["score"].astype("Float64") >= threshold).fillna(False)]
+    tok_ips = set(token_origins(origins)["ip"].astype(str))
     for row in flagged.to_dict("records"):
-        if str(row["ip"]) not in in_cluster:
+        if str(row["ip"]) not in in_cluster and str(row["ip"]) not in tok_ips:
             objs.append(_indicator(row, None))
     unique = list({o.id: o for o in objs}.values())  # an address may be in a chain and a cluster
     return stix2.Bundle(objects=unique, allow_custom=False)
+    return objs
+
+
+    objs += _token_objects(origins, in_cluster)
+    return stix2.Bundle(objects=objs, allow_custom=False)
 
 
 def write_stix(

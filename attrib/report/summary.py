@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from attrib.report.token_view import token_access_view
+
 __all__ = ["summary_text"]
 
 
@@ -67,6 +69,7 @@ def summary_text(analysis: Any, n: int = 10) -> str:
             cl = "" if cl is None or cl is pd.NA else str(cl)
             head = f"{int(r['rank']):>4}  {r['ip']:<39} {float(r['score']):>5.2f}  "
             lines.append(f"{head}{_cut(cl, 8):<8} {_cut(net, 32):<32} {_cut(r.get('reasons'), 90)}")
+    lines += _token_lines(o)
     if analysis.out is not None:
         lines.append(f"outputs: {analysis.out}/ (report.html, origins.csv, origins.parquet, "
                      f"clusters.csv, origins.ndjson, stix.json, run.json)")  # fmt: skip
@@ -79,3 +82,18 @@ def _chains_line(counts: dict[str, Any]) -> str:
         return "relay chains: none found (no address seen relaying: both legs at one address)"
     return (f"relay chains: {chains:,} (clusters R0001...; {edges:,} relayed connection(s) "
             "linked in to out)")  # fmt: skip
+
+
+def _token_lines(origins: pd.DataFrame, n: int = 5) -> list[str]:
+    """The "access without sign-in" accounts (token-abuse evidence), if any."""
+    view = token_access_view(origins)
+    if not len(view):
+        return []
+    out = [f"mailbox access without sign-in (forged/stolen tokens?): {len(view):,} account(s)"]
+    for r in view.head(n).to_dict("records"):
+        origins_ = str(r["origins"]).split(";")
+        out.append(
+            f"  {_cut(r['account'], 40):<40} {r['items']:>7,} items from {len(origins_)} origin(s)"
+            f" ({_cut(r['networks'], 60)}) with {_cut(r['apps'], 40)}"
+        )
+    return out

@@ -90,6 +90,7 @@ def test_app_rarity_novelty_sync_and_habit(origins):
     assert vps["access_app_tenant_new"] == 1.0
     assert vps["sync_share"] == 1.0
     assert vps["access_items"] == 80  # OperationCount stands in when no items are listed
+    assert vps["access_account_items"] == "u1@o=40;u2@o=40"
     assert vps["access_offhabit_share"] == 1.0  # 03:00, the accounts work 9-17
     home = origins.loc[HOME]
     assert home["access_app_tenant_share"] == pytest.approx(10 / 11)
@@ -135,3 +136,19 @@ def test_apply_token_evidence_lifts_and_reranks(origins):
     assert list(out["rank"]) == list(range(1, len(out) + 1))
     untouched = out.set_index("ip").loc[HOME]
     assert untouched["score"] == 0.1 and untouched["reasons"] == "r"
+
+
+@pytest.mark.parametrize("merge_rows", [2_000_000, 5])
+def test_chunked_equals_whole(monkeypatch, merge_rows):
+    import attrib.features.tokens as tokens
+    from attrib.features.tokens import TOKEN_DESCRIPTIVE, TOKEN_FEATURES
+
+    monkeypatch.setattr(tokens, "MERGE_ROWS", merge_rows)
+    ev = events().sample(frac=1.0, random_state=1).reset_index(drop=True)
+    whole = by_ip(build_origins(ev, enrichment()))
+    parts = [ev.iloc[i : i + 17] for i in range(0, len(ev), 17)]
+    chunked = by_ip(build_origins(iter(parts), enrichment()))
+    cols = [*TOKEN_FEATURES, *TOKEN_DESCRIPTIVE]
+    pd.testing.assert_frame_equal(
+        whole.loc[sorted(whole.index), cols], chunked.loc[sorted(whole.index), cols]
+    )

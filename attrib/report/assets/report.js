@@ -199,6 +199,17 @@
   tlSel.addEventListener("change", renderTimeline);
   renderTimeline();
 
+  // ---- access without sign-in -----------------------------------------------------------------
+  var tb = document.getElementById("token-table").tBodies[0];
+  var tacc = D.token_access || [];
+  tacc.forEach(function (r) {
+    var tr = el("tr");
+    [r.account, r.origins, r.networks, r.apps, r.mailboxes, r.items, fmt(r.first_seen),
+     fmt(r.last_seen), r.evidence].forEach(function (v) { tr.appendChild(el("td", {}, v)); });
+    tb.appendChild(tr);
+  });
+  document.getElementById("token-note").textContent = tacc.length ? tacc.length + " account(s)" : "No account shows mailbox access without a sign-in.";
+
   // ---- provenance -------------------------------------------------------------------------------
   var prov = document.getElementById("prov");
   (D.provenance || []).forEach(function (kv) {
