@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from attrib.errors import FormatError
+from attrib.errors import FormatError, UnknownFormatError
 from attrib.io._base import ReadContext
 from attrib.io._flow_mapping import NFDUMP, FlowMapping, load_mapping, mapping_from_dict
 from attrib.io._source import Source
@@ -92,12 +92,19 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
     fmt
         ``"nfdump"`` or ``"flow"``.
 
-    Yields
-    ------
-    pandas.DataFrame
-        Chunks conforming to :data:`attrib.schema.EVENT_DTYPES`.
+    Returns
+    -------
+    iterator of pandas.DataFrame
+        Chunks conforming to :data:`attrib.schema.EVENT_DTYPES` (a missing mapping is an
+        :class:`~attrib.errors.UnknownFormatError` raised here, before any chunk).
     """
     mapping = NFDUMP if fmt == "nfdump" else _mapping(source, ctx)
+    return _chunks(source, ctx, fmt, mapping)
+
+
+def _chunks(
+    source: Source, ctx: ReadContext, fmt: str, mapping: FlowMapping
+) -> Iterator[pd.DataFrame]:
     max_line = int(ctx.options.get("max_line_bytes", MAX_LINE_BYTES))
     with source.open() as raw:
         if mapping.format == "json":
@@ -109,11 +116,11 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
 
 def _mapping(source: Source, ctx: ReadContext) -> FlowMapping:
     m = ctx.options.get("flow_mapping")
-    if m is None:
-        raise FormatError(
-            str(source.path),
-            "a generic flow table needs a mapping: use --format flow --flow-mapping FILE "
-            "(examples in data/mappings/, see docs/formats.md)",
+    if m is None:  # raised before reading, so a folder read skips the file with this reason
+        raise UnknownFormatError(
+            f"{source.path}: a table no reader recognises (a generic flow export needs a "
+            "mapping: --format flow --flow-mapping FILE; examples in data/mappings/, see "
+            "docs/formats.md)"
         )
     if isinstance(m, FlowMapping):
         return m

@@ -14,6 +14,10 @@ def _cut(text: Any, width: int) -> str:
     return s if len(s) <= width else s[: width - 1] + "\u2026"
 
 
+def _base(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def summary_text(analysis: Any, n: int = 10) -> str:
     """Render the summary of an :class:`~attrib.analysis.Analysis`.
 
@@ -38,6 +42,10 @@ def summary_text(analysis: Any, n: int = 10) -> str:
     if rep.failed:
         names = ", ".join(p for p, _ in rep.failed[:5]) + (" ..." if len(rep.failed) > 5 else "")
         lines.append(f"warning: {len(rep.failed)} unreadable file(s) skipped: {names}")
+    unused = [f for f in rep.files if f.unused and not f.rows]
+    if unused:  # e.g. Zeek x509/dhcp/arp logs: read, but nothing in them names a connection
+        names = ", ".join(_base(f.path) for f in unused[:8]) + (" ..." if len(unused) > 8 else "")
+        lines.append(f"not used: {len(unused)} file(s) without connection endpoints: {names}")
     ctx = meta.get("context") or {}
     if ctx.get("inferred"):
         lines.append(
