@@ -66,6 +66,7 @@ def _read(
     since: pd.Timestamp | None,
     until: pd.Timestamp | None,
     show: bool | None,
+    read_kw: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     if isinstance(inputs, pd.DataFrame):  # events already read (notebooks, df.attrib)
         return _in_window(conform_events(inputs), since, until).reset_index(drop=True)
@@ -73,8 +74,8 @@ def _read(
     # into one frame with self_destruct, so the concatenation never holds two copies.
     tables = []
     for c in _progress(
-        iter_read(inputs, skip_unreadable=True, report=report), "reading", unit="chunk",
-        enabled=show,
+        iter_read(inputs, skip_unreadable=True, report=report, **(read_kw or {})), "reading",
+        unit="chunk", enabled=show,
     ):  # fmt: skip
         c = _in_window(c, since, until)
         if len(c):
@@ -150,13 +151,14 @@ def materialised_front(
     sightings: Any,
     geoip_dir: PathLike | None,
     show: bool | None,
+    read_kw: dict[str, Any] | None = None,
 ) -> Front:
     """Read everything into one events table, then enrich and build origins."""
     from attrib.enrich import default_enricher
     from attrib.features import build_origins
 
     with stats.stage("read") as rec:
-        events = _read(inputs, report, window[0], window[1], show)
+        events = _read(inputs, report, window[0], window[1], show, read_kw)
         rec["rows"] = len(events)
     with stats.stage("enrich") as rec:
         enricher = default_enricher(geoip_dir)
@@ -184,6 +186,7 @@ def streamed_front(
     sightings: Any,
     geoip_dir: PathLike | None,
     show: bool | None,
+    read_kw: dict[str, Any] | None = None,
 ) -> Front:
     """Stream chunks into the feature accumulator; keep no events table."""
     from attrib.enrich import default_enricher
@@ -198,14 +201,14 @@ def streamed_front(
     ctx = configured
     if _needs_inference(configured):
         with stats.stage("context") as rec:
-            sample = inference_events(paths, win, show)
+            sample = inference_events(paths, win, show, read_kw)
             ctx = complete_context(configured, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
     acc = OriginAccumulator(ctx)
     with stats.stage("read") as rec:
         rec["includes"] = "Zeek join and feature accumulation"
-        res = stream_origins(paths, report, ctx, win, show, acc)
+        res = stream_origins(paths, report, ctx, win, show, acc, read_kw)
         rec["rows"] = res.events
     with stats.stage("enrich") as rec:
         enrichment = _enrich(enricher, pd.Series(sorted(res.src_ips), dtype="string"), show)

@@ -104,15 +104,25 @@ class StreamResult:
 
 
 def _chunks(
-    paths: Iterable[Path], report: ReadReport, desc: str, show: bool | None
+    paths: Iterable[Path],
+    report: ReadReport,
+    desc: str,
+    show: bool | None,
+    read_kw: dict[str, Any] | None = None,
 ) -> Iterator[pd.DataFrame]:
+    """Chunks of every path; ``read_kw``: ``format`` and ``options`` for :func:`iter_read`."""
     yield from _progress(
-        iter_read(list(paths), skip_unreadable=True, report=report), desc, unit="chunk",
-        enabled=show,
+        iter_read(list(paths), skip_unreadable=True, report=report, **(read_kw or {})), desc,
+        unit="chunk", enabled=show,
     )  # fmt: skip
 
 
-def inference_events(inputs: Iterable[PathLike], window: Window, show: bool | None) -> pd.DataFrame:
+def inference_events(
+    inputs: Iterable[PathLike],
+    window: Window,
+    show: bool | None,
+    read_kw: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """One reading pass keeping what context inference looks at, in bounded memory.
 
     Identity rows (``src_ip``, ``user``, ``outcome``; no destination) are kept whole, since
@@ -126,6 +136,9 @@ def inference_events(inputs: Iterable[PathLike], window: Window, show: bool | No
         The ``--since``/``--until`` filter.
     show
         Progress bars.
+    read_kw
+        ``format`` and ``options`` for :func:`attrib.io.iter_read` (``--format``,
+        ``--flow-mapping``).
 
     Returns
     -------
@@ -134,7 +147,7 @@ def inference_events(inputs: Iterable[PathLike], window: Window, show: bool | No
     """
     ident, pairs = [], []
     cols = ["src_ip", "dst_ip", "user", "outcome"]
-    for c in _chunks(expand_paths(inputs), ReadReport(), "reading (context)", show):
+    for c in _chunks(expand_paths(inputs), ReadReport(), "reading (context)", show, read_kw):
         c = window(c)[cols]
         is_id = c["dst_ip"].isna() & c["src_ip"].notna()
         ident.append(c[is_id])
@@ -152,6 +165,7 @@ def stream_origins(
     window: Window,
     show: bool | None,
     accumulator: Any,
+    read_kw: dict[str, Any] | None = None,
 ) -> StreamResult:
     """Read every input once, joined as ``join_by_uid`` would, into ``accumulator``.
 
@@ -169,6 +183,8 @@ def stream_origins(
         Progress bars.
     accumulator
         An :class:`attrib.features.OriginAccumulator` (``update(chunk)``).
+    read_kw
+        ``format`` and ``options`` for :func:`attrib.io.iter_read`.
 
     Returns
     -------
@@ -182,14 +198,14 @@ def stream_origins(
     other = [p for p in paths if p not in set(app_paths)]
     res = StreamResult()
     held: list[pd.DataFrame] = []
-    for c in _chunks(app_paths, report, "reading (Zeek application logs)", show):
+    for c in _chunks(app_paths, report, "reading (Zeek application logs)", show, read_kw):
         held.append(_lean(window(c)))
     app = pd.concat(held, ignore_index=True) if held else pd.DataFrame({"uid": []})
     held.clear()
     app_uid = app["uid"].astype("string") if len(app) else pd.Series([], dtype="string")
     used = np.zeros(len(app), dtype=bool)
     logger.info("%s: %d Zeek application rows held for the join", context.name, len(app))
-    for c in _chunks(other, report, "reading", show):
+    for c in _chunks(other, report, "reading", show, read_kw):
         c = window(c)
         if len(app) and c["uid"].notna().any():
             hit = app_uid.isin(c["uid"].dropna()).to_numpy(dtype=bool)

@@ -52,6 +52,18 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def _read_kw(fmt: str | None, flow_mapping: PathLike | None) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if fmt:
+        kw["format"] = fmt
+    if flow_mapping is not None:
+        from attrib.io.netflow import load_mapping
+
+        # loaded here, so that a bad mapping fails before any reading
+        kw["options"] = {"flow_mapping": load_mapping(os.fspath(flow_mapping))}
+    return kw
+
+
 def _cluster_scores(clusters: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
     """A cluster is as suspicious as its most suspicious member."""
     out = clusters.copy()
@@ -101,6 +113,8 @@ def analyze(
     progress: bool | None = None,
     run_id: str | None = None,
     keep_events: bool = True,
+    format: str | None = None,
+    flow_mapping: PathLike | None = None,
 ) -> Analysis:
     """Analyse logs and captures: rank origins, find their infrastructure, explain why.
 
@@ -135,6 +149,11 @@ def analyze(
         Keep the events table (``Analysis.events``). False streams the inputs into the feature
         accumulator in bounded memory (what ``attrib analyze`` does); ``Analysis.events`` is
         then empty.
+    format
+        Force the input format instead of sniffing it (as ``attrib read --format``).
+    flow_mapping
+        A TOML flow mapping for generic flow exports (``format="flow"``; see
+        ``data/mappings/``).
 
     Returns
     -------
@@ -160,6 +179,7 @@ def analyze(
             inputs, out=out, configured=configured, model=model, sightings=sightings,
             window=(t_since, t_until), geoip_dir=geoip_dir, threshold=threshold,
             show=progress, keep_events=keep_events, run_id=run_id, created=created,
+            read_kw=_read_kw(format, flow_mapping),
         )  # fmt: skip
     finally:
         if sightings is not None:
@@ -180,6 +200,7 @@ def _run(
     keep_events: bool,
     run_id: str,
     created: datetime,
+    read_kw: dict[str, Any],
 ) -> Analysis:
     from attrib.cluster import OriginClusterer
     from attrib.score import load_model
@@ -188,7 +209,7 @@ def _run(
     report = ReadReport()
     stream = not keep_events and not isinstance(inputs, pd.DataFrame)
     front_of = streamed_front if stream else materialised_front
-    f = front_of(inputs, report, configured, window, stats, sightings, geoip_dir, show)  # type: ignore[arg-type]
+    f = front_of(inputs, report, configured, window, stats, sightings, geoip_dir, show, read_kw)  # type: ignore[arg-type]
     if report.failed and not report.files:
         path, why = report.failed[0]
         raise InputError(f"no readable input: {len(report.failed)} file(s) skipped ({why})")
