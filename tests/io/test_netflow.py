@@ -27,8 +27,6 @@ def _read(path: Path, fmt: str | None = None, **opts: object) -> tuple[pd.DataFr
 
 
 def test_nfdump_sample_reads_every_row_exactly() -> None:
-    if not SAMPLE.exists():
-        pytest.skip("shared data missing")
     df, rep = _read(SAMPLE)
     st_ = rep.files[0]
     assert st_.format == "nfdump" and st_.rows == data_lines(SAMPLE) - 1 and not st_.skipped

@@ -78,8 +78,6 @@ def test_otrf_logs_read_exactly(path: Path) -> None:
 
 def test_btest_conn_values_exact() -> None:
     p = BTEST / "opt.basic" / "conn.log"
-    if not p.exists():
-        pytest.skip("shared data missing")
     df, rep = _read(p)
     _assert_canonical(df)
     r = df.iloc[0]
@@ -95,8 +93,6 @@ def test_btest_conn_values_exact() -> None:
 def test_btest_field_name_map_and_scope_sep() -> None:
     base = BTEST / "scripts.base.frameworks.logging"
     a, b = Path(f"{base}.field-name-map/conn.log"), Path(f"{base}.scope_sep/conn.log")
-    if not a.exists() or not b.exists():
-        pytest.skip("shared data missing")
     da, db = read(a), read(b)
     assert da["src_ip"].iloc[0] == "173.192.163.128" and da["dst_port"].iloc[0] == 6705
     assert db["src_ip"].iloc[0] == "173.192.163.128" and db["dst_port"].iloc[0] == 6705
@@ -105,8 +101,6 @@ def test_btest_field_name_map_and_scope_sep() -> None:
 def test_btest_ssl_values_and_unmasked_ts() -> None:
     p = BTEST / "scripts.base.protocols.quic.interop.quic-go_quic-go.handshake" / "ssl.log"
     q = BTEST / "scripts.base.protocols.ssl.tls13-encrypted-client-hello" / "ssl.log"
-    if not p.exists() or not q.exists():
-        pytest.skip("shared data missing")
     df = read(p)
     assert df["ts"].iloc[0] == pd.Timestamp("1970-01-01 00:00:01", tz="UTC")
     assert (df["tls_sni"].iloc[0], df["tls_version"].iloc[0]) == ("server4:443", "TLSv13")
@@ -116,8 +110,6 @@ def test_btest_ssl_values_and_unmasked_ts() -> None:
 
 def test_otrf_json_values_and_ssl_join() -> None:
     d = OTRF / "UTICA-C"
-    if not d.exists():
-        pytest.skip("shared data missing")
     conn = read(d / "UTICA-C_conn.log")
     r = conn.iloc[0]
     assert r.ts == pd.Timestamp("2020-05-01 07:21:25.417361", tz="UTC")
