@@ -27,6 +27,10 @@ __all__ = ["analyze_cmd"]
               help="Force the input format (as for read; e.g. flow, events).")  # fmt: skip
 @click.option("--flow-mapping", type=click.Path(exists=True, dir_okay=False),
               help="TOML mapping for generic flow CSV/JSON exports (data/mappings/).")  # fmt: skip
+@click.option("--direction", type=click.Choice(["inbound", "outbound", "both"]), default=None,
+              help="Origins are the public sources reaching the organisation (inbound), the "
+                   "public peers its internal hosts reach (outbound), or both; default: "
+                   "inferred from the data and the context.")  # fmt: skip
 @click.option("--top", default=10, show_default=True, help="Origins in the printed summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json instead of the summary.")
 def analyze_cmd(
@@ -41,6 +45,7 @@ def analyze_cmd(
     threshold: float,
     fmt: str | None,
     flow_mapping: str | None,
+    direction: str | None,
     top: int,
     as_json: bool,
 ) -> None:
@@ -55,7 +60,7 @@ def analyze_cmd(
     result = analyze(
         list(inputs), out=out, context=config, model=model, store=store, since=since,
         until=until, geoip_dir=geoip_dir, threshold=threshold, keep_events=False, format=fmt,
-        flow_mapping=flow_mapping,
+        flow_mapping=flow_mapping, direction=direction,
     )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.meta, indent=2, default=str))

@@ -19,6 +19,14 @@ import pyarrow as pa
 
 from attrib.context import OrgContext
 from attrib.context.infer import complete_context
+from attrib.features.direction import (
+    DirectedAccumulator,
+    DirectionCounts,
+    PeerHosts,
+    infer_direction,
+    no_origins_reason,
+    orient,
+)
 from attrib.io import ReadReport, iter_read
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
@@ -45,6 +53,12 @@ class Front:
     n_events: int
     ts_min: Any
     ts_max: Any
+    #: the direction used and the evidence for it (see attrib.features.direction)
+    direction: str = "inbound"
+    direction_counts: dict[str, int] | None = None
+    direction_inferred: bool = True
+    #: why there is no origin, when there is none
+    no_origins_reason: str | None = None
 
 
 def _in_window(
@@ -152,6 +166,7 @@ def materialised_front(
     geoip_dir: PathLike | None,
     show: bool | None,
     read_kw: dict[str, Any] | None = None,
+    direction: str | None = None,
 ) -> Front:
     """Read everything into one events table, then enrich and build origins."""
     from attrib.enrich import default_enricher
@@ -165,16 +180,41 @@ def materialised_front(
         enrichment = _enrich(enricher, events["src_ip"], show)
         rec["rows"] = len(enrichment)
     ctx = complete_context(configured, events, enrichment)
+    counts = DirectionCounts()
+    counts.add(events, ctx)
+    way = direction or infer_direction(counts)
+    peers = None
+    if way != "inbound":
+        n_raw = len(events)
+        events = orient(events, way, ctx)
+        peers = PeerHosts()
+        peers.add(events if way == "outbound" else events.iloc[n_raw:])
+        with stats.stage("enrich (peers)") as rec:
+            enrichment = _enrich(enricher, events["src_ip"], show)
+            rec["rows"] = len(enrichment)
     with stats.stage("features") as rec:
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         chunks = _progress(_slices(events), "features", total=_n_slices(events), unit="chunk",
                            enabled=show)  # fmt: skip
         origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
+        origins = _with_peers(origins, peers)
         rec["rows"] = len(origins)
     has_ts = len(events) and events["ts"].notna().any()
     return Front(events, origins, enricher, ctx, _days(events, origins["ip"]), len(events),
                  events["ts"].min() if has_ts else None,
-                 events["ts"].max() if has_ts else None)  # fmt: skip
+                 events["ts"].max() if has_ts else None, way, counts.as_dict(),
+                 direction is None, _why_none(origins, counts, way))  # fmt: skip
+
+
+def _why_none(origins: pd.DataFrame, counts: DirectionCounts, way: str) -> str | None:
+    return None if len(origins) else no_origins_reason(counts, way)
+
+
+def _with_peers(origins: pd.DataFrame, peers: PeerHosts | None) -> pd.DataFrame:
+    """Outbound origins get the internal hosts that reached them."""
+    if peers is None:
+        return origins
+    return origins.merge(peers.table(), on="ip", how="left", validate="one_to_one")
 
 
 def streamed_front(
@@ -187,11 +227,12 @@ def streamed_front(
     geoip_dir: PathLike | None,
     show: bool | None,
     read_kw: dict[str, Any] | None = None,
+    direction: str | None = None,
 ) -> Front:
     """Stream chunks into the feature accumulator; keep no events table."""
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
-    from attrib.pipeline._stream import inference_events, stream_origins
+    from attrib.pipeline._stream import StreamResult, inference_events, stream_origins
 
     def win(c: pd.DataFrame) -> pd.DataFrame:
         return _in_window(c, window[0], window[1])
@@ -205,18 +246,23 @@ def streamed_front(
             ctx = complete_context(configured, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
-    acc = OriginAccumulator(ctx)
+    directed = DirectedAccumulator(ctx, direction, lambda: OriginAccumulator(ctx), StreamResult)
     with stats.stage("read") as rec:
         rec["includes"] = "Zeek join and feature accumulation"
-        res = stream_origins(paths, report, ctx, win, show, acc, read_kw)
+        res = stream_origins(paths, report, ctx, win, show, directed, read_kw)
         rec["rows"] = res.events
+    acc, seen = directed.chosen()
     with stats.stage("enrich") as rec:
-        enrichment = _enrich(enricher, pd.Series(sorted(res.src_ips), dtype="string"), show)
+        enrichment = _enrich(enricher, pd.Series(sorted(seen.src_ips), dtype="string"), show)
         rec["rows"] = len(enrichment)
     with stats.stage("features") as rec, _step("features", show):
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         origins = acc.result(enrichment, enricher=enricher, history=history)
+        way = directed.direction
+        origins = _with_peers(origins, directed.peers if way != "inbound" else None)
         rec["rows"] = len(origins)
-    days = res.day_table()
+    days = seen.day_table()
     days = days[days["ip"].isin(origins["ip"])]
-    return Front(empty_events(), origins, enricher, ctx, days, res.events, res.ts_min, res.ts_max)
+    return Front(empty_events(), origins, enricher, ctx, days, res.events, seen.ts_min,
+                 seen.ts_max, way, directed.counts.as_dict(), direction is None,
+                 _why_none(origins, directed.counts, way))  # fmt: skip

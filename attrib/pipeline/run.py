@@ -29,6 +29,7 @@ from attrib._version import __version__
 from attrib.analysis import Analysis
 from attrib.context import OrgContext
 from attrib.errors import ConfigError, InputError
+from attrib.features.direction import DIRECTIONS
 from attrib.io import ReadReport
 from attrib.pipeline._front import _step, materialised_front, streamed_front
 from attrib.pipeline._runstats import RunStats
@@ -115,6 +116,7 @@ def analyze(
     keep_events: bool = True,
     format: str | None = None,
     flow_mapping: PathLike | None = None,
+    direction: str | None = None,
 ) -> Analysis:
     """Analyse logs and captures: rank origins, find their infrastructure, explain why.
 
@@ -154,6 +156,11 @@ def analyze(
     flow_mapping
         A TOML flow mapping for generic flow exports (``format="flow"``; see
         ``data/mappings/``).
+    direction
+        Which side is the origin: ``"inbound"`` (public sources reaching the organisation),
+        ``"outbound"`` (public peers its internal hosts reach; each origin lists those hosts
+        in ``internal_hosts``) or ``"both"``; None infers it from the data and the context
+        (see :mod:`attrib.features.direction`). The choice is in ``meta["direction"]``.
 
     Returns
     -------
@@ -170,6 +177,8 @@ def analyze(
     created = datetime.now(UTC)
     run_id = run_id or f"{created:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     t_since, t_until = _timestamp(since, "since"), _timestamp(until, "until")
+    if direction is not None and direction not in DIRECTIONS:
+        raise ConfigError(f"--direction: {direction!r} is not one of {', '.join(DIRECTIONS)}")
     configured = _context(context)
     if out is not None:  # fail before the heavy work
         ensure_writable_dir(out)
@@ -179,7 +188,7 @@ def analyze(
             inputs, out=out, configured=configured, model=model, sightings=sightings,
             window=(t_since, t_until), geoip_dir=geoip_dir, threshold=threshold,
             show=progress, keep_events=keep_events, run_id=run_id, created=created,
-            read_kw=_read_kw(format, flow_mapping),
+            read_kw=_read_kw(format, flow_mapping), direction=direction,
         )  # fmt: skip
     finally:
         if sightings is not None:
@@ -201,6 +210,7 @@ def _run(
     run_id: str,
     created: datetime,
     read_kw: dict[str, Any],
+    direction: str | None,
 ) -> Analysis:
     from attrib.cluster import OriginClusterer
     from attrib.score import load_model
@@ -209,7 +219,8 @@ def _run(
     report = ReadReport()
     stream = not keep_events and not isinstance(inputs, pd.DataFrame)
     front_of = streamed_front if stream else materialised_front
-    f = front_of(inputs, report, configured, window, stats, sightings, geoip_dir, show, read_kw)  # type: ignore[arg-type]
+    f = front_of(inputs, report, configured, window, stats, sightings, geoip_dir, show, read_kw,  # type: ignore[arg-type]
+                 direction)  # fmt: skip
     if report.failed and not report.files:
         path, why = report.failed[0]
         raise InputError(f"no readable input: {len(report.failed)} file(s) skipped ({why})")
@@ -239,11 +250,15 @@ def _run(
         "model_path": str(model) if model else None,
         "store": str(sightings.path) if sightings is not None else None,
         "threshold": threshold,
+        "direction": {"mode": f.direction, "inferred": f.direction_inferred,
+                      "evidence": f.direction_counts},
         "counts": {
             "events": f.n_events, "origins": len(origins), "clusters": len(clusters),
             "flagged": int((origins["score"] >= threshold).sum()),
         },
     }  # fmt: skip
+    if f.no_origins_reason:
+        meta["no_origins_reason"] = f.no_origins_reason
     analysis = Analysis(events=f.events, origins=origins, clusters=clusters, context=f.context,
                         read_report=report, meta=meta, scorer=scorer)  # fmt: skip
     _finish(analysis, f.days, stats, out, sightings, threshold)

@@ -53,6 +53,14 @@ def summary_text(analysis: Any, n: int = 10) -> str:
             + ", ".join(f"{k}={ctx.get(k)}" for k in ctx["inferred"] if k != "services")
             + (" (and services)" if "services" in ctx["inferred"] else "")
         )
+    way = meta.get("direction") or {}
+    if way.get("mode"):
+        ev = way.get("evidence") or {}
+        how = (f"inferred: {ev.get('inbound', 0):,} connections in from public addresses, "
+               f"{ev.get('outbound', 0):,} out from internal hosts"
+               + (f", {ev.get('identity', 0):,} sign-in/audit events" if ev.get("identity") else "")
+               + "; --direction to choose") if way.get("inferred") else "as requested"  # fmt: skip
+        lines.append(f"direction: {way['mode']} ({how})")
     th = float(meta.get("threshold", 0.5))
     o = analysis.origins
     flagged = int((o["score"] >= th).sum()) if len(o) else 0
@@ -60,6 +68,8 @@ def summary_text(analysis: Any, n: int = 10) -> str:
         f"{len(o):,} origins, {len(analysis.clusters):,} clusters, "
         f"{flagged:,} flagged (score >= {th:.2f})"
     )
+    if not len(o) and meta.get("no_origins_reason"):
+        lines.append(f"no origins: {meta['no_origins_reason']}")
     if len(o):
         lines.append(f"{'rank':>4}  {'origin':<39} {'score':>5}  {'cluster':<8} "
                      f"{'network':<32} reasons")  # fmt: skip
