@@ -35,18 +35,22 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: Any) -> None:
+        """Start the header timer when a connection opens."""
         super().connection_made(transport)
         self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        """Stop the timer when the connection goes."""
         self._disarm()
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
+        """Restart the header timer for the next request on a kept-alive connection."""
         super().on_message_begin()
         self._arm()
 
     def on_headers_complete(self) -> None:
+        """Headers arrived in time: stop the timer."""
         self._disarm()
         super().on_headers_complete()
 

@@ -23,6 +23,14 @@ __all__ = ["analyze_cmd"]
               help="Folder of MaxMind .mmdb files (on top of the bundled data).")  # fmt: skip
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Score from which origins are flagged.")  # fmt: skip
+@click.option("-f", "--format", "fmt", default=None,
+              help="Force the input format (as for read; e.g. flow, events).")  # fmt: skip
+@click.option("--flow-mapping", type=click.Path(exists=True, dir_okay=False),
+              help="TOML mapping for generic flow CSV/JSON exports (data/mappings/).")  # fmt: skip
+@click.option("--direction", type=click.Choice(["inbound", "outbound", "both"]), default=None,
+              help="Origins are the public sources reaching the organisation (inbound), the "
+                   "public peers its internal hosts reach (outbound), or both; default: "
+                   "inferred from the data and the context.")  # fmt: skip
 @click.option("--top", default=10, show_default=True, help="Origins in the printed summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json instead of the summary.")
 def analyze_cmd(
@@ -35,19 +43,24 @@ def analyze_cmd(
     store: str | None,
     geoip_dir: str | None,
     threshold: float,
+    fmt: str | None,
+    flow_mapping: str | None,
+    direction: str | None,
     top: int,
     as_json: bool,
 ) -> None:
     """Analyse INPUTS (files, folders, globs; any supported format) and rank the origins.
 
     With --out, writes origins.csv/.parquet, clusters.csv, origins.ndjson (ECS), stix.json
-    (STIX 2.1), report.html and run.json into the folder, atomically.
+    (STIX 2.1), report.html and run.json into the folder, atomically. Inputs may also be
+    what `attrib read --out` wrote (events .parquet or .csv).
     """
     from attrib.pipeline import analyze
 
     result = analyze(
         list(inputs), out=out, context=config, model=model, store=store, since=since,
-        until=until, geoip_dir=geoip_dir, threshold=threshold, keep_events=False,
+        until=until, geoip_dir=geoip_dir, threshold=threshold, keep_events=False, format=fmt,
+        flow_mapping=flow_mapping, direction=direction,
     )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.meta, indent=2, default=str))

@@ -56,6 +56,8 @@ def read_cmd(
             line += f", {f.skipped_total} skipped ({reasons})"
         if f.nulled:
             line += ", " + ", ".join(f"{v} {k}" for k, v in f.nulled.items())
+        if f.unused:
+            line += ", not used: " + ", ".join(f"{v} rows ({k})" for k, v in f.unused.items())
         click.echo(line)
     for path, why in report.failed:
         click.echo(f"skipped file {path}: {why.removeprefix(path + ': ')}", err=True)

@@ -61,6 +61,9 @@ class FileStats:
     #: rows kept but with a value nulled (e.g. btest's masked timestamps), by reason
     nulled: Counter[str] = field(default_factory=Counter)
     first_bad_line: dict[str, int] = field(default_factory=dict)
+    #: well-formed rows not turned into events, by reason (e.g. a Zeek ``x509`` log's rows
+    #: carry no connection endpoints); not bad rows, so they never count toward the limit
+    unused: Counter[str] = field(default_factory=Counter)
 
     @property
     def skipped_total(self) -> int:
@@ -73,7 +76,7 @@ class FileStats:
         Returns
         -------
         dict
-            Path, format, rows read, skipped rows by reason.
+            Path, format, rows read, skipped rows by reason, rows not used by reason.
         """
         return {
             "path": self.path,
@@ -83,6 +86,7 @@ class FileStats:
             "skipped_total": self.skipped_total,
             "nulled": dict(self.nulled),
             "first_bad_line": dict(self.first_bad_line),
+            "unused": dict(self.unused),
         }
 
 

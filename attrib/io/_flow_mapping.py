@@ -14,6 +14,8 @@ A mapping is a small TOML file (see ``docs/formats.md`` and ``data/mappings/``):
     ...
 
 ``ts_end`` (flow end time) may be mapped instead of ``duration``; the duration is then computed.
+A count may be the difference of two columns, ``ip_bytes_in = "TotBytes - SrcBytes"``, for exports
+that give a total and one direction (Argus/Stratosphere ``binetflow``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 from attrib.errors import ConfigError
 from attrib.schema import EVENT_DTYPES
 
-__all__: list[str] = []
+__all__: list[str] = []  # private; see attrib.io.netflow
 
 #: Canonical columns a mapping may fill (plus the pseudo-column ``ts_end``).
 MAPPABLE = tuple(c for c in EVENT_DTYPES if c not in ("source", "event_type")) + ("ts_end",)
@@ -58,6 +60,23 @@ class FlowMapping:
     def duration_scale(self) -> float:
         """Seconds per unit of the duration column."""
         return _UNITS[self.duration_unit]
+
+
+def sources(value: str) -> list[str]:
+    """The export columns one ``[columns]`` value reads: one name, or two for ``"A - B"``.
+
+    Parameters
+    ----------
+    value
+        A ``[columns]`` value.
+
+    Returns
+    -------
+    list of str
+        Column names.
+    """
+    a, sep, b = value.partition(" - ")
+    return [a.strip(), b.strip()] if sep and a.strip() and b.strip() else [value]
 
 
 def load_mapping(path: str | Path) -> FlowMapping:

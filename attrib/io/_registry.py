@@ -19,7 +19,7 @@ __all__ = ["READER_MODULES", "format_names", "module_for"]
 
 #: Reader modules in sniffing order: binary magics first, then JSON shapes, then text tables.
 READER_MODULES: tuple[str, ...] = (
-    "pcap", "suricata", "signin",
+    "pcap", "events", "suricata", "signin",
     # text tables last; "netflow" also sniffs "flow" for any unclaimed table, so it stays last
     "zeek", "netflow",
 )  # fmt: skip

@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow as pa
 
 from attrib.io._base import ReadContext
+from attrib.io._zeek_logs import has_endpoints, unused_reason
 from attrib.io._zeek_map import ALIASES, BY_LOG, COMMON, SENSOR_FIELDS, infer_log_type, to_frame
 
 __all__: list[str] = []
@@ -116,6 +117,9 @@ def read_json_chunks(raw: IO[bytes], ctx: ReadContext, max_line: int) -> Iterato
             continue
         rec = parse_line(line, lineno, ctx)
         if rec is None:
+            continue
+        if not has_endpoints(rec.keys()):  # x509, dhcp, software, ...: nothing to analyse
+            ctx.stats.unused[unused_reason(_log_type(rec))] += 1
             continue
         recs.append(rec)
         if len(recs) >= ctx.chunksize:

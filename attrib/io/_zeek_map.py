@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attrib.io._base import utc_ns
+from attrib.io._zeek_logs import signature_type
 from attrib.schema import EVENT_DTYPES, SOURCES
 
 __all__: list[str] = []
@@ -120,7 +121,7 @@ def infer_log_type(fields: set[str]) -> str:
         return "http"
     if {"query", "qtype", "rcode"} & fields:
         return "dns"
-    return "unknown"
+    return signature_type(fields) or "unknown"
 
 
 #: immutable Arrow arrays shared by the chunks of a read, by (what, length)

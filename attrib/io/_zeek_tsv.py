@@ -197,14 +197,35 @@ def split_stream(
 
 
 def _next_header(buf: bytearray, pos: int, n: int) -> int:
-    """Offset of the next line starting with ``#`` (or ``n``); memchr on ``#`` is fast."""
+    """Offset of the next header line (or ``n``); memchr on ``#`` is fast.
+
+    A header line starts with ``#``, possibly after spaces or tabs (real logs have been seen
+    with a stray tab before ``#separator``); ``pos`` is the start of a data line.
+    """
+    start = pos
     while True:
         j = buf.find(b"#", pos, n)
         if j < 0:
             return n
         if buf[j - 1] == 10:  # preceded by a newline: a header line
             return j
+        k = j - 1
+        while k > start and buf[k] in _BLANKS:
+            k -= 1
+        if buf[k] == 10:
+            return k + 1
         pos = j + 1
+
+
+_BLANKS = (9, 32)
+
+
+def _header_at(buf: bytearray, pos: int, n: int) -> int:
+    """Offset of the ``#`` when the line at ``pos`` is a header line, else -1."""
+    k = pos
+    while k < n and buf[k] in _BLANKS:
+        k += 1
+    return k if k < n and buf[k] == 35 else -1
 
 
 def _valid_utf8(view: memoryview) -> bool:
@@ -253,10 +274,11 @@ def _pieces(
     view = memoryview(buf)
     ascii_block = _ascii(buf, pos, n)  # the buffer is reused: only [pos, n) is this block's
     while pos < n:
-        if buf[pos] == 35:  # "#"
+        hash_at = pos if buf[pos] == 35 else _header_at(buf, pos, n) if buf[pos] in _BLANKS else -1
+        if hash_at >= 0:  # a "#" header line
             nl = buf.find(b"\n", pos, n)
             end = n if nl < 0 else nl
-            yield Piece(lineno + 1, header=bytes(view[pos:end]).rstrip(b"\r"))
+            yield Piece(lineno + 1, header=bytes(view[hash_at:end]).rstrip(b"\r"))
             lineno += 1
             pos = end + 1
         else:

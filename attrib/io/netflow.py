@@ -13,9 +13,11 @@ without a mapping fails with a one-line hint.
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, cast
 
@@ -25,15 +27,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from attrib.errors import FormatError
+from attrib.errors import FormatError, UnknownFormatError
 from attrib.io._base import ReadContext, utc_ns
-from attrib.io._flow_mapping import NFDUMP, FlowMapping, load_mapping, mapping_from_dict
+from attrib.io._flow_mapping import NFDUMP, FlowMapping, load_mapping, mapping_from_dict, sources
 from attrib.io._source import Source
 from attrib.io._zeek_json import iter_lines, parse_line, scalar
 from attrib.io._zeek_map import to_frame, to_ts
 from attrib.io._zeek_tsv import MAX_LINE_BYTES, guarded, parse_pool, split_stream
 
-__all__ = ["FORMATS", "NFDUMP_COLUMNS", "read_chunks", "sniff"]
+__all__ = ["FORMATS", "NFDUMP_COLUMNS", "load_mapping", "read_chunks", "sniff"]
 
 FORMATS = ("nfdump", "flow")
 #: The leading columns of ``nfdump -o csv`` output (1.6 and 1.7).
@@ -92,12 +94,19 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
     fmt
         ``"nfdump"`` or ``"flow"``.
 
-    Yields
-    ------
-    pandas.DataFrame
-        Chunks conforming to :data:`attrib.schema.EVENT_DTYPES`.
+    Returns
+    -------
+    iterator of pandas.DataFrame
+        Chunks conforming to :data:`attrib.schema.EVENT_DTYPES` (a missing mapping is an
+        :class:`~attrib.errors.UnknownFormatError` raised here, before any chunk).
     """
     mapping = NFDUMP if fmt == "nfdump" else _mapping(source, ctx)
+    return _chunks(source, ctx, fmt, mapping)
+
+
+def _chunks(
+    source: Source, ctx: ReadContext, fmt: str, mapping: FlowMapping
+) -> Iterator[pd.DataFrame]:
     max_line = int(ctx.options.get("max_line_bytes", MAX_LINE_BYTES))
     with source.open() as raw:
         if mapping.format == "json":
@@ -109,11 +118,11 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
 
 def _mapping(source: Source, ctx: ReadContext) -> FlowMapping:
     m = ctx.options.get("flow_mapping")
-    if m is None:
-        raise FormatError(
-            str(source.path),
-            "a generic flow table needs a mapping: use --format flow --flow-mapping FILE "
-            "(examples in data/mappings/, see docs/formats.md)",
+    if m is None:  # raised before reading, so a folder read skips the file with this reason
+        raise UnknownFormatError(
+            f"{source.path}: a table no reader recognises (a generic flow export needs a "
+            "mapping: --format flow --flow-mapping FILE; examples in data/mappings/, see "
+            "docs/formats.md)"
         )
     if isinstance(m, FlowMapping):
         return m
@@ -169,12 +178,12 @@ def _header(line: bytes, m: FlowMapping, path: str) -> tuple[list[str], FlowMapp
     text = line.rstrip(b"\r").decode("utf-8", "replace").lstrip("\ufeff")
     names = [n.strip().strip('"') for n in text.split(m.delimiter)]
     required = m.columns if m.required is None else {c: m.columns[c] for c in m.required}
-    missing = [src for src in required.values() if src not in names]
+    missing = [s for v in required.values() for s in sources(v) if s not in names]
     if missing:
         raise FormatError(
             path, f"column(s) {', '.join(missing)} of mapping {m.name!r} not in the header", 1
         )
-    present = {c: src for c, src in m.columns.items() if src in names}
+    present = {c: v for c, v in m.columns.items() if all(s in names for s in sources(v))}
     return names, replace(m, columns=present)
 
 
@@ -238,7 +247,7 @@ def _parse_csv(
             bad.append(first_line + data.count(b"\n", 0, max(at, 0)))
         return "skip"
 
-    keep = sorted(set(m.columns.values()))
+    keep = sorted({s for v in m.columns.values() for s in sources(v)})
     table = pacsv.read_csv(
         pa.BufferReader(data),
         pacsv.ReadOptions(column_names=names, block_size=max(len(data) + 1, 1 << 20)),
@@ -267,11 +276,15 @@ def _emit(
     size, start = ctx.chunksize, 0
     while table.num_rows - start >= size or (final and start < table.num_rows):
         part = table.slice(start, size)
-        cols = {c: part.column(src).combine_chunks() for c, src in m.columns.items()}
+        cols = {c: _mapped(v, functools.partial(_column, part)) for c, v in m.columns.items()}
         yield _frame(cols, part.num_rows, ctx.stats.nulled, m, fmt)
         start += size
     if start < table.num_rows:
         pending.append(table.slice(start))
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    return table.column(name).combine_chunks()
 
 
 # --- JSON lines -------------------------------------------------------------------------------
@@ -298,14 +311,24 @@ def _json_chunks(
 def _json_frame(
     recs: list[dict[str, Any]], ctx: ReadContext, m: FlowMapping, fmt: str
 ) -> pd.DataFrame:
-    cols: dict[str, pa.Array] = {}
-    for col, src in m.columns.items():
+    def column(src: str) -> pa.Array:
         vals = [scalar(r.get(src)) for r in recs]
         try:
-            cols[col] = pa.array(vals)
+            return pa.array(vals)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-            cols[col] = pa.array([None if v is None else str(v) for v in vals], pa.string())
+            return pa.array([None if v is None else str(v) for v in vals], pa.string())
+
+    cols = {col: _mapped(v, column) for col, v in m.columns.items()}
     return _frame(cols, len(recs), ctx.stats.nulled, m, fmt)
+
+
+def _mapped(value: str, column: Callable[[str], pa.Array]) -> pa.Array:
+    """One mapped column: an export column, or the difference of two (``"A - B"``)."""
+    names = sources(value)
+    if len(names) == 1:
+        return column(names[0])
+    diff = pc.subtract(_number(column(names[0])), _number(column(names[1])))
+    return pc.if_else(pc.fill_null(pc.less(diff, 0), False), pa.nulls(len(diff), diff.type), diff)
 
 
 # --- mapped columns -> canonical ----------------------------------------------------------------
@@ -324,6 +347,12 @@ def _frame(
         dur = None
     if "proto" in cols:
         cols["proto"] = _proto(cols["proto"])
+    for c in ("src_ip", "dst_ip"):
+        if c in cols:
+            cols[c] = _addresses(cols[c], c, nulled)
+    for c in ("src_port", "dst_port"):
+        if c in cols and not (pa.types.is_integer(cols[c].type) or pa.types.is_null(cols[c].type)):
+            cols[c] = _ports(cols[c])
     if fmt == "nfdump":
         _null_unexported_reverse(cols)
     sensor = cols.pop("sensor", None)
@@ -340,7 +369,8 @@ def _text(arr: pa.Array | None) -> pa.Array | None:
         return None
     if pa.types.is_binary(arr.type):
         return pa.array(
-            [None if v is None else v.decode("utf-8", "replace") for v in arr.to_pylist()]
+            [None if v is None else v.decode("utf-8", "replace") for v in arr.to_pylist()],
+            pa.string(),
         )
     return arr.cast(pa.string()) if not pa.types.is_string(arr.type) else arr
 
@@ -395,6 +425,44 @@ def _check_duration(secs: pd.Series, nulled: Counter[str]) -> pd.Series:
         nulled["invalid duration"] += nbad
         secs = secs.mask(bad.fillna(False))
     return secs
+
+
+def _addresses(arr: pa.Array, col: str, nulled: Counter[str]) -> pa.Array:
+    """IP address text; anything else ("0", a MAC address, a name) becomes null, counted.
+
+    Checked once per distinct value (flows repeat their addresses).
+    """
+    text = _text(arr)
+    assert text is not None
+    enc = pc.utf8_trim_whitespace(text).dictionary_encode()
+    ok = []
+    for v in enc.dictionary.to_pylist():
+        try:
+            ok.append(str(ipaddress.ip_address(v.split("%", 1)[0])) if v else None)
+        except ValueError:
+            ok.append(None)
+    good = pa.array(ok, pa.string())
+    out = pc.take(good, enc.indices)
+    bad = int(pc.sum(pc.and_(pc.is_valid(text), pc.is_null(out))).as_py() or 0)
+    if bad:
+        nulled[f"invalid {col}"] += bad
+    return out
+
+
+def _ports(arr: pa.Array) -> pa.Array:
+    """Port text, decimal or Argus's hex (``0x0303``: ICMP type and code); others left to fail."""
+    text = _text(arr)
+    assert text is not None
+    enc = pc.utf8_trim_whitespace(text).dictionary_encode()
+    vals: list[str | None] = []
+    for v in enc.dictionary.to_pylist():
+        if v and v[:2].lower() == "0x":
+            try:
+                v = str(int(v, 16))
+            except ValueError:
+                pass
+        vals.append(v)
+    return pc.take(pa.array(vals, pa.string()), enc.indices)
 
 
 def _proto(arr: pa.Array) -> pa.Array:

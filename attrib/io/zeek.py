@@ -33,7 +33,8 @@ from attrib.errors import FormatError, InputError
 from attrib.io._base import ReadContext
 from attrib.io._prefetch import prefetch
 from attrib.io._source import Source, open_source
-from attrib.io._zeek_json import read_json_chunks
+from attrib.io._zeek_json import flatten, read_json_chunks
+from attrib.io._zeek_logs import has_endpoints, looks_like_zeek_record, unused_reason
 from attrib.io._zeek_map import APP_LOGS, SENSOR_FIELDS, field_map, infer_log_type, kind, to_frame
 from attrib.io._zeek_tsv import (
     BLOCK_BYTES,
@@ -65,7 +66,7 @@ FORMATS = ("zeek",)
 #: Columns an app-layer row (ssl/ssh/http) contributes to its conn row.
 JOIN_COLUMNS = ("ja3", "ja4", "ja4s", "tls_sni", "tls_version", "hassh", "ssh_client", "user_agent")
 
-_TSV_HINT = re.compile(rb"(?m)^#(separator |fields\t|path\t)")
+_TSV_HINT = re.compile(rb"(?m)^[ \t]*#(separator |fields\t|path\t)")
 _JSON_KEYS = (b'"uid"', b'"id.orig_h"', b'"id_orig_h"', b'"_path"', b'"fuid"', b'"@stream"')
 
 
@@ -85,13 +86,18 @@ def sniff(head: bytes) -> str | None:
     if _TSV_HINT.search(head[:8192]):
         return "zeek"
     first = head.lstrip()[:65536].split(b"\n", 1)[0]
-    if not first.startswith(b"{") or b'"ts"' not in first:
-        return None
-    if not any(k in first for k in _JSON_KEYS):
+    if not first.startswith(b"{"):
         return None
     if b'"event_type"' in first and b'"timestamp"' in first:  # Suricata EVE, not Zeek
         return None
-    return "zeek"
+    if b'"ts"' in first and any(k in first for k in _JSON_KEYS):
+        return "zeek"
+    # logs without a connection id (x509, dhcp, software, stats, ...): Zeek's field layout
+    try:
+        rec = json.loads(first)
+    except ValueError:
+        return None
+    return "zeek" if isinstance(rec, dict) and looks_like_zeek_record(flatten(rec)) else None
 
 
 def read_chunks(source: Source, ctx: ReadContext, fmt: str = "zeek") -> Iterator[pd.DataFrame]:
@@ -182,6 +188,9 @@ class _TsvReader:
             assert piece.data is not None
             saw_data = True
             plan = plan or self._plan(header, piece.line)
+            if not has_endpoints(set(header.fields)):
+                self.ctx.stats.unused[unused_reason(plan[0])] += _count_lines(piece.data)
+                continue
             res = parse_block(
                 piece.data, piece.line, header, plan[2], piece.utf8, text=not piece.backslash
             )
@@ -250,6 +259,12 @@ class _TsvReader:
         return to_frame(cols, table.num_rows, nulled, event_type=log_type, sensor=sensor)
 
 
+def _count_lines(data: memoryview) -> int:
+    """Data lines in a run of whole lines (the last one may lack its newline)."""
+    n = bytes(data).count(b"\n")
+    return n + (1 if len(data) and data[-1] != 10 else 0)
+
+
 def _strings(
     arr: pa.Array, empty: bytes, nulled: Counter[str], backslash: bool, paren: bool
 ) -> pa.Array:
@@ -289,7 +304,8 @@ def read_tsv_records(data: bytes) -> list[tuple[ZeekHeader, list[dict[str, Any]]
         line = raw.rstrip(b"\r")
         if not line:
             continue
-        if line.startswith(b"#"):
+        if line.lstrip(b" \t").startswith(b"#"):
+            line = line.lstrip(b" \t")
             if h.apply(line):
                 h = ZeekHeader(h.separator, h.set_separator, h.empty_field, h.unset_field, h.path,
                                list(h.fields), [])  # fmt: skip

@@ -19,6 +19,14 @@ import pyarrow as pa
 
 from attrib.context import OrgContext
 from attrib.context.infer import complete_context
+from attrib.features.direction import (
+    DirectedAccumulator,
+    DirectionCounts,
+    PeerHosts,
+    infer_direction,
+    no_origins_reason,
+    orient,
+)
 from attrib.io import ReadReport, iter_read, join_events
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
@@ -46,8 +54,14 @@ class Front:
     n_events: int
     ts_min: Any
     ts_max: Any
-    #: relay-chain edges (attrib.cluster.CHAIN_EDGE_COLUMNS); empty when no relay was seen
+    #: relay-chain edges (attrib.schema.CHAIN_EDGE_COLUMNS); empty when no relay was seen
     edges: pd.DataFrame
+    #: the direction used and the evidence for it (see attrib.features.direction)
+    direction: str = "inbound"
+    direction_counts: dict[str, int] | None = None
+    direction_inferred: bool = True
+    #: why there is no origin, when there is none
+    no_origins_reason: str | None = None
 
 
 def _in_window(
@@ -69,6 +83,7 @@ def _read(
     since: pd.Timestamp | None,
     until: pd.Timestamp | None,
     show: bool | None,
+    read_kw: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     if isinstance(inputs, pd.DataFrame):  # events already read (notebooks, df.attrib)
         return _in_window(conform_events(inputs), since, until).reset_index(drop=True)
@@ -79,7 +94,7 @@ def _read(
     def win(c: pd.DataFrame) -> pd.DataFrame:
         return _in_window(c, since, until)
 
-    chunks = iter_read(inputs, skip_unreadable=True, report=report, where=win)
+    chunks = iter_read(inputs, skip_unreadable=True, report=report, where=win, **(read_kw or {}))
     for c in _progress(chunks, "reading", unit="chunk", enabled=show):
         if len(c):
             tables.append(pa.Table.from_pandas(c, preserve_index=False))
@@ -151,18 +166,31 @@ def materialised_front(
     show = opts.show
 
     with stats.stage("read") as rec:
-        events = _read(inputs, report, opts.window[0], opts.window[1], show)
+        events = _read(inputs, report, opts.window[0], opts.window[1], show, opts.read_kw)
         rec["rows"] = len(events)
     with stats.stage("enrich") as rec:
         enricher = default_enricher(opts.geoip_dir)
         enrichment = _enrich(enricher, events["src_ip"], show)
         rec["rows"] = len(enrichment)
     ctx = complete_context(opts.context, events, enrichment)
+    counts = DirectionCounts()
+    counts.add(events, ctx)
+    way = opts.direction or infer_direction(counts)
+    peers = None
+    if way != "inbound":
+        n_raw = len(events)
+        events = orient(events, way, ctx)
+        peers = PeerHosts()
+        peers.add(events if way == "outbound" else events.iloc[n_raw:])
+        with stats.stage("enrich (peers)") as rec:
+            enrichment = _enrich(enricher, events["src_ip"], show)
+            rec["rows"] = len(enrichment)
     with stats.stage("features") as rec:
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         chunks = _progress(_slices(events), "features", total=_n_slices(events), unit="chunk",
                            enabled=show)  # fmt: skip
         origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
+        origins = _with_peers(origins, peers)
         rec["rows"] = len(origins)
     with stats.stage("chains") as rec:
         edges = link_chains(events)
@@ -170,7 +198,19 @@ def materialised_front(
     has_ts = len(events) and events["ts"].notna().any()
     return Front(events, origins, enricher, ctx, _days(events, origins["ip"]), len(events),
                  events["ts"].min() if has_ts else None,
-                 events["ts"].max() if has_ts else None, edges)  # fmt: skip
+                 events["ts"].max() if has_ts else None, edges, way, counts.as_dict(),
+                 opts.direction is None, _why_none(origins, counts, way))  # fmt: skip
+
+
+def _why_none(origins: pd.DataFrame, counts: DirectionCounts, way: str) -> str | None:
+    return None if len(origins) else no_origins_reason(counts, way)
+
+
+def _with_peers(origins: pd.DataFrame, peers: PeerHosts | None) -> pd.DataFrame:
+    """Outbound origins get the internal hosts that reached them."""
+    if peers is None:
+        return origins
+    return origins.merge(peers.table(), on="ip", how="left", validate="one_to_one")
 
 
 def streamed_front(
@@ -183,7 +223,7 @@ def streamed_front(
     """Stream chunks into the feature accumulator; keep no events table."""
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
-    from attrib.pipeline._stream import chain_edges, inference_events, stream_origins
+    from attrib.pipeline._stream import StreamResult, chain_edges, inference_events, stream_origins
 
     show = opts.show
 
@@ -195,26 +235,32 @@ def streamed_front(
     ctx = opts.context
     if _needs_inference(ctx):
         with stats.stage("context") as rec:
-            sample = inference_events(paths, win, show)
+            sample = inference_events(paths, win, show, opts.read_kw)
             ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
-    acc = OriginAccumulator(ctx)
+    directed = DirectedAccumulator(
+        ctx, opts.direction, lambda: OriginAccumulator(ctx), StreamResult
+    )
     with stats.stage("read") as rec:
         rec["includes"] = "Zeek join and feature accumulation"
-        res = stream_origins(paths, report, ctx, win, show, acc)
+        res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw)
         rec["rows"] = res.events
+    acc, seen = directed.chosen()
     with stats.stage("enrich") as rec:
-        enrichment = _enrich(enricher, pd.Series(sorted(res.src_ips), dtype="string"), show)
+        enrichment = _enrich(enricher, pd.Series(sorted(seen.src_ips), dtype="string"), show)
         rec["rows"] = len(enrichment)
     with stats.stage("features") as rec, _step("features", show):
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         origins = acc.result(enrichment, enricher=enricher, history=history)
+        way = directed.direction
+        origins = _with_peers(origins, directed.peers if way != "inbound" else None)
         rec["rows"] = len(origins)
     with stats.stage("chains") as rec:
-        edges = chain_edges(paths, res.relays(), win, show)
+        edges = chain_edges(paths, res.relays(), win, show, opts.read_kw)
         rec["rows"] = len(edges)
-    days = res.day_table()
+    days = seen.day_table()
     days = days[days["ip"].isin(origins["ip"])]
-    return Front(empty_events(), origins, enricher, ctx, days, res.events, res.ts_min, res.ts_max,
-                 edges)  # fmt: skip
+    return Front(empty_events(), origins, enricher, ctx, days, res.events, seen.ts_min,
+                 seen.ts_max, edges, way, directed.counts.as_dict(), opts.direction is None,
+                 _why_none(origins, directed.counts, way))  # fmt: skip

@@ -83,12 +83,20 @@ def _chunks(
     show: bool | None,
     where: Window,
     join: bool = False,
+    read_kw: dict[str, Any] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    chunks = iter_read(list(inputs), skip_unreadable=True, report=report, where=where, join=join)
+    """Chunks of every input; ``read_kw``: ``format`` and ``options`` for :func:`iter_read`."""
+    chunks = iter_read(list(inputs), skip_unreadable=True, report=report, where=where, join=join,
+                       **(read_kw or {}))  # fmt: skip
     yield from _progress(chunks, desc, unit="chunk", enabled=show)
 
 
-def inference_events(inputs: Iterable[PathLike], window: Window, show: bool | None) -> pd.DataFrame:
+def inference_events(
+    inputs: Iterable[PathLike],
+    window: Window,
+    show: bool | None,
+    read_kw: dict[str, Any] | None = None,
+) -> pd.DataFrame:
     """One reading pass keeping what context inference looks at, in bounded memory.
 
     Identity rows (``src_ip``, ``user``, ``outcome``; no destination) are kept whole, since
@@ -102,6 +110,9 @@ def inference_events(inputs: Iterable[PathLike], window: Window, show: bool | No
         The ``--since``/``--until`` filter.
     show
         Progress bars.
+    read_kw
+        ``format`` and ``options`` for :func:`attrib.io.iter_read` (``--format``,
+        ``--flow-mapping``).
 
     Returns
     -------
@@ -110,7 +121,7 @@ def inference_events(inputs: Iterable[PathLike], window: Window, show: bool | No
     """
     ident, pairs = [], []
     cols = ["src_ip", "dst_ip", "user", "outcome"]
-    for c in _chunks(inputs, ReadReport(), "reading (context)", show, window):
+    for c in _chunks(inputs, ReadReport(), "reading (context)", show, window, read_kw=read_kw):
         c = c[cols]
         is_id = c["dst_ip"].isna() & c["src_ip"].notna()
         ident.append(c[is_id])
@@ -128,6 +139,7 @@ def stream_origins(
     window: Window,
     show: bool | None,
     accumulator: Any,
+    read_kw: dict[str, Any] | None = None,
 ) -> StreamResult:
     """Read every input once, join-complete, into ``accumulator``.
 
@@ -145,6 +157,8 @@ def stream_origins(
         Progress bars.
     accumulator
         An :class:`attrib.features.OriginAccumulator` (``update(chunk)``).
+    read_kw
+        ``format`` and ``options`` for :func:`attrib.io.iter_read`.
 
     Returns
     -------
@@ -152,7 +166,7 @@ def stream_origins(
         Source addresses, per-day counts, event count and time span.
     """
     res = StreamResult()
-    for c in _chunks(inputs, report, "reading", show, window, join=True):
+    for c in _chunks(inputs, report, "reading", show, window, join=True, read_kw=read_kw):
         accumulator.update(c)
         res.note(c)
     logger.info("%s: %d events read", context.name, res.events)
@@ -160,12 +174,16 @@ def stream_origins(
 
 
 def chain_edges(
-    inputs: Iterable[PathLike], relays: list[str], window: Window, show: bool | None
+    inputs: Iterable[PathLike],
+    relays: list[str],
+    window: Window,
+    show: bool | None,
+    read_kw: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Relay-chain edges at ``relays``: one more reading pass keeping only their connections.
 
-    ``inputs``, ``window`` and ``show`` are as for :func:`inference_events`; ``relays`` are the
-    candidates (:meth:`StreamResult.relays`), and no pass is made when there are none.
+    ``inputs``, ``window``, ``show`` and ``read_kw`` are as for :func:`inference_events`;
+    ``relays`` are the candidates (:meth:`StreamResult.relays`); no pass is made without one.
 
     Returns
     -------
@@ -182,6 +200,7 @@ def chain_edges(
         c = window(c)
         return c[(c["src_ip"].isin(at) | c["dst_ip"].isin(at)).fillna(False).to_numpy(bool)]
 
-    parts = list(_chunks(inputs, ReadReport(), "reading (relay chains)", show, touching))
+    parts = list(_chunks(inputs, ReadReport(), "reading (relay chains)", show, touching,
+                         read_kw=read_kw))  # fmt: skip
     legs = pd.concat(parts, ignore_index=True) if parts else empty_events()
     return link_chains(legs, relays)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 
@@ -37,6 +38,11 @@ class RunOptions:
         Progress bars on, off, or on a terminal only (None).
     keep_events
         Keep the events table (materialised front) instead of streaming.
+    read_kw
+        ``format`` and ``options`` for :func:`attrib.io.iter_read` (``--format``,
+        ``--flow-mapping``).
+    direction
+        ``inbound``, ``outbound`` or ``both``; None: inferred from the data.
     run_id, created
         The run's identifier and start time.
     """
@@ -51,3 +57,5 @@ class RunOptions:
     threshold: float = 0.5
     show: bool | None = None
     keep_events: bool = True
+    read_kw: dict[str, Any] = field(default_factory=dict)
+    direction: str | None = None

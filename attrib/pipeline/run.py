@@ -27,6 +27,7 @@ from attrib._version import __version__
 from attrib.analysis import Analysis
 from attrib.context import OrgContext
 from attrib.errors import ConfigError, InputError
+from attrib.features.direction import DIRECTIONS
 from attrib.io import ReadReport
 from attrib.pipeline._front import _step, materialised_front, streamed_front
 from attrib.pipeline._runstats import RunStats
@@ -49,6 +50,18 @@ def _timestamp(value: Any, name: str) -> pd.Timestamp | None:
     except (ValueError, TypeError):
         raise ConfigError(f"--{name}: {value!r} is not a date or timestamp") from None
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _read_kw(fmt: str | None, flow_mapping: PathLike | None) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if fmt:
+        kw["format"] = fmt
+    if flow_mapping is not None:
+        from attrib.io.netflow import load_mapping
+
+        # loaded here, so that a bad mapping fails before any reading
+        kw["options"] = {"flow_mapping": load_mapping(os.fspath(flow_mapping))}
+    return kw
 
 
 def _cluster_scores(clusters: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
@@ -100,6 +113,9 @@ def analyze(
     progress: bool | None = None,
     run_id: str | None = None,
     keep_events: bool = True,
+    format: str | None = None,
+    flow_mapping: PathLike | None = None,
+    direction: str | None = None,
 ) -> Analysis:
     """Analyse logs and captures: rank origins, find their infrastructure, explain why.
 
@@ -134,6 +150,16 @@ def analyze(
         Keep the events table (``Analysis.events``). False streams the inputs into the feature
         accumulator in bounded memory (what ``attrib analyze`` does); ``Analysis.events`` is
         then empty.
+    format
+        Force the input format instead of sniffing it (as ``attrib read --format``).
+    flow_mapping
+        A TOML flow mapping for generic flow exports (``format="flow"``; see
+        ``data/mappings/``).
+    direction
+        Which side is the origin: ``"inbound"`` (public sources reaching the organisation),
+        ``"outbound"`` (public peers its internal hosts reach; each origin lists those hosts
+        in ``internal_hosts``) or ``"both"``; None infers it from the data and the context
+        (see :mod:`attrib.features.direction`). The choice is in ``meta["direction"]``.
 
     Returns
     -------
@@ -150,6 +176,8 @@ def analyze(
     created = datetime.now(UTC)
     run_id = run_id or f"{created:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     t_since, t_until = _timestamp(since, "since"), _timestamp(until, "until")
+    if direction is not None and direction not in DIRECTIONS:
+        raise ConfigError(f"--direction: {direction!r} is not one of {', '.join(DIRECTIONS)}")
     configured = _context(context)
     from attrib.report.batch import check_output_dir, recover_outputs
 
@@ -158,7 +186,7 @@ def analyze(
     opts = RunOptions(
         context=configured, window=(t_since, t_until), run_id=run_id, created=created, out=out,
         model=model, geoip_dir=geoip_dir, threshold=threshold, show=progress,
-        keep_events=keep_events,
+        keep_events=keep_events, read_kw=_read_kw(format, flow_mapping), direction=direction,
     )  # fmt: skip
     sightings = SightingsStore(store) if store is not None else None
     if out is not None:  # finish (or undo) what a run killed mid-publish left
@@ -225,12 +253,16 @@ def _run(
         "model_path": str(model) if model else None,
         "store": str(sightings.path) if sightings is not None else None,
         "threshold": opts.threshold,
+        "direction": {"mode": f.direction, "inferred": f.direction_inferred,
+                      "evidence": f.direction_counts},
         "counts": {
             "events": f.n_events, "origins": len(origins), "clusters": len(clusters),
             "relay_chains": len(chains), "chain_edges": len(f.edges),
             "flagged": int((origins["score"] >= opts.threshold).sum()),
         },
     }  # fmt: skip
+    if f.no_origins_reason:
+        meta["no_origins_reason"] = f.no_origins_reason
     analysis = Analysis(events=f.events, origins=origins, clusters=clusters, context=f.context,
                         read_report=report, meta=meta, scorer=scorer)  # fmt: skip
     _finish(analysis, f.days, stats, opts.out, sightings, opts.threshold)

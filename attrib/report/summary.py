@@ -16,6 +16,10 @@ def _cut(text: Any, width: int) -> str:
     return s if len(s) <= width else s[: width - 1] + "\u2026"
 
 
+def _base(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def summary_text(analysis: Any, n: int = 10) -> str:
     """Render the summary of an :class:`~attrib.analysis.Analysis`.
 
@@ -40,6 +44,10 @@ def summary_text(analysis: Any, n: int = 10) -> str:
     if rep.failed:
         names = ", ".join(p for p, _ in rep.failed[:5]) + (" ..." if len(rep.failed) > 5 else "")
         lines.append(f"warning: {len(rep.failed)} unreadable file(s) skipped: {names}")
+    unused = [f for f in rep.files if f.unused and not f.rows]
+    if unused:  # e.g. Zeek x509/dhcp/arp logs: read, but nothing in them names a connection
+        names = ", ".join(_base(f.path) for f in unused[:8]) + (" ..." if len(unused) > 8 else "")
+        lines.append(f"not used: {len(unused)} file(s) without connection endpoints: {names}")
     ctx = meta.get("context") or {}
     if ctx.get("inferred"):
         lines.append(
@@ -47,6 +55,14 @@ def summary_text(analysis: Any, n: int = 10) -> str:
             + ", ".join(f"{k}={ctx.get(k)}" for k in ctx["inferred"] if k != "services")
             + (" (and services)" if "services" in ctx["inferred"] else "")
         )
+    way = meta.get("direction") or {}
+    if way.get("mode"):
+        ev = way.get("evidence") or {}
+        how = (f"inferred: {ev.get('inbound', 0):,} connections in from public addresses, "
+               f"{ev.get('outbound', 0):,} out from internal hosts"
+               + (f", {ev.get('identity', 0):,} sign-in/audit events" if ev.get("identity") else "")
+               + "; --direction to choose") if way.get("inferred") else "as requested"  # fmt: skip
+        lines.append(f"direction: {way['mode']} ({how})")
     th = float(meta.get("threshold", 0.5))
     o = analysis.origins
     flagged = int((o["score"] >= th).sum()) if len(o) else 0
@@ -57,6 +73,8 @@ def summary_text(analysis: Any, n: int = 10) -> str:
     counts = meta.get("counts") or {}
     if "relay_chains" in counts:  # the run looked for relay chains
         lines.append(_chains_line(counts))
+    if not len(o) and meta.get("no_origins_reason"):
+        lines.append(f"no origins: {meta['no_origins_reason']}")
     if len(o):
         lines.append(f"{'rank':>4}  {'origin':<39} {'score':>5}  {'cluster':<8} "
                      f"{'network':<32} reasons")  # fmt: skip

@@ -127,3 +127,41 @@ def test_out_into_a_foreign_folder_is_refused(capsys, tmp_path):
     rc = main(["analyze", str(tmp_path / "missing.log"), "--out", str(out)])
     _one_line_error(capsys, rc, 6, "not an attrib output folder")
     assert (out / "report.html").read_text() == "someone else's report"
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINETFLOW = os.path.join(REPO, "tests", "data", "flow", "stratosphere.binetflow")
+STRATO_MAP = os.path.join(REPO, "data", "mappings", "stratosphere-binetflow.toml")
+
+
+def test_analyze_takes_format_and_flow_mapping(capsys, tmp_path):
+    out = tmp_path / "out"
+    rc = main(["analyze", BINETFLOW, "--format", "flow", "--flow-mapping", STRATO_MAP,
+               "--out", str(out)])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    run = json.loads((out / "run.json").read_text())
+    (f,) = run["read"]["files"]
+    assert (f["format"], f["rows"]) == ("flow", 5)
+    assert f["nulled"] == {"invalid src_ip": 1, "invalid dst_ip": 1}
+    # without the mapping, the explicitly named file is one clear error
+    rc = main(["analyze", BINETFLOW, "--out", str(tmp_path / "o2")])
+    _one_line_error(capsys, rc, 2, "--flow-mapping")
+
+
+def test_analyze_bad_mapping_fails_before_reading(capsys, tmp_path):
+    bad = tmp_path / "m.toml"
+    bad.write_text("[columns]\ndst_ip = 'x'\n")
+    rc = main(["analyze", BINETFLOW, "--format", "flow", "--flow-mapping", str(bad)])
+    _one_line_error(capsys, rc, 2, "m.toml", "src_ip")
+
+
+def test_analyze_reads_what_read_wrote(capsys, tmp_path):
+    events = tmp_path / "events.parquet"
+    assert main(["read", BINETFLOW, "--format", "flow", "--flow-mapping", STRATO_MAP,
+                 "--out", str(events)]) == 0  # fmt: skip
+    capsys.readouterr()
+    out = tmp_path / "out"
+    assert main(["analyze", str(events), "--out", str(out), "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert [(f["format"], f["rows"]) for f in run["read"]["files"]] == [("events", 5)]
+    assert run["counts"]["events"] == 5

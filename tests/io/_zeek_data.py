@@ -1,4 +1,4 @@
-"""Zeek test helpers: the shared reference logs and a writer that escapes like Zeek's ASCII writer."""
+"""Zeek test helpers: the reference logs and a writer that escapes like Zeek's ASCII writer."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
+#: third-party reference data committed with the tests (provenance in tests/data/ref/README.md)
+SHARED = DATA / "ref"
 BTEST = SHARED / "zeek-btest" / "Baseline"
 OTRF = SHARED / "samples" / "otrf-apt29" / "apt29_day2"
 NFDUMP = SHARED / "samples" / "nfdump"
-DATA = Path(__file__).resolve().parents[1] / "data"
 
 CONN_FIELDS = [
     "ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "service",

@@ -11,7 +11,7 @@ from _zeek_data import DATA, NFDUMP, REPO, data_lines
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from attrib.errors import ConfigError, FormatError
+from attrib.errors import ConfigError, FormatError, UnknownFormatError
 from attrib.io import ReadReport, iter_read, read
 from attrib.io._flow_mapping import load_mapping, mapping_from_dict
 from attrib.io.netflow import sniff
@@ -27,8 +27,6 @@ def _read(path: Path, fmt: str | None = None, **opts: object) -> tuple[pd.DataFr
 
 
 def test_nfdump_sample_reads_every_row_exactly() -> None:
-    if not SAMPLE.exists():
-        pytest.skip("shared data missing")
     df, rep = _read(SAMPLE)
     st_ = rep.files[0]
     assert st_.format == "nfdump" and st_.rows == data_lines(SAMPLE) - 1 and not st_.skipped
@@ -69,6 +67,36 @@ def test_argus_mapping() -> None:
     assert df["src_port"].iloc[2] == 0x87 and pd.isna(df["src_port"].iloc[3])
 
 
+def test_stratosphere_binetflow_mapping() -> None:
+    """Stratosphere/CTU-13 columns; "0" and a MAC address are nulled and counted, not origins."""
+    m = str(MAPPINGS / "stratosphere-binetflow.toml")
+    df, rep = _read(FLOW / "stratosphere.binetflow", "flow", flow_mapping=m)
+    st_ = rep.files[0]
+    assert st_.rows == 5 and not st_.skipped
+    assert dict(st_.nulled) == {"invalid src_ip": 1, "invalid dst_ip": 1}
+    r = df.iloc[0]
+    assert r.ts == pd.Timestamp("2011-08-10 09:46:59.607825", tz="UTC") and r.duration == 1.026539
+    assert (r.src_ip, r.src_port, r.dst_ip, r.dst_port, r.proto) == (
+        "203.0.113.9", 1577, "198.51.100.20", 6881, "tcp",
+    )  # fmt: skip
+    assert (r.ip_bytes_out, r.ip_bytes_in) == (156, 120) and pd.isna(r.pkts_out)
+    assert (df["src_port"].iloc[1], df["dst_port"].iloc[1]) == (0x0303, 1)  # ICMP type/code, hex
+    assert df["ip_bytes_in"].iloc[1] == 0
+    assert pd.isna(df["src_ip"].iloc[3]) and pd.isna(df["dst_ip"].iloc[3])
+    assert df["src_ip"].iloc[4] == "2001:db8::5"
+
+
+def test_invalid_addresses_in_mapped_flows_are_nulled_and_counted(tmp_path: Path) -> None:
+    f = tmp_path / "flows.csv"
+    f.write_text("Src,Dst,DPort\n0,192.0.2.1,80\n203.0.113.5,aa:bb:cc:dd:ee:ff,80\n"
+                 "host.example,2001:DB8::1,443\n203.0.113.6, 192.0.2.2 ,22\n")  # fmt: skip
+    m = {"columns": {"src_ip": "Src", "dst_ip": "Dst", "dst_port": "DPort"}}
+    df, rep = _read(f, "flow", flow_mapping=m)
+    assert list(df["src_ip"].fillna("-")) == ["-", "203.0.113.5", "-", "203.0.113.6"]
+    assert list(df["dst_ip"].fillna("-")) == ["192.0.2.1", "-", "2001:db8::1", "192.0.2.2"]
+    assert dict(rep.files[0].nulled) == {"invalid src_ip": 2, "invalid dst_ip": 1}
+
+
 def test_goflow2_mapping_counts_bad_line() -> None:
     m = str(MAPPINGS / "goflow2-json.toml")
     df, rep = _read(FLOW / "goflow2.json", "flow", flow_mapping=m)
@@ -86,7 +114,8 @@ def test_goflow2_mapping_counts_bad_line() -> None:
 
 
 def test_flow_without_mapping_is_one_clear_error() -> None:
-    with pytest.raises(FormatError, match="--flow-mapping"):
+    # an UnknownFormatError, so that inside a folder the file is skipped by name, not fatal
+    with pytest.raises(UnknownFormatError, match="--flow-mapping"):
         read(FLOW / "argus.csv")
 
 

@@ -199,6 +199,21 @@ def test_vxlan_payload_is_decapsulated(tmp_path: Path) -> None:
     assert _one(df[df["proto"] == "udp"])["dst_port"] == 4789
 
 
+@pytest.mark.parametrize("idlen", [4, 8])  # 16 and 256 identity bytes (Zeek's large-identity case)
+def test_ayiya_payload_is_decapsulated(tmp_path: Path, idlen: int) -> None:
+    v6 = ip6(b"\xfd" + b"\0" * 14 + b"\x01", b"\xfd" + b"\0" * 14 + b"\x02", 17,
+             udp(40000, 40001, b"zeek"))  # fmt: skip
+    head = bytes([(idlen << 4) | 1, 0x52, 0x11, 41]) + b"\0" * 4 + b"\0" * (1 << idlen) + b"\0" * 20
+    relay = bytes([(idlen << 4) | 1, 0x52, 0x10, 41]) + b"\0" * (4 + (1 << idlen) + 20)  # opcode 0
+    frames = [eth(ip4("10.0.0.1", "10.0.0.2", 17, udp(12345, 5072, head + v6))),
+              eth(ip4("10.0.0.3", "10.0.0.4", 17, udp(12346, 5072, relay + v6)))]  # fmt: skip
+    df = read(_write(tmp_path, pcap(frames)))
+    assert sorted(df["src_ip"]) == ["10.0.0.1", "10.0.0.3", "fd00::1"]
+    inner = _one(df[df["src_ip"] == "fd00::1"])
+    assert (inner["proto"], inner["dst_port"], inner["ip_bytes_out"]) == ("udp", 40001, 52)
+    assert _one(df[df["src_ip"] == "10.0.0.1"])["ip_bytes_out"] == 20 + 8 + len(head) + len(v6)
+
+
 # ---- bad input -------------------------------------------------------------------------------
 
 

@@ -46,8 +46,6 @@ def test_zeek_to_parquet_with_join(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_json_summary_reports_masked_timestamps(capsys: pytest.CaptureFixture[str]) -> None:
     p = BTEST / "core.pppoe" / "conn.log"
-    if not p.exists():
-        pytest.skip("shared data missing")
     rc, stdout, _ = _run(capsys, str(p), "--json")
     assert rc == 0
     rep = json.loads(stdout)

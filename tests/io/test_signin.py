@@ -16,9 +16,7 @@ import attrib
 from attrib.io import ReadReport, detect_format, open_source
 from attrib.schema import EVENT_DTYPES
 
-PANTHER = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "samples" / "panther-fixtures"
-)
+PANTHER = Path(__file__).resolve().parents[1] / "data" / "ref" / "samples" / "panther-fixtures"
 DATA = Path(__file__).resolve().parents[1] / "data" / "signin"
 
 needs_panther = pytest.mark.skipif(not PANTHER.is_dir(), reason="shared panther fixtures absent")

@@ -189,7 +189,7 @@ def test_empty_and_whitespace_files(tmp_path):
         attrib.read(blank)
 
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[1] / "data" / "ref"
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="shared reference data absent")

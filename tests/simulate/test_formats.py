@@ -17,7 +17,7 @@ from attrib.simulate._zeek_writer import CONN_FIELDS, SSL_FIELDS, ZeekWriter
 
 pytestmark = pytest.mark.slow
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[1] / "data" / "ref"
 BASELINE = SHARED / "zeek-btest" / "Baseline"
 
 

@@ -78,7 +78,7 @@ REASONS = (
 )  # fmt: skip
 _TUNNEL, _OTHER = 7, 8
 #: UDP ports of tunnels we decapsulate: VXLAN, Geneve, Teredo, GTP-U
-_UDP_TUNNELS = (4789, 6081, 3544, 2152)
+_UDP_TUNNELS = (4789, 6081, 3544, 2152, 5072)
 
 
 class _G:
@@ -345,6 +345,16 @@ def _tunnels(g: _G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             exact = g.u16(off + 4) + 40 == b + d.plen[m] - off
             named = (d.dport[m] == port) | (d.sport[m] == port)
             lk = np.where(v6 & (named | exact), 101, 0)
+        elif port == 5072:  # AYIYA: 8-byte header, identity, signature, then the IP packet
+            # as Zeek's AYIYA analyser: identity 1 << (byte0 >> 4) bytes, signature
+            # (byte1 >> 4) * 4 bytes; only opcode 1 (forward) with next header 4 or 41 carries one
+            idl = np.left_shift(1, g.u8(b) >> 4)
+            off = b + 8 + idl + (g.u8(b + 1) >> 4) * 4
+            fwd = (g.u8(b + 2) & 0x0F) == 1
+            ipv = g.u8(np.minimum(off, b + d.plen[m])) >> 4
+            nh = g.u8(b + 3)
+            carried = ((nh == 4) & (ipv == 4)) | ((nh == 41) & (ipv == 6))
+            lk = np.where(fwd & carried & (off < b + d.plen[m]), 101, 0)
         else:  # GTP-U version 1, T-PDU
             f = g.u8(b)
             off = b + 8 + np.where(f & 0x07, 4, 0)
