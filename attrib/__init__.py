@@ -104,3 +104,48 @@ _register_accessor()
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+# -- ``DataFrame.attrib`` after a bare ``import attrib`` ---------------------------------------
+# Importing pandas here would cost ~0.3 s and ~40 MB on every CLI start (``attrib enrich 8.8.8.8``
+# needs no pandas), so the accessor is registered now only when pandas is already loaded, else
+# by a one-shot import hook the moment something imports pandas.
+
+
+def _register_accessor() -> None:
+    from attrib.accessor import register
+
+    register()
+
+
+class _PandasHook:
+    """A ``sys.meta_path`` finder that registers the accessor once pandas has been executed."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "pandas":
+            return None
+        _remove_hook()
+        import importlib.util
+
+        spec = importlib.util.find_spec("pandas")
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if run is None:  # an exotic loader: fall back to the normal import, no hook
+            return spec
+
+        def exec_module(module: Any) -> None:
+            run(module)
+            _register_accessor()
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]
+        return spec
+
+
+def _remove_hook() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PandasHook)]
+
+
+if "pandas" in sys.modules:
+    _register_accessor()
+elif not any(isinstance(f, _PandasHook) for f in sys.meta_path):
+    sys.meta_path.insert(0, _PandasHook())
