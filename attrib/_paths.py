@@ -8,9 +8,11 @@ passed down; library functions take explicit paths and fall back to these defaul
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
-__all__ = ["REPO_ROOT", "default_data_dir", "default_models_dir"]
+__all__ = ["REPO_ROOT", "default_data_dir", "default_models_dir", "user_data_dir"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,3 +37,24 @@ def default_models_dir() -> Path:
         ``<repo>/models``.
     """
     return REPO_ROOT / "models"
+
+
+def user_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The user's folder for attrib's state (API keys, a default sightings store).
+
+    Parameters
+    ----------
+    environ
+        The environment to read ``XDG_DATA_HOME`` from (default: ``os.environ``; the CLI and
+        service edge call this, library functions take explicit paths).
+
+    Returns
+    -------
+    pathlib.Path
+        ``$XDG_DATA_HOME/attrib`` when that variable holds an absolute path, else
+        ``~/.local/share/attrib`` (the XDG base-directory rule); never the working directory.
+    """
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return root / "attrib"
