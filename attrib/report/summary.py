@@ -6,12 +6,55 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["summary_text"]
+__all__ = ["fit_reasons", "summary_text"]
 
 
 def _cut(text: Any, width: int) -> str:
     s = "" if text is None or text is pd.NA else str(text)
     return s if len(s) <= width else s[: width - 1] + "\u2026"
+
+
+def fit_reasons(text: Any, width: int, sep: str = "; ") -> str:
+    """Shorten a reasons text to ``width`` by dropping whole reasons, never cutting one.
+
+    Parameters
+    ----------
+    text
+        Reasons joined by ``sep`` (null: empty).
+    width
+        The room on the line. The first reason is kept whole even when it alone is wider.
+    sep
+        The separator between reasons.
+
+    Returns
+    -------
+    str
+        The reasons that fit, and ``(+N more)`` when some were dropped.
+    """
+    s = "" if text is None or text is pd.NA else str(text)
+    parts = [p for p in s.split(sep) if p]
+    for keep in range(len(parts), 0, -1):
+        more = len(parts) - keep
+        out = sep.join(parts[:keep]) + (f" (+{more} more)" if more else "")
+        if len(out) <= width or keep == 1:
+            return out
+    return ""
+
+
+def _inferred(ctx: dict[str, Any]) -> str:
+    """``home_countries=DE, offices: 2 networks, ...`` for what the data filled in."""
+    said = []
+    for k in ctx.get("inferred") or ():
+        v = ctx.get(k)
+        if not v:
+            continue
+        if k in ("offices", "services"):
+            said.append(f"{k}: {len(v)} network{'s' if len(v) != 1 else ''}")
+        elif isinstance(v, list):
+            said.append(f"{k}={','.join(map(str, v))}")
+        else:
+            said.append(f"{k}={v}")
+    return ", ".join(said)
 
 
 def summary_text(analysis: Any, n: int = 10) -> str:
@@ -38,13 +81,9 @@ def summary_text(analysis: Any, n: int = 10) -> str:
     if rep.failed:
         names = ", ".join(p for p, _ in rep.failed[:5]) + (" ..." if len(rep.failed) > 5 else "")
         lines.append(f"warning: {len(rep.failed)} unreadable file(s) skipped: {names}")
-    ctx = meta.get("context") or {}
-    if ctx.get("inferred"):
-        lines.append(
-            "context inferred from the data: "
-            + ", ".join(f"{k}={ctx.get(k)}" for k in ctx["inferred"] if k != "services")
-            + (" (and services)" if "services" in ctx["inferred"] else "")
-        )
+    inferred = _inferred(meta.get("context") or {})
+    if inferred:
+        lines.append(f"context inferred from the data: {inferred}")
     th = float(meta.get("threshold", 0.5))
     o = analysis.origins
     flagged = int((o["score"] >= th).sum()) if len(o) else 0
@@ -66,7 +105,8 @@ def summary_text(analysis: Any, n: int = 10) -> str:
             cl = r.get("cluster")
             cl = "" if cl is None or cl is pd.NA else str(cl)
             head = f"{int(r['rank']):>4}  {r['ip']:<39} {float(r['score']):>5.2f}  "
-            lines.append(f"{head}{_cut(cl, 8):<8} {_cut(net, 32):<32} {_cut(r.get('reasons'), 90)}")
+            why = fit_reasons(r.get("reasons"), 90)
+            lines.append(f"{head}{_cut(cl, 8):<8} {_cut(net, 32):<32} {why}")
     if analysis.out is not None:
         lines.append(f"outputs: {analysis.out}/ (report.html, origins.csv, origins.parquet, "
                      f"clusters.csv, origins.ndjson, stix.json, run.json)")  # fmt: skip
