@@ -195,10 +195,10 @@ ECS_ORIGIN_FIELDS: dict[str, str] = {
     "last_seen": "attrib.last_seen",
     "reasons": "attrib.reasons",
 }
-#: Columns of the clusters table.
+#: Columns of the clusters table (``infrastructure``: members share traits; else no score).
 CLUSTER_COLUMNS: tuple[str, ...] = (
     "cluster", "size", "members", "first_seen", "last_seen", "shared_traits",
-    "asns", "countries", "net_types", "score",
+    "asns", "countries", "net_types", "infrastructure", "score",
 )  # fmt: skip
 #: Columns of the relay-chain edges table (:func:`attrib.cluster.link_chains`).
 CHAIN_EDGE_COLUMNS: tuple[str, ...] = (

@@ -175,6 +175,8 @@ def stix_bundle(
         if _is_chain(crow):
             objs += _chain_objects(crow)
             continue
+        if plain(crow.get("infrastructure")) is False:
+            continue  # members share no trait: flagged members are exported on their own
         given = plain(crow.get("score"))
         if given is not None and float(given) < threshold:
             continue
