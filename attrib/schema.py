@@ -261,7 +261,7 @@ def plain_value(v: Any, timestamp: Callable[[Any], str | None]) -> Any:
 
 
 def cluster_members(v: object) -> list[str]:
-    """The ``members`` of a clusters row as a list (a list, or ``;``/``,``-separated text).
+    """The ``members`` of a clusters row as a list (a list, or text split on ``;``/``,``/spaces).
 
     Parameters
     ----------
@@ -277,7 +277,7 @@ def cluster_members(v: object) -> list[str]:
         return []
     if isinstance(v, list | tuple):
         return [str(x) for x in v]
-    return [s.strip() for s in str(v).replace(";", ",").split(",") if s.strip()]
+    return str(v).replace(";", " ").replace(",", " ").split()  # also the CSV's space-joined
 
 
 def empty_events() -> pd.DataFrame:
