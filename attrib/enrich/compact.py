@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QUICK_MAX", "CompactEnricher", "compact_enricher", "quick_lookup"]
+__all__ = ["QUICK_MAX", "CompactEnricher", "Strings", "compact_enricher", "quick_lookup"]
 
 logger = logging.getLogger(__name__)
 
 #: bump when the layout of the cache changes
-FORMAT = 1
+FORMAT = 2
 #: up to this many addresses, one-at-a-time lookups over the mapped data beat a full load
 QUICK_MAX = 2000
 _INDEXES = ("asn", "country", "city", "tags")
@@ -43,10 +43,14 @@ _NUM = ("conf", "vpn", "lat", "lon")
 class Strings:
     """A read-only sequence of optional strings stored as one UTF-8 blob plus offsets."""
 
+    #: a request for more strings than this decodes the whole column once (bulk lookups)
+    BULK = 20_000
+
     def __init__(self, blob: np.ndarray, offsets: np.ndarray, present: np.ndarray) -> None:
         self._blob = blob
         self._off = offsets
         self._present = present
+        self._all: np.ndarray | None = None
 
     @classmethod
     def save(cls, values: np.ndarray, folder: Path, name: str) -> None:
@@ -68,33 +72,41 @@ class Strings:
     def __len__(self) -> int:
         return len(self._present)
 
-    def __getitem__(self, i: int) -> str | None:
+    def __getitem__(self, i: Any) -> Any:
+        """One string (``None`` if missing), or an object array for an index array."""
+        if isinstance(i, np.ndarray):
+            if self._all is None and i.size > self.BULK:
+                self._all = np.array([self[k] for k in range(len(self))], dtype=object)
+            if self._all is not None:
+                return self._all[i]
+            return np.array([self[int(k)] for k in i.ravel()], dtype=object).reshape(i.shape)
         i = int(i)
         if not self._present[i]:
             return None
         return bytes(self._blob[self._off[i] : self._off[i + 1]]).decode("utf-8")
 
 
-class _Index:
-    """The four arrays of a range index (see :mod:`attrib.enrich._index`)."""
+def _index(folder: Path, name: str) -> Any:
+    """A :class:`~attrib.enrich._index.RangeIndex` over the mapped arrays."""
+    from attrib.enrich._index import RangeIndex
 
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.v4_starts = arrays["v4_starts"]
-        self.v4_values = arrays["v4_values"]
-        self.v6_starts = arrays["v6_starts"]
-        self.v6_values = arrays["v6_values"]
+    idx = RangeIndex.empty()
+    for p in _PARTS:
+        setattr(idx, p, np.load(folder / f"{name}.{p}.npy", mmap_mode="r"))
+    return idx
 
 
 class _Bundle:
-    """What :func:`~attrib.enrich.single.lookup_one` reads of a bundle."""
+    """What the lookups read of a bundle (the range indexes and small side tables)."""
 
     def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
         for name in _INDEXES:
-            arrays = {p: np.load(folder / f"{name}.{p}.npy", mmap_mode="r") for p in _PARTS}
-            setattr(self, name, _Index(arrays))
+            setattr(self, name, _index(folder, name))
         self.countries = np.array(meta["countries"], dtype=object)
         self.tag_sets = np.array(meta["tag_sets"], dtype=object)
         self.version_id = meta["version_id"]
+        self.version: dict[str, Any] = meta.get("version", {})
+        self.path = Path(meta.get("path", ""))
 
 
 class CompactEnricher:
@@ -118,6 +130,17 @@ class CompactEnricher:
         self._col.update({c: np.load(folder / f"{c}.npy", mmap_mode="r") for c in _NUM})
 
 
+class _Full:
+    """What :func:`_write` reads of a fully loaded bundle."""
+
+    def __init__(self, bundle: Any) -> None:
+        from attrib.enrich._bundle import side_columns
+
+        self.bundle = bundle
+        self.version = bundle.version_id
+        self._asn_keys, self._col = side_columns(bundle)
+
+
 def _cache_key(data_dir: Path) -> str:
     version = (data_dir / "VERSION.json").read_bytes()
     return hashlib.sha256(version + f"format={FORMAT}".encode()).hexdigest()[:16]
@@ -139,6 +162,8 @@ def _write(enricher: Any, folder: Path) -> None:
         "version_id": enricher.version,
         "countries": [None if v is None else str(v) for v in b.countries],
         "tag_sets": [str(v) for v in b.tag_sets],
+        "version": b.version,
+        "path": str(b.path),
     }
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
@@ -167,10 +192,9 @@ def compact_enricher(data_dir: Path, cache_dir: Path) -> CompactEnricher:
     folder = cache_dir / f"bundle-{_cache_key(data_dir)}"
     if not (folder / "meta.json").is_file():
         from attrib.enrich._bundle import load_bundle
-        from attrib.enrich.enricher import Enricher
 
         logger.info("compiling the bundled data for quick lookups into %s", folder)
-        full = Enricher(load_bundle(data_dir), [], cache_dir)
+        full = _Full(load_bundle(data_dir))
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=cache_dir))
         try:
