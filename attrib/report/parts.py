@@ -14,7 +14,14 @@ import pandas as pd
 
 from attrib._version import __version__
 
-__all__: list[str] = []
+__all__ = [
+    "GRAPH_CLUSTERS",
+    "GRAPH_LABELS",
+    "GRAPH_MEMBERS",
+    "cluster_graph",
+    "headline",
+    "provenance_rows",
+]
 
 #: clusters drawn in the graph, members drawn per cluster, clusters whose name is printed
 GRAPH_CLUSTERS, GRAPH_MEMBERS, GRAPH_LABELS = 12, 30, 6
