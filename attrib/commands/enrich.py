@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
-from attrib._atomic import atomic_path
 from attrib.errors import InputError, OutputError, UnreadableFileError
 
 if TYPE_CHECKING:
@@ -151,6 +150,8 @@ def enrich_cmd(
     if out == "-":
         emit(sys.stdout)
         return
+    from attrib._atomic import atomic_path
+
     try:
         with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
             emit(fh)

@@ -234,7 +234,7 @@ def quick_lookup(
         One record per value, as :func:`attrib.enrich.single.lookup_one` returns them; ``None``
         for more than :data:`QUICK_MAX` values or when user databases are present.
     """
-    from attrib.enrich._mmdb import find_mmdb_files
+    from attrib.enrich._finder import find_mmdb_files
     from attrib.enrich.single import lookup_one
 
     if len(values) > QUICK_MAX or find_mmdb_files(geoip_dir):

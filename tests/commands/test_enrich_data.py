@@ -133,3 +133,24 @@ def test_enrich_keeps_the_input_as_given(
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["attrib.input"] for r in rows] == ["8.8.8.8", "junk", "1.2.3[.]4:80"]
     assert "source.ip" not in rows[1] and rows[2]["source.ip"] == "1.2.3.4"
+
+
+def test_enrich_of_a_few_addresses_imports_no_pandas(tmp_path: Path, quick_cache: Path) -> None:
+    # issue #19: `attrib enrich 8.8.8.8` took 10.7 s and 609 MB (full bundle load + pandas)
+    import os
+    import subprocess
+    import sys
+
+    from attrib._paths import default_data_dir
+    from attrib.enrich.compact import compact_enricher
+
+    compact_enricher(default_data_dir(), quick_cache / "attrib")  # compiled once, at first use
+    env = {**os.environ, "XDG_CACHE_HOME": str(quick_cache)}
+    code = ("import sys; from attrib.cli import main; rc = main(['enrich', '8.8.8.8', "
+            f"'--geoip-dir', {str(tmp_path)!r}]); "
+            "print('PANDAS' if 'pandas' in sys.modules else 'NO-PANDAS'); sys.exit(rc)")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          check=True)  # fmt: skip
+    out = done.stdout.splitlines()
+    assert json.loads(out[0])["source.as.number"] == 15169
+    assert out[-1] == "NO-PANDAS"
