@@ -60,7 +60,6 @@ def __getattr__(name: str) -> Any:
     mod, attr = target.split(":")
     value = getattr(importlib.import_module(mod), attr)
     globals()[name] = value
-    _register_accessor()
     return value
 
 
@@ -88,19 +87,53 @@ def enrich(
     """
     from attrib.enrich.lookup import enrich as enrich_addresses
 
-    out = enrich_addresses(ips_or_frame, column=column, geoip_dir=geoip_dir, ecs=ecs)
-    _register_accessor()
-    return out
-
-
-def _register_accessor() -> None:
-    """Register ``DataFrame.attrib`` once pandas is in use (it costs nothing more then)."""
-    if "pandas" in sys.modules and "attrib.accessor" not in sys.modules:
-        importlib.import_module("attrib.accessor")
-
-
-_register_accessor()
+    return enrich_addresses(ips_or_frame, column=column, geoip_dir=geoip_dir, ecs=ecs)
 
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+# -- ``DataFrame.attrib`` after a bare ``import attrib`` ---------------------------------------
+# Importing pandas here would cost ~0.3 s and ~40 MB on every CLI start (``attrib enrich 8.8.8.8``
+# needs no pandas), so the accessor is registered now only when pandas is already loaded, else
+# by a one-shot import hook the moment something imports pandas.
+
+
+def _register_accessor() -> None:
+    from attrib.accessor import register
+
+    register()
+
+
+class _PandasHook:
+    """A ``sys.meta_path`` finder that registers the accessor once pandas has been executed."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname != "pandas":
+            return None
+        _remove_hook()
+        import importlib.util
+
+        spec = importlib.util.find_spec("pandas")
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if run is None:  # an exotic loader: fall back to the normal import, no hook
+            return spec
+
+        def exec_module(module: Any) -> None:
+            run(module)
+            _register_accessor()
+
+        loader.exec_module = exec_module  # type: ignore[union-attr]
+        return spec
+
+
+def _remove_hook() -> None:
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PandasHook)]
+
+
+if "pandas" in sys.modules:
+    _register_accessor()
+elif not any(isinstance(f, _PandasHook) for f in sys.meta_path):
+    sys.meta_path.insert(0, _PandasHook())

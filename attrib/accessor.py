@@ -1,9 +1,9 @@
 """The ``DataFrame.attrib`` accessor: attrib's stages on any pandas frame.
 
-Registered when :mod:`attrib.accessor` is imported, which :func:`attrib.analyze` (and
-:mod:`attrib.pipeline`) do; in a notebook, ``import attrib.accessor`` makes it available at once.
+Registered by a bare ``import attrib`` (at once if pandas is loaded, else when pandas is first
+imported, so that ``import attrib`` stays light).
 
->>> import pandas as pd, attrib.accessor
+>>> import pandas as pd, attrib
 >>> df = pd.DataFrame({"ip": ["8.8.8.8", "192.0.2.1"]})
 >>> df.attrib.enrich()  # doctest: +SKIP
 """
@@ -18,7 +18,7 @@ import pandas as pd
 from attrib.errors import ConfigError
 from attrib.schema import IP_COLUMNS
 
-__all__ = ["AttribAccessor", "IP_COLUMNS"]
+__all__ = ["AttribAccessor", "IP_COLUMNS", "register"]
 
 
 class AttribAccessor:
@@ -71,7 +71,7 @@ class AttribAccessor:
         from attrib.schema import ENRICH_COLUMNS
 
         col = self._ip_column(column)
-        found = default_enricher(geoip_dir).lookup(self._df[col])
+        found = default_enricher(geoip_dir).lookup(_one_chunk(self._df[col]))
         add = found[[*ENRICH_COLUMNS, "ip_error"]].set_axis(self._df.index)
         add.columns = [f"{prefix}{c}" for c in add.columns]
         clash = [c for c in add.columns if c in self._df.columns]
@@ -114,7 +114,25 @@ class AttribAccessor:
         return analyze(self._df, **kwargs)
 
 
-def _register() -> None:
+def _one_chunk(values: pd.Series) -> pd.Series:
+    """Return ``values`` with an Arrow-backed text column in one chunk.
+
+    A read of several files or batches yields a chunked column; the enricher's dictionary
+    encoding wants one array.
+    """
+    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
+        return values
+    import pyarrow as pa
+
+    arr = pa.array(values.array, type=pa.string(), from_pandas=True)
+    if not isinstance(arr, pa.ChunkedArray):
+        return values
+    one = pa.chunked_array([arr.combine_chunks()], type=pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(one), index=values.index, name=values.name)
+
+
+def register() -> None:
+    """Register ``DataFrame.attrib`` (idempotent; :mod:`attrib` calls it once pandas is loaded)."""
     if "attrib" in getattr(pd.DataFrame, "_accessors", set()):
         return
     with warnings.catch_warnings():
@@ -122,4 +140,4 @@ def _register() -> None:
         pd.api.extensions.register_dataframe_accessor("attrib")(AttribAccessor)
 
 
-_register()
+register()

@@ -102,7 +102,9 @@ def handoffs(members: pd.DataFrame, max_gap_h: float = 48.0) -> list[tuple[str, 
     return out
 
 
-def plot_timeline(members: pd.DataFrame, cluster: str = "", ax: Any = None) -> Any:
+def plot_timeline(
+    members: pd.DataFrame, cluster: str = "", ax: Any = None, max_rows: int | None = 30
+) -> Any:
     """One bar per exit of a cluster, first to last sighting; hand-offs as dashed links.
 
     Parameters
@@ -113,6 +115,9 @@ def plot_timeline(members: pd.DataFrame, cluster: str = "", ax: Any = None) -> A
         Its id, for the title.
     ax
         A matplotlib axes; a new figure when None.
+    max_rows
+        Draw the best-scored exits only (in time order), so a big cluster stays a readable
+        figure; ``None`` draws all. Hand-offs in the title count the whole cluster.
 
     Returns
     -------
@@ -122,9 +127,14 @@ def plot_timeline(members: pd.DataFrame, cluster: str = "", ax: Any = None) -> A
     plt = _plt()
     import matplotlib.dates as mdates
 
-    m = members.dropna(subset=["first_seen", "last_seen"]).sort_values("first_seen")
-    m = m.reset_index(drop=True)
-    ax = _ax(ax, (11, 0.8 + 0.3 * max(len(m), 3)))
+    m = members.dropna(subset=["first_seen", "last_seen"])
+    total, n_handoffs = len(m), len(handoffs(m))
+    if max_rows is not None and len(m) > max_rows:
+        m = m.assign(_s=m["score"].astype(float)).sort_values(["_s", "first_seen"],
+                                                               ascending=[False, True])  # fmt: skip
+        m = m.head(max_rows).drop(columns="_s")
+    m = m.sort_values("first_seen").reset_index(drop=True)
+    ax = _ax(ax, (11, 1.2 + 0.26 * max(len(m), 3)))
     cmap = plt.get_cmap("RdYlGn_r")
     start = mdates.date2num(m["first_seen"].dt.tz_convert(None))
     end = mdates.date2num(m["last_seen"].dt.tz_convert(None))
@@ -139,14 +149,18 @@ def plot_timeline(members: pd.DataFrame, cluster: str = "", ax: Any = None) -> A
     ax.set_yticklabels(m["ip"], fontsize=8)
     ax.invert_yaxis()
     ax.xaxis_date()
-    ax.set_title(f"Cluster {cluster}: {len(m)} exits, {len(handoffs(m))} hand-offs")
+    drawn = f" ({len(m)} best-scored drawn)" if len(m) < total else ""
+    ax.set_title(f"Cluster {cluster}: {total} exits{drawn}, {n_handoffs} hand-offs")
     return ax
 
 
 def plot_graph(
     origins: pd.DataFrame, clusters: pd.DataFrame, ax: Any = None, max_clusters: int = 10
 ) -> Any:
-    """Clusters, their member origins and the ASNs those sit in.
+    """The most suspicious clusters, their best-scored members and the ASNs they share.
+
+    The report's layout (:func:`attrib.report.parts.cluster_graph`): one grid cell per
+    cluster, members around it coloured by score, only the top clusters named.
 
     Parameters
     ----------
@@ -155,41 +169,51 @@ def plot_graph(
     ax
         A matplotlib axes; a new figure when None.
     max_clusters
-        Draw the most suspicious clusters only.
+        Draw the most suspicious clusters only (at most 12).
 
     Returns
     -------
     matplotlib.axes.Axes
         The axes.
     """
-    _plt()
-    import networkx as nx
+    plt = _plt()
+    from attrib.report.parts import cluster_graph
+    from attrib.report.values import plain
 
-    ax = _ax(ax, (9, 7))
-    g: nx.Graph = nx.Graph()
-    by_ip = origins.set_index("ip")
-    top = clusters.sort_values("score", ascending=False).head(max_clusters)
-    for c in top.to_dict("records"):
-        cid = f"cluster {c['cluster']}"
-        g.add_node(cid, kind="cluster")
-        for ip in _members(c.get("members")):
-            g.add_node(ip, kind="origin")
-            g.add_edge(cid, ip)
-            asn = by_ip["asn"].get(ip) if ip in by_ip.index else None
-            if asn is not None and asn is not pd.NA:
-                g.add_node(f"AS{asn}", kind="asn")
-                g.add_edge(ip, f"AS{asn}")
-    pos = nx.spring_layout(g, seed=7)
-    colors = {"cluster": "#b42318", "origin": "#f79009", "asn": "#98a2b3"}
-    nx.draw_networkx_edges(g, pos, ax=ax, edge_color="#c5cad3")
-    for kind, shape in (("cluster", "s"), ("origin", "o"), ("asn", "D")):
-        nodes = [n for n, d in g.nodes(data=True) if d["kind"] == kind]
-        size = 120 if kind != "origin" else 40
-        nx.draw_networkx_nodes(g, pos, nodelist=nodes, node_shape=shape, ax=ax,
-                               node_color=colors[kind], node_size=size)  # fmt: skip
-    labels = {n: n for n, d in g.nodes(data=True) if d["kind"] != "origin"}
-    nx.draw_networkx_labels(g, pos, labels=labels, font_size=8, ax=ax)
-    n_origins = sum(1 for _, d in g.nodes(data=True) if d["kind"] == "origin")
-    ax.set_title(f"{len(top)} clusters, {n_origins} origins")
+    ax = _ax(ax, (10, 7))
+    recs: list[dict[str, Any]] = []
+    for c in clusters.to_dict("records"):
+        infra = plain(c.get("infrastructure")) is not False
+        recs.append({"cluster": str(c["cluster"]), "size": int(c.get("size") or 0),
+                     "score": plain(c.get("score")) if infra else None, "infrastructure": infra,
+                     "members": _members(c.get("members"))})  # fmt: skip
+    recs.sort(key=lambda r: (not r["infrastructure"], -(r["score"] or -1.0)))
+    cols = [c for c in ("ip", "score", "asn", "as_org", "country") if c in origins.columns]
+    by_ip = {str(r["ip"]): {str(k): plain(v) for k, v in r.items()}
+             for r in origins[cols].to_dict("records")}  # fmt: skip
+    g = cluster_graph(recs[:max_clusters], by_ip)
+    nodes = g["nodes"]
+    for a, b in g["edges"]:
+        ax.plot([nodes[a]["x"], nodes[b]["x"]], [nodes[a]["y"], nodes[b]["y"]],
+                color="#c5cad3", lw=0.5, zorder=1)  # fmt: skip
+    cmap = plt.get_cmap("RdYlGn_r")
+    for kind, shape, size in (("asn", "D", 18), ("origin", "o", 16), ("cluster", "s", 90)):
+        ns = [n for n in nodes if n["kind"] == kind]
+        if not ns:
+            continue
+        col = ["#d0d5dd" if n["score"] is None else cmap(float(n["score"])) for n in ns]
+        z = 3 if kind == "cluster" else 2
+        ax.scatter([n["x"] for n in ns], [n["y"] for n in ns], s=size, c=col, marker=shape,
+                   edgecolors="white", linewidths=0.4, zorder=z)  # fmt: skip
+    for n in nodes:
+        if n["show_label"]:
+            sc = "n/a" if n["score"] is None else f"{n['score']:.2f}"
+            ax.text(n["x"], n["ly"], f"{n['label']} · {n['size']} · {sc}", ha="center",
+                    va="bottom", fontsize=9, weight="bold")  # fmt: skip
+    ax.set_xlim(0, 600)
+    ax.set_ylim(420, 0)
+    n_origins = sum(1 for n in nodes if n["kind"] == "origin")
+    n_cl = sum(1 for n in nodes if n["kind"] == "cluster")
+    ax.set_title(f"{n_cl} clusters, {n_origins} origins")
     ax.axis("off")
     return ax

@@ -9,6 +9,10 @@ This module is the only place column names are spelled. Three tables flow betwee
 * **clusters** — one row per infrastructure cluster (:data:`CLUSTER_COLUMNS`).
 
 Missing values are nulls (``pd.NA``/``NaT``), never invented defaults.
+
+Importing this module does not import pandas (``attrib enrich 8.8.8.8`` needs names, not
+frames): the two dtype mappings holding categorical dtypes, :data:`EVENT_DTYPES` and
+:data:`ENRICH_COLUMNS`, are built on first access.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CHAIN_EDGE_COLUMNS",
@@ -29,6 +35,7 @@ __all__ = [
     "ECS_ORIGIN_FIELDS",
     "ENRICH_COLUMNS",
     "ENRICH_ECS_FIELDS",
+    "ENRICH_NAMES",
     "EVENT_COLUMNS",
     "EVAL_COLUMNS",
     "EVENT_DTYPES",
@@ -69,14 +76,19 @@ NET_TYPES = (
 
 _STR = "string[pyarrow]"
 
-#: The canonical *events* table: column -> pandas dtype.
-EVENT_DTYPES: dict[str, object] = {
+
+class _Categories(tuple[str, ...]):
+    """The categories of a categorical column (its pandas dtype is built on first access)."""
+
+
+#: The canonical *events* table: column -> pandas dtype (:data:`EVENT_DTYPES`).
+_EVENT_SPEC: dict[str, object] = {
     "ts": "datetime64[ns, UTC]",
     "src_ip": _STR,
     "src_port": "UInt16",
     "dst_ip": _STR,
     "dst_port": "UInt16",
-    "proto": pd.CategoricalDtype(list(PROTOS)),
+    "proto": _Categories(PROTOS),
     "duration": "Float64",  # seconds
     "bytes_out": "Int64",  # payload bytes originator -> responder (Zeek orig_bytes)
     "bytes_in": "Int64",  # payload bytes responder -> originator (Zeek resp_bytes)
@@ -84,7 +96,7 @@ EVENT_DTYPES: dict[str, object] = {
     "pkts_in": "Int64",
     "ip_bytes_out": "Int64",
     "ip_bytes_in": "Int64",
-    "conn_state": pd.CategoricalDtype(list(CONN_STATES)),
+    "conn_state": _Categories(CONN_STATES),
     "history": _STR,
     "service": _STR,
     "uid": _STR,
@@ -92,7 +104,7 @@ EVENT_DTYPES: dict[str, object] = {
     "app": _STR,  # application / client app name
     "event_type": _STR,  # provider operation (UserLoggedIn, MailItemsAccessed, ...)
     "user_agent": _STR,
-    "outcome": pd.CategoricalDtype(list(OUTCOMES)),
+    "outcome": _Categories(OUTCOMES),
     "error_code": _STR,  # provider error/status code as text (Entra errorCode, Okta reason)
     "ja3": _STR,
     "ja4": _STR,
@@ -129,10 +141,10 @@ EVENT_DTYPES: dict[str, object] = {
     "prov_city": _STR,
     "prov_lat": "Float64",
     "prov_lon": "Float64",
-    "source": pd.CategoricalDtype(list(SOURCES)),
+    "source": _Categories(SOURCES),
     "sensor": _STR,  # file or sensor the row came from
 }
-EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_DTYPES)
+EVENT_COLUMNS: tuple[str, ...] = tuple(_EVENT_SPEC)
 
 #: Our event column -> Elastic ECS field.
 ECS_EVENT_FIELDS: dict[str, str] = {
@@ -168,19 +180,45 @@ ECS_EVENT_FIELDS: dict[str, str] = {
     "sensor": "observer.name",
 }
 
-#: Enrichment columns (canonical name -> dtype), produced by :mod:`attrib.enrich`.
-ENRICH_COLUMNS: dict[str, object] = {
+#: Enrichment columns (canonical name -> dtype, :data:`ENRICH_COLUMNS`), from :mod:`attrib.enrich`.
+_ENRICH_SPEC: dict[str, object] = {
     "asn": "Int64",
     "as_org": _STR,
     "country": _STR,  # ISO 3166-1 alpha-2
     "city": _STR,
     "lat": "Float64",
     "lon": "Float64",
-    "net_type": pd.CategoricalDtype(list(NET_TYPES)),
+    "net_type": _Categories(NET_TYPES),
     "net_type_confidence": "Float64",
     "net_type_evidence": _STR,
     "tags": _STR,  # comma-separated: private, cgnat, tor_exit, private_relay, cloud, vpn, ...
 }
+#: The enrichment column names, in order (the keys of :data:`ENRICH_COLUMNS`).
+ENRICH_NAMES: tuple[str, ...] = tuple(_ENRICH_SPEC)
+
+if TYPE_CHECKING:
+    #: The canonical *events* table: column -> pandas dtype.
+    EVENT_DTYPES: dict[str, object]
+    #: Enrichment columns (canonical name -> pandas dtype), produced by :mod:`attrib.enrich`.
+    ENRICH_COLUMNS: dict[str, object]
+
+_SPECS = {"EVENT_DTYPES": _EVENT_SPEC, "ENRICH_COLUMNS": _ENRICH_SPEC}
+
+
+def __getattr__(name: str) -> Any:
+    if name in globals():  # built already (module code calls this for its own use)
+        return globals()[name]
+    spec = _SPECS.get(name)
+    if spec is None:
+        raise AttributeError(f"module 'attrib.schema' has no attribute {name!r}")
+    import pandas as pd
+
+    value = {k: pd.CategoricalDtype(list(v)) if isinstance(v, _Categories) else v
+             for k, v in spec.items()}  # fmt: skip
+    globals()[name] = value
+    return value
+
+
 #: Enrichment column -> ECS field (what ``attrib.enrich()`` and the API return).
 ENRICH_ECS_FIELDS: dict[str, str] = {
     "ip": "source.ip",
@@ -211,10 +249,10 @@ ECS_ORIGIN_FIELDS: dict[str, str] = {
     "last_seen": "attrib.last_seen",
     "reasons": "attrib.reasons",
 }
-#: Columns of the clusters table.
+#: Columns of the clusters table (``infrastructure``: members share traits; else no score).
 CLUSTER_COLUMNS: tuple[str, ...] = (
     "cluster", "size", "members", "first_seen", "last_seen", "shared_traits",
-    "asns", "countries", "net_types", "score",
+    "asns", "countries", "net_types", "infrastructure", "score",
 )  # fmt: skip
 #: Columns of the relay-chain edges table (:func:`attrib.cluster.link_chains`).
 CHAIN_EDGE_COLUMNS: tuple[str, ...] = (
@@ -263,6 +301,8 @@ def plain_value(v: Any, timestamp: Callable[[Any], str | None]) -> Any:
         ``None`` for missing, NaN and infinite values; Python scalars; ``timestamp(v)`` for
         timestamps; lists element by element.
     """
+    import pandas as pd
+
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, np.generic):
@@ -277,7 +317,7 @@ def plain_value(v: Any, timestamp: Callable[[Any], str | None]) -> Any:
 
 
 def cluster_members(v: object) -> list[str]:
-    """The ``members`` of a clusters row as a list (a list, or ``;``/``,``-separated text).
+    """The ``members`` of a clusters row as a list (a list, or text split on ``;``/``,``/spaces).
 
     Parameters
     ----------
@@ -289,11 +329,11 @@ def cluster_members(v: object) -> list[str]:
     list of str
         The member addresses (empty for a missing cell).
     """
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    if v is None or type(v).__name__ == "NAType" or (isinstance(v, float) and v != v):
         return []
     if isinstance(v, list | tuple):
         return [str(x) for x in v]
-    return [s.strip() for s in str(v).replace(";", ",").split(",") if s.strip()]
+    return str(v).replace(";", " ").replace(",", " ").split()  # also the CSV's space-joined
 
 
 def empty_events() -> pd.DataFrame:
@@ -304,7 +344,10 @@ def empty_events() -> pd.DataFrame:
     pandas.DataFrame
         Zero rows, every column of :data:`EVENT_DTYPES`.
     """
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in EVENT_DTYPES.items()})  # type: ignore[call-overload]
+    import pandas as pd
+
+    dtypes = __getattr__("EVENT_DTYPES")
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
 
 
 def conform_events(df: pd.DataFrame) -> pd.DataFrame:
@@ -324,21 +367,23 @@ def conform_events(df: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         A frame conforming to :data:`EVENT_DTYPES` (``df`` itself if it already did).
     """
+    import pandas as pd
+
     if _conforms(df):
         return df
     n = len(df)
     out: dict[str, pd.Series] = {}
-    for col, dtype in EVENT_DTYPES.items():
+    for col, dtype in __getattr__("EVENT_DTYPES").items():
         if col in df.columns:
             s = df[col]
             if not _same_dtype(s.dtype, dtype):
                 if col == "ts" and not isinstance(s.dtype, pd.DatetimeTZDtype):
                     s = pd.to_datetime(s, utc=True)
                 else:
-                    s = s.astype(dtype)  # type: ignore[call-overload]
+                    s = s.astype(dtype)
             out[col] = s.reset_index(drop=True)
         else:
-            out[col] = pd.Series(pd.NA, index=range(n), dtype=dtype)  # type: ignore[call-overload]
+            out[col] = pd.Series(pd.NA, index=range(n), dtype=dtype)
     return pd.DataFrame(out, copy=False)
 
 
@@ -351,11 +396,14 @@ def _same_dtype(have: object, want: object) -> bool:
 
 def _conforms(df: pd.DataFrame) -> bool:
     """Whether ``df`` already has exactly the canonical columns, order, dtypes and a range index."""
+    import pandas as pd
+
     if tuple(df.columns) != EVENT_COLUMNS or not isinstance(df.index, pd.RangeIndex):
         return False
     if df.index.start != 0 or df.index.step != 1:
         return False
-    return all(_same_dtype(t, EVENT_DTYPES[str(c)]) for c, t in df.dtypes.items())
+    dtypes = __getattr__("EVENT_DTYPES")
+    return all(_same_dtype(t, dtypes[str(c)]) for c, t in df.dtypes.items())
 
 
 def to_ecs(df: pd.DataFrame, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:

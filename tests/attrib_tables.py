@@ -128,6 +128,7 @@ def make_clusters(origins: pd.DataFrame) -> pd.DataFrame:
                 "asns": ",".join(str(a) for a in sorted(g["asn"].unique())),
                 "countries": ",".join(sorted(g["country"].unique())),
                 "net_types": ",".join(sorted(g["net_type"].astype(str).unique())),
+                "infrastructure": True,
                 "score": float(g["score"].max()),
             }
         )

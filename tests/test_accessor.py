@@ -1,4 +1,8 @@
+import subprocess
+import sys
+
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import attrib.accessor  # noqa: F401  (registers DataFrame.attrib)
@@ -36,3 +40,29 @@ def test_errors_are_clear():
 def test_to_ecs():
     out = pd.DataFrame({"src_ip": ["8.8.8.8"], "dst_port": [443]}).attrib.to_ecs()
     assert list(out.columns) == ["source.ip", "destination.port"]
+
+
+def test_enrich_chunked_arrow_column():
+    # a read of several files/batches gives a chunked Arrow column (issue #19)
+    chunks = pa.chunked_array([["8.8.8.8", "1.1.1.1"], ["8.8.8.8", None, "bad"]])
+    df = pd.DataFrame({"src_ip": pd.arrays.ArrowStringArray(chunks)}, index=[5, 6, 7, 8, 9])
+    out = df.attrib.enrich(column="src_ip")
+    assert list(out.index) == [5, 6, 7, 8, 9]
+    assert list(out["asn"].iloc[:3]) == [15169, 13335, 15169]
+    assert pd.isna(out.loc[8, "asn"]) and pd.notna(out.loc[9, "ip_error"])
+
+
+def _run(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_bare_import_registers_accessor_either_order():
+    probe = "print(type(pd.DataFrame({'ip': ['8.8.8.8']}).attrib).__name__)"
+    assert _run("import attrib; import pandas as pd; " + probe) == "AttribAccessor"
+    assert _run("import pandas as pd; import attrib; " + probe) == "AttribAccessor"
+
+
+def test_bare_import_stays_light():
+    # registering the accessor must not pull pandas into ``import attrib``
+    assert _run("import sys, attrib; print('pandas' in sys.modules)") == "False"

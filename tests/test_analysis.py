@@ -84,7 +84,7 @@ def test_summary(analysis, tmp_path):
     lines = text.splitlines()
     assert lines[0] == "read 36 rows from 1 file(s)"
     assert lines[1] == "warning: 1 unreadable file(s) skipped: bad.gz"
-    assert "home_countries=['DE']" in lines[2]
+    assert "home_countries=DE" in lines[2]
     assert lines[3].startswith("12 origins, 2 clusters, 8 flagged")
     assert lines[5].split()[:4] == ["1", "198.51.100.10", "0.97", "C1"]
     assert len(lines) == 4 + 1 + 3 + 1 and lines[-1].startswith(f"outputs: {tmp_path / 'out'}")

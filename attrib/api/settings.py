@@ -22,9 +22,12 @@ def default_keys_db() -> Path:
     Returns
     -------
     pathlib.Path
-        ``~/.local/share/attrib/keys.db``.
+        ``keys.db`` in :func:`attrib._paths.user_data_dir` (``$XDG_DATA_HOME/attrib``, default
+        ``~/.local/share/attrib``).
     """
-    return Path.home() / ".local" / "share" / "attrib" / "keys.db"
+    from attrib._paths import user_data_dir
+
+    return user_data_dir() / "keys.db"
 
 
 class ServiceSettings(BaseSettings):

@@ -239,7 +239,7 @@ def chain_clusters(edges: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
     by_ip = unique.set_index(unique["ip"].astype(str))
     rows = [_chain_row(k, r, by_ip) for k, r in enumerate(g.to_dict("records"), start=1)]
     out = pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS))
-    return out.astype({"score": "Float64", "size": "int64"})
+    return out.astype({"score": "Float64", "size": "int64", "infrastructure": bool})
 
 
 def _chain_row(k: int, r: dict[Any, Any], by_ip: pd.DataFrame) -> dict[str, Any]:
@@ -258,5 +258,6 @@ def _chain_row(k: int, r: dict[Any, Any], by_ip: pd.DataFrame) -> dict[str, Any]
         "shared_traits": f"relay chain: {n} relayed connection(s), median lag "
                          f"{lag * 1000:.0f} ms, confidence {conf:.2f}",
         "asns": joined("asn"), "countries": joined("country"), "net_types": joined("net_type"),
+        "infrastructure": True,  # a relayed path is infrastructure by itself
         "score": float(scores.max()) if len(scores) else None,
     }  # fmt: skip

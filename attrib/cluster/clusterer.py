@@ -66,6 +66,10 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
         Smaller groups are left unclustered (label -1).
     random_state
         Seed of the community detection.
+    exclude_own
+        Leave the organisation's own addresses (``is_office == 1``: its office egress, from
+        ``org.toml`` or inferred) out of the graph: they share accounts with everyone and
+        would glue unrelated origins into one "infrastructure". They get label -1.
 
     Attributes
     ----------
@@ -74,7 +78,9 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
     cluster_ids_ : pandas.Series
         Cluster id text per origin (``<NA>`` = none), aligned to the input index.
     clusters_ : pandas.DataFrame
-        One row per cluster: :data:`attrib.schema.CLUSTER_COLUMNS` except ``score``.
+        One row per cluster: :data:`attrib.schema.CLUSTER_COLUMNS` except ``score``;
+        ``infrastructure`` is false for a cluster whose members share no trait (linked only
+        by, e.g., the accounts they sprayed): a group, not evidence of one operator's network.
     edges_ : pandas.DataFrame
         The similarity edges used (``a``, ``b`` positions and ``w``), for inspection.
 
@@ -96,6 +102,7 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
         resolution: float = 1.0,
         min_cluster_size: int = 2,
         random_state: int | None = 0,
+        exclude_own: bool = True,
     ) -> None:
         self.method = method
         self.trait_weights = trait_weights
@@ -107,6 +114,7 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
         self.resolution = resolution
         self.min_cluster_size = min_cluster_size
         self.random_state = random_state
+        self.exclude_own = exclude_own
 
     def fit(self, X: pd.DataFrame, y: Any = None) -> OriginClusterer:
         """Cluster the origins table.
@@ -129,9 +137,16 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
                 f"OriginClusterer: method must be 'graph' or 'hdbscan', not {self.method!r}"
             )
         o = _prepare(X.reset_index(drop=True))
-        self.edges_ = self._edges(o)
-        raw = self._graph_labels(len(o)) if self.method == "graph" else self._hdbscan_labels(o)
-        self.labels_ = _relabel(raw, o, self.min_cluster_size)
+        keep = np.flatnonzero(~_own(o)) if self.exclude_own else np.arange(len(o))
+        sub = o.iloc[keep].reset_index(drop=True)
+        self.edges_ = self._edges(sub)
+        graph = self.method == "graph"
+        raw = self._graph_labels(len(sub)) if graph else self._hdbscan_labels(sub)
+        self.labels_ = np.full(len(o), -1, dtype=np.int64)
+        self.labels_[keep] = _relabel(raw, sub, self.min_cluster_size)
+        e = self.edges_
+        self.edges_ = e.assign(a=keep[e["a"].to_numpy(dtype=np.int64)],
+                               b=keep[e["b"].to_numpy(dtype=np.int64)])  # fmt: skip
         ids = pd.Series(pd.NA, index=X.index, dtype="string[pyarrow]")
         has = self.labels_ >= 0
         ids[has] = [f"C{n + 1:04d}" for n in self.labels_[has]]
@@ -193,6 +208,13 @@ class OriginClusterer(ClusterMixin, BaseEstimator):
 
         return embed_and_hdbscan(o, self._weights(), self.account_weight, self._cap(len(o)),
                                  self.min_cluster_size, self.random_state)  # fmt: skip
+
+
+def _own(o: pd.DataFrame) -> np.ndarray:
+    """The organisation's own addresses (office egress), which never join a cluster."""
+    if "is_office" not in o.columns:
+        return np.zeros(len(o), dtype=bool)
+    return pd.to_numeric(o["is_office"], errors="coerce").fillna(0).to_numpy() >= 1
 
 
 def _prepare(o: pd.DataFrame) -> pd.DataFrame:
@@ -277,10 +299,11 @@ def summarize_clusters(o: pd.DataFrame, labels: np.ndarray, traits: list[str]) -
         "members": joined("ip").to_numpy(),
         "first_seen": grp["first_seen"].min().to_numpy() if "first_seen" in sub else pd.NaT,
         "last_seen": grp["last_seen"].max().to_numpy() if "last_seen" in sub else pd.NaT,
-        "shared_traits": _shared(sub, grp, traits).to_numpy(),
+        "shared_traits": (shared := _shared(sub, grp, traits)).to_numpy(),
         "asns": joined("asn").to_numpy(),
         "countries": joined("country").to_numpy(),
         "net_types": joined("net_type").to_numpy(),
+        "infrastructure": (shared.to_numpy(dtype=object) != "").astype(bool),
     })  # fmt: skip
     return out[cols]
 

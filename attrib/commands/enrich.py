@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
-import pandas as pd
 
-from attrib._atomic import atomic_path
 from attrib.errors import InputError, OutputError, UnreadableFileError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["enrich_cmd"]
 
 
 def _read_input(path: str, column: str | None) -> pd.Series:
+    import pandas as pd
+
     p = Path(path)
     suffix = "".join(p.suffixes[-2:]).lower() if p.suffix == ".gz" else p.suffix.lower()
     try:
@@ -42,6 +46,41 @@ def _read_input(path: str, column: str | None) -> pd.Series:
             f"{p}: no column {column or 'ip'!r} (have {', '.join(map(str, df.columns[:12]))})"
         )
     return df[col]
+
+
+def _write_records(recs: list[dict[str, Any]], fmt: str, fh: TextIO) -> None:
+    """The quick path's records, written as :func:`_write` writes the frame."""
+    if fmt == "csv":
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(list(recs[0]) if recs else [])
+        w.writerows([["" if v is None else v for v in r.values()] for r in recs])
+        return
+    for r in recs:
+        fh.write(json.dumps({k: v for k, v in r.items() if v is not None}, ensure_ascii=False))
+        fh.write("\n")
+
+
+def _quick(values: list[Any], gdir: str | None, ecs: bool) -> list[dict[str, Any]] | None:
+    """A few addresses: the single-address rules over the memory-mapped bundle (no full load)."""
+    from attrib._paths import default_data_dir, user_cache_dir
+    from attrib.enrich.compact import quick_lookup
+    from attrib.schema import ENRICH_ECS_FIELDS
+
+    found = quick_lookup(values, geoip_dir=gdir, data_dir=default_data_dir(),
+                         cache_dir=user_cache_dir())  # fmt: skip
+    if found is None:
+        return None
+    name = (lambda c: ENRICH_ECS_FIELDS.get(c, f"attrib.{c}")) if ecs else (lambda c: c)
+    return [{name(_INPUT): _text(v), **{name(k): x for k, x in r.items()}}
+            for v, r in zip(values, found, strict=True)]  # fmt: skip
+
+
+#: the value as given (kept beside the normalised ``ip``, so an invalid one is not lost)
+_INPUT = "input"
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None or v != v else str(v)  # v != v: NaN/NA from a file
 
 
 def _write(df: pd.DataFrame, fmt: str, fh: TextIO) -> None:
@@ -91,8 +130,6 @@ def enrich_cmd(
     ecs: bool,
 ) -> None:
     """Enrich IP addresses (arguments, --input FILE, or one per line on stdin)."""
-    from attrib.enrich import enrich
-
     values: list[object] = list(ips)
     if input_:
         values += _read_input(input_, column).tolist()
@@ -101,12 +138,22 @@ def enrich_cmd(
             raise click.UsageError("give IP addresses, --input FILE, or pipe addresses on stdin")
         values = [x for x in sys.stdin.read().splitlines() if x.strip()]
     gdir = geoip_dir or os.environ.get("ATTRIB_GEOIP_DIR") or None
-    res = enrich(values, geoip_dir=gdir, ecs=ecs)
+    recs = _quick(values, gdir, ecs) if fmt != "json" else None
+    if recs is not None:
+        emit = lambda fh: _write_records(recs, fmt, fh)  # noqa: E731
+    else:
+        from attrib.enrich import enrich
+
+        res = enrich(values, geoip_dir=gdir, ecs=ecs)
+        res.insert(0, f"attrib.{_INPUT}" if ecs else _INPUT, [_text(v) for v in values])
+        emit = lambda fh: _write(res, fmt, fh)  # noqa: E731
     if out == "-":
-        _write(res, fmt, sys.stdout)
+        emit(sys.stdout)
         return
+    from attrib._atomic import atomic_path
+
     try:
         with atomic_path(out) as tmp, tmp.open("w", encoding="utf-8", newline="") as fh:
-            _write(res, fmt, fh)
+            emit(fh)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write: {exc.strerror or exc}") from None

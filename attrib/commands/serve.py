@@ -27,7 +27,12 @@ def _settings_env(**values: object) -> dict[str, str]:
 @click.option("--host", default=None, help="Bind address [default: 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default: 8787].")
 @click.option("--workers", type=int, default=None, help="Worker processes [default: 1].")
-@click.option("--store", type=click.Path(dir_okay=False), default=None, help="Sightings store.")
+@click.option(
+    "--store",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Sightings store (created empty if missing; attrib analyze --store fills it).",
+)
 @click.option(
     "--geoip-dir",
     type=click.Path(file_okay=False),
@@ -82,7 +87,7 @@ def serve_cmd(
     if st.auth and not Path(st.keys_db).exists():
         raise ConfigError(f"{st.keys_db}: no API key database; run 'attrib keys create NAME' first")
     if st.store is not None and not Path(st.store).exists():
-        raise ConfigError(f"{st.store}: no such sightings store")
+        _create_store(Path(st.store))
     click.echo(
         f"attrib serve: http{'s' if ssl_certfile else ''}://{st.host}:{st.port} "
         f"({st.workers} worker{'s' if st.workers > 1 else ''})",
@@ -110,6 +115,18 @@ def _http_protocol() -> Any:
     return TimedHttpToolsProtocol
 
 
+def _create_store(path: Path) -> None:
+    """Create an empty sightings store so that a first ``serve`` works before any run."""
+    from attrib.store import SightingsStore
+
+    SightingsStore(path).close()
+    click.echo(
+        f"attrib serve: created an empty sightings store {path} "
+        f"(fill it with: attrib analyze INPUT --out DIR --store {path})",
+        err=True,
+    )
+
+
 def _store(keys_db: str | None) -> KeyStore:
     from attrib.api.keys import KeyStore
     from attrib.api.settings import default_keys_db
@@ -126,7 +143,7 @@ _keys_db_opt = click.option(
     "--keys-db",
     type=click.Path(dir_okay=False),
     default=None,
-    help="API key database [ATTRIB_KEYS_DB or ~/.local/share/attrib/keys.db].",
+    help="API key database [ATTRIB_KEYS_DB or $XDG_DATA_HOME/attrib/keys.db].",
 )
 
 

@@ -32,6 +32,7 @@ import maxminddb
 import numpy as np
 import pandas as pd
 
+from attrib.enrich._finder import STANDARD_DIRS, find_mmdb_files  # noqa: F401  (their old home)
 from attrib.enrich._index import RangeIndex, segments_v4, segments_v6
 from attrib.errors import DataError
 
@@ -41,8 +42,6 @@ log = logging.getLogger(__name__)
 
 CACHE_FORMAT = 2
 MASK64 = (1 << 64) - 1
-#: geoipupdate's standard folders, searched when no folder is given.
-STANDARD_DIRS: tuple[str, ...] = ("/usr/share/GeoIP", "/usr/local/share/GeoIP", "/var/lib/GeoIP")
 
 #: record columns a compiled database may carry
 FIELDS: tuple[str, ...] = (
@@ -339,26 +338,3 @@ def _load_cache(cache: Path, path: Path, digest: str) -> MmdbTable:
         path, dbtype, kind_of(dbtype), int(meta["build_epoch"]), digest, idx, records,
         tuple(meta["groups"]),
     )  # fmt: skip
-
-
-def find_mmdb_files(geoip_dir: str | os.PathLike[str] | None) -> list[Path]:
-    """The ``.mmdb`` files to use: in ``geoip_dir`` if given, else geoipupdate's folders.
-
-    Raises
-    ------
-    attrib.errors.DataError
-        ``geoip_dir`` was given but is not a folder or a ``.mmdb`` file.
-    """
-    if geoip_dir is not None:
-        p = Path(geoip_dir)
-        if p.is_file():
-            return [p]
-        if not p.is_dir():
-            raise DataError(f"{p}: GeoIP folder does not exist")
-        return sorted(p.glob("*.mmdb"))
-    out: list[Path] = []
-    for d in STANDARD_DIRS:
-        p = Path(d)
-        if p.is_dir():
-            out += sorted(p.glob("*.mmdb"))
-    return out

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from attrib._paths import default_data_dir
-from attrib.enrich._bundle import Bundle, load_bundle
+from attrib.enrich._bundle import Bundle, load_bundle, obj_array, side_columns
 from attrib.enrich._mmdb import MmdbTable, compile_mmdb, find_mmdb_files
 from attrib.enrich.normalize import Parsed, Unhashable, _hashable, parse_unique
 from attrib.enrich.rules import (
@@ -47,9 +47,7 @@ def default_cache_dir() -> Path:
     return Path(base) / "attrib"
 
 
-def _obj(s: pd.Series) -> np.ndarray:
-    """A Series as an object array with ``None`` for missing values."""
-    return np.asarray(s.astype(object).where(s.notna(), None).to_numpy(), dtype=object)
+_obj = obj_array
 
 
 class Enricher:
@@ -70,23 +68,10 @@ class Enricher:
         #: identifies the data in use (for run.json / API responses)
         self.version: str = "+".join(parts)
         # side tables as plain numpy arrays once (converting per lookup costs ~0.5 s)
-        self._col: dict[str, np.ndarray] = {}
+        self._col: dict[str, Any] = {}
+        self._asn_keys: np.ndarray = np.zeros(0, dtype=np.int64)
         if bundle is not None:
-            info, locs = bundle.asn_info, bundle.locations
-            self._asn_keys = info["asn"].to_numpy(dtype=np.int64)
-            self._col = {
-                "org": _obj(info["org"]),
-                "net_type": _obj(info["net_type"].astype(str)),
-                "conf": info["net_type_confidence"].to_numpy(dtype=np.float64),
-                "evid": _obj(info["net_type_evidence"]),
-                "vpn": info["in_vpn_list"].to_numpy(dtype=bool),
-                "city": _obj(locs["city"]),
-                "loc_cc": _obj(locs["country"]),
-                "lat": locs["lat"].to_numpy(dtype=np.float64),
-                "lon": locs["lon"].to_numpy(dtype=np.float64),
-            }
-        else:
-            self._asn_keys = np.zeros(0, dtype=np.int64)
+            self._asn_keys, self._col = side_columns(bundle)
         self._rec: list[dict[str, np.ndarray]] = [
             {c: _obj(t.records[c]) for c in t.records.columns if t.records[c].notna().any()}
             for t in user_dbs
@@ -131,6 +116,39 @@ class Enricher:
         cdir = Path(cache_dir) if cache_dir else default_cache_dir()
         dbs = [compile_mmdb(p, cdir) for p in find_mmdb_files(geoip_dir)]
         return cls(bundle, dbs, cdir)
+
+    @classmethod
+    def mapped(
+        cls,
+        geoip_dir: str | os.PathLike[str] | None = None,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> Enricher:
+        """Like :meth:`load`, the bundled tables memory-mapped from a compiled cache.
+
+        Same answers (``tests/enrich/test_compact.py``); what a run does not look up is never
+        read into memory (~450 MB less for a small run). The first call compiles the cache
+        (:func:`attrib.enrich.compact.compact_enricher`).
+
+        Parameters
+        ----------
+        geoip_dir, data_dir, cache_dir
+            As for :meth:`load`.
+
+        Returns
+        -------
+        Enricher
+        """
+        from attrib.enrich.compact import compact_enricher
+
+        cdir = Path(cache_dir) if cache_dir else default_cache_dir()
+        compact = compact_enricher(Path(data_dir) if data_dir else default_data_dir(), cdir)
+        e = cls(None, [compile_mmdb(p, cdir) for p in find_mmdb_files(geoip_dir)], cdir)
+        e.bundle = compact.bundle  # type: ignore[assignment]
+        e.version = "+".join([compact.version, *e.version.split("+")[1:]])
+        e._col, e._asn_keys = compact._col, compact._asn_keys
+        return e
 
     # -- lookups -------------------------------------------------------------------------
     def lookup(self, ips: Iterable[Any]) -> pd.DataFrame:
@@ -415,5 +433,15 @@ def default_enricher(geoip_dir: str | os.PathLike[str] | None = None) -> Enriche
     with _LOCK:
         e = _DEFAULT.get(key)
         if e is None:
-            e = _DEFAULT[key] = Enricher.load(geoip_dir)
+            e = _DEFAULT[key] = _mapped_or_loaded(geoip_dir)
         return e
+
+
+def _mapped_or_loaded(geoip_dir: str | os.PathLike[str] | None) -> Enricher:
+    """The bundle memory-mapped from the user's cache (compiled once), else loaded in full."""
+    try:
+        e = Enricher.mapped(geoip_dir)
+    except OSError as exc:  # an unwritable cache: the full load needs none
+        log.info("memory-mapped bundle unavailable (%s); loading it in full", exc)
+        return Enricher.load(geoip_dir)
+    return e

@@ -21,16 +21,25 @@ import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from attrib.enrich._index import K16, U32
 
-__all__ = ["normalize_ips"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["is_na", "normalize_ips"]
 
 _STR = "string[pyarrow]"
+
+
+def is_na(v: Any) -> bool:
+    """Whether ``v`` is pandas' ``NA`` (checked without importing pandas)."""
+    return type(v).__name__ == "NAType" and type(v).__module__.startswith("pandas")
+
+
 _DEFANG = re.compile(r"[\[\(\{]\s*(\.|:|dot)\s*[\]\)\}]", re.IGNORECASE)
 _SCHEME = re.compile(r"^(?:h[xt]{2}ps?|ftp|[st]cp|udp|fxp)\[?:\]?//", re.IGNORECASE)
 _BRACKET_PORT = re.compile(r"^\[([^\]]+)\](?::(\d{1,5}))?$")
@@ -155,7 +164,7 @@ def parse_unique(values: Iterable[Any]) -> Parsed:
                         err = "IPv4 with leading zeros (ambiguous)"
                     else:
                         err = "not an IP address"
-        elif raw is None or raw is pd.NA or (isinstance(raw, float) and np.isnan(raw)):
+        elif raw is None or is_na(raw) or (isinstance(raw, float) and np.isnan(raw)):
             err = "empty"
         elif isinstance(raw, Unhashable):
             err = f"not text ({raw.typename})"
@@ -215,6 +224,8 @@ def normalize_ips(values: Iterable[Any]) -> tuple[pd.Series, pd.Series]:
     >>> list(ips.astype(object).where(ips.notna(), None))
     ['1.2.3.4', '2001:db8::1', None]
     """
+    import pandas as pd
+
     s = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     objs = [v if _hashable(v) else Unhashable(v) for v in s.astype(object).tolist()]
     codes, uniques = pd.factorize(pd.Series(objs, dtype=object), use_na_sentinel=True)

@@ -15,12 +15,11 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
-from attrib.enrich.normalize import parse_unique
+from attrib.enrich.normalize import is_na, parse_unique
 from attrib.enrich.rules import ANON_TAGS, address_verdict, routable_tags, user_value
 from attrib.enrich.tags import special_index
-from attrib.schema import ENRICH_COLUMNS, NET_TYPES
+from attrib.schema import ENRICH_NAMES, NET_TYPES
 
 if TYPE_CHECKING:
     from attrib.enrich import Enricher
@@ -31,7 +30,7 @@ __all__ = ["lookup_one"]
 
 _NET_TYPES = frozenset(NET_TYPES)
 #: keys of the returned record, in :meth:`Enricher.lookup`'s column order
-FIELDS: tuple[str, ...] = ("ip", "ip_error", *ENRICH_COLUMNS)
+FIELDS: tuple[str, ...] = ("ip", "ip_error", *ENRICH_NAMES)
 
 
 def _at(idx: RangeIndex, p: Parsed) -> int:
@@ -45,7 +44,7 @@ def _at(idx: RangeIndex, p: Parsed) -> int:
 
 def _text(v: Any) -> str | None:
     """A value as a ``string[pyarrow]`` cell would give it back (``None`` for missing)."""
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+    if v is None or is_na(v) or (isinstance(v, float) and math.isnan(v)):
         return None
     return str(v)
 

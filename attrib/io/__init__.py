@@ -49,10 +49,15 @@ PathLike = str | os.PathLike[str]
 
 @dataclass
 class ReadReport:
-    """What a read did: per-file statistics and unreadable files that were skipped."""
+    """What a read did: per-file statistics, unreadable files skipped, side files passed over.
+
+    ``side`` lists files found beside the logs that are not logs (``org.toml``, ground truth,
+    READMEs): recognised by name, never read, not failures.
+    """
 
     files: list[FileStats] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    side: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
@@ -77,6 +82,7 @@ class ReadReport:
             "skipped": self.skipped,
             "files": [f.as_dict() for f in self.files],
             "failed": [{"path": p, "error": e} for p, e in self.failed],
+            "side_files": list(self.side),
         }
 
 
@@ -160,12 +166,14 @@ def iter_read(
         inputs = [inputs]
     rep = report if report is not None else ReadReport()
     args = (format, chunksize, max_bad_rows, skip_unreadable, rep, options or {}, on_chunk)
+    side: list[Path] = []
+    items = list(expand_inputs(inputs, side))
+    rep.side.extend(str(p) for p in side if str(p) not in rep.side)
     if not join:
-        yield from _filtered(_iter_files(expand_inputs(inputs), *args), where)
+        yield from _filtered(_iter_files(items, *args), where)
         return
     from attrib.io.zeek import is_app_log, stream_join
 
-    items = list(expand_inputs(inputs))
     app = [it for it in items if is_app_log(it[0])]
     other = [it for it in items if it not in app]
     yield from stream_join(

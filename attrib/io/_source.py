@@ -7,6 +7,7 @@ import glob
 import gzip
 import io
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,13 +122,45 @@ def open_source(path: str | os.PathLike[str]) -> Source:
     return Source(p, _compression(magic))
 
 
-def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Path, bool]]:
+#: Files that sit beside logs without being logs: configuration, notes, ground truth.
+_SIDE_SUFFIXES = frozenset({".toml", ".md", ".rst", ".yaml", ".yml", ".ini", ".cfg", ".ipynb",
+                            ".py", ".sh", ".html", ".pdf"})  # fmt: skip
+_SIDE_NAME = re.compile(
+    r"^(readme|licen[cs]e|changelog|notes)(\.|$)|^truth([._-]|$)|^scenario\.json$", re.IGNORECASE
+)
+
+
+def is_side_file(path: str | os.PathLike[str]) -> bool:
+    """Whether a file found beside logs is a side file (``org.toml``, ``truth.parquet``, a README).
+
+    Parameters
+    ----------
+    path
+        The file.
+
+    Returns
+    -------
+    bool
+        True for configuration, documentation and ground-truth files, by name.
+    """
+    p = Path(path)
+    return p.suffix.lower() in _SIDE_SUFFIXES or _SIDE_NAME.search(p.name) is not None
+
+
+def expand_inputs(
+    inputs: Iterable[str | os.PathLike[str]], side: list[Path] | None = None
+) -> Iterator[tuple[Path, bool]]:
     """Like :func:`expand_paths`, also saying whether each file was named explicitly.
+
+    Side files (:func:`is_side_file`) found in a folder or by a glob are not yielded; a file
+    named explicitly always is.
 
     Parameters
     ----------
     inputs
         Paths, folders or glob patterns.
+    side
+        Receives the side files passed over.
 
     Yields
     ------
@@ -155,15 +188,21 @@ def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[tuple[Pa
                 f"{s}: no such file or folder (or the pattern matches nothing)"
             )
         for m in matches:
-            if m not in seen:
-                seen.add(m)
-                yield m, explicit
+            if m in seen:
+                continue
+            seen.add(m)
+            if not explicit and is_side_file(m):
+                if side is not None:
+                    side.append(m)
+                continue
+            yield m, explicit
 
 
 def expand_paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path]:
     """Expand files, folders (recursively, sorted) and glob patterns into file paths.
 
-    Hidden files (``.name``) inside folders are skipped. A pattern or path that matches
+    Hidden files (``.name``) and side files (:func:`is_side_file`) inside folders are skipped.
+    A pattern or path that matches
     nothing raises :class:`~attrib.errors.UnreadableFileError`.
 
     Parameters

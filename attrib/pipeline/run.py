@@ -65,11 +65,17 @@ def _read_kw(fmt: str | None, flow_mapping: PathLike | None) -> dict[str, Any]:
 
 
 def _cluster_scores(clusters: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
-    """A cluster is as suspicious as its most suspicious member."""
+    """Score clusters: a cluster is as suspicious as its most suspicious member.
+
+    One whose members share no trait is no infrastructure and gets no score (listed last).
+    """
     out = clusters.copy()
     best = origins.dropna(subset=["cluster"]).groupby("cluster", observed=True)["score"].max()
     out["score"] = out["cluster"].map(best).astype("Float64")
-    return out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    if "infrastructure" in out.columns:
+        out["score"] = out["score"].where(out["infrastructure"].astype(bool))
+    out = out.sort_values("score", ascending=False, kind="stable", na_position="last")
+    return out.reset_index(drop=True)
 
 
 def _context(context: OrgContext | PathLike | None) -> OrgContext:

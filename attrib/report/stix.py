@@ -224,6 +224,8 @@ def stix_bundle(
         if _is_chain(crow):
             objs += _chain_objects(crow)
             continue
+        if plain(crow.get("infrastructure")) is False:
+            continue  # members share no trait: flagged members are exported on their own
         given = plain(crow.get("score"))
         if given is not None and float(given) < threshold:
             continue
@@ -246,7 +248,6 @@ def stix_bundle(
     unique = list({o.id: o for o in objs}.values())  # an address may be in a chain and a cluster
     return stix2.Bundle(objects=unique, allow_custom=False)
     return objs
-
 
     objs += _token_objects(origins, in_cluster)
     return stix2.Bundle(objects=objs, allow_custom=False)

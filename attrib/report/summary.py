@@ -8,7 +8,7 @@ import pandas as pd
 
 from attrib.report.token_view import token_access_view
 
-__all__ = ["summary_text"]
+__all__ = ["fit_reasons", "summary_text"]
 
 
 def _cut(text: Any, width: int) -> str:
@@ -18,6 +18,49 @@ def _cut(text: Any, width: int) -> str:
 
 def _base(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def fit_reasons(text: Any, width: int, sep: str = "; ") -> str:
+    """Shorten a reasons text to ``width`` by dropping whole reasons, never cutting one.
+
+    Parameters
+    ----------
+    text
+        Reasons joined by ``sep`` (null: empty).
+    width
+        The room on the line. The first reason is kept whole even when it alone is wider.
+    sep
+        The separator between reasons.
+
+    Returns
+    -------
+    str
+        The reasons that fit, and ``(+N more)`` when some were dropped.
+    """
+    s = "" if text is None or text is pd.NA else str(text)
+    parts = [p for p in s.split(sep) if p]
+    for keep in range(len(parts), 0, -1):
+        more = len(parts) - keep
+        out = sep.join(parts[:keep]) + (f" (+{more} more)" if more else "")
+        if len(out) <= width or keep == 1:
+            return out
+    return ""
+
+
+def _inferred(ctx: dict[str, Any]) -> str:
+    """``home_countries=DE, offices: 2 networks, ...`` for what the data filled in."""
+    said = []
+    for k in ctx.get("inferred") or ():
+        v = ctx.get(k)
+        if not v:
+            continue
+        if k in ("offices", "services"):
+            said.append(f"{k}: {len(v)} network{'s' if len(v) != 1 else ''}")
+        elif isinstance(v, list):
+            said.append(f"{k}={','.join(map(str, v))}")
+        else:
+            said.append(f"{k}={v}")
+    return ", ".join(said)
 
 
 def summary_text(analysis: Any, n: int = 10) -> str:
@@ -48,13 +91,9 @@ def summary_text(analysis: Any, n: int = 10) -> str:
     if unused:  # e.g. Zeek x509/dhcp/arp logs: read, but nothing in them names a connection
         names = ", ".join(_base(f.path) for f in unused[:8]) + (" ..." if len(unused) > 8 else "")
         lines.append(f"not used: {len(unused)} file(s) without connection endpoints: {names}")
-    ctx = meta.get("context") or {}
-    if ctx.get("inferred"):
-        lines.append(
-            "context inferred from the data: "
-            + ", ".join(f"{k}={ctx.get(k)}" for k in ctx["inferred"] if k != "services")
-            + (" (and services)" if "services" in ctx["inferred"] else "")
-        )
+    inferred = _inferred(meta.get("context") or {})
+    if inferred:
+        lines.append(f"context inferred from the data: {inferred}")
     way = meta.get("direction") or {}
     if way.get("mode"):
         ev = way.get("evidence") or {}
@@ -86,7 +125,8 @@ def summary_text(analysis: Any, n: int = 10) -> str:
             cl = r.get("cluster")
             cl = "" if cl is None or cl is pd.NA else str(cl)
             head = f"{int(r['rank']):>4}  {r['ip']:<39} {float(r['score']):>5.2f}  "
-            lines.append(f"{head}{_cut(cl, 8):<8} {_cut(net, 32):<32} {_cut(r.get('reasons'), 90)}")
+            why = fit_reasons(r.get("reasons"), 90)
+            lines.append(f"{head}{_cut(cl, 8):<8} {_cut(net, 32):<32} {why}")
     lines += _token_lines(o)
     if analysis.out is not None:
         lines.append(f"outputs: {analysis.out}/ (report.html, origins.csv, origins.parquet, "

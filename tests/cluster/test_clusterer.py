@@ -146,3 +146,43 @@ def test_empty_and_traitless():
     assert (OriginClusterer().fit(bare).labels_ == -1).all()
     with pytest.raises(ConfigError):
         OriginClusterer(method="kmeans").fit(o)
+
+
+def test_own_addresses_never_join_a_cluster():
+    # issue #19: the office egress (shared accounts with everybody) glued origins together
+    o, truth = _origins()
+    o["is_office"] = (truth == 101).astype(float)
+    c = OriginClusterer(random_state=0).fit(o)
+    assert (c.labels_[truth == 101] == -1).all()
+    assert c.cluster_ids_[truth == 101].isna().all()
+    office_ips = set(o.loc[truth == 101, "ip"])
+    members = {m for ms in c.clusters_["members"] for m in ms.split(";")}
+    assert not office_ips & members
+    assert not np.isin(np.flatnonzero(truth == 101), c.edges_[["a", "b"]].to_numpy()).any()
+    adv = (truth >= 0) & (truth < 100)
+    assert adjusted_rand_score(truth[adv], c.labels_[adv]) >= 0.9
+    # the switch is honest: kept in, the office forms a cluster again
+    kept = OriginClusterer(random_state=0, exclude_own=False).fit(o)
+    assert (kept.labels_[truth == 101] >= 0).all()
+
+
+def test_cluster_without_shared_traits_is_not_infrastructure():
+    rng = np.random.default_rng(4)
+    accounts = [f"a{k}@org" for k in range(12)]
+    rows = []
+    for i in range(15):  # sprayers: nothing in common but (overlapping) sprayed accounts
+        accts = sorted(rng.choice(accounts, 10, replace=False))
+        rows.append({"ip": f"{10 + i}.{i}.{i}.1", "top_user_agent": f"ua{i}", "top_ja4": f"j{i}",
+                     "top_tcp_fp": f"fp{i}", "accounts": ";".join(accts),
+                     "target_set": f"10:{i:x}", "first_seen": T0, "last_seen": T0,
+                     "net_type": "hosting", "asn": i, "country": "US"})  # fmt: skip
+    o, _ = _origins()
+    o = pd.concat([o, pd.DataFrame(rows)], ignore_index=True)
+    c = OriginClusterer(random_state=0).fit(o)
+    spray = c.labels_[-15:]
+    assert (spray >= 0).any(), "the sprayers are grouped (by their accounts)"
+    cl = c.clusters_.set_index("cluster")
+    for cid in set(c.cluster_ids_.iloc[-15:].dropna()):
+        assert cl.loc[cid, "shared_traits"] == "" and not cl.loc[cid, "infrastructure"]
+    campaign = c.cluster_ids_[np.flatnonzero(_origins()[1] == 0)[0]]
+    assert cl.loc[campaign, "infrastructure"]

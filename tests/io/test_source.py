@@ -48,3 +48,33 @@ def test_expand_folders_globs_and_dedup(tmp_path):
 def test_missing_input_is_clear(tmp_path):
     with pytest.raises(UnreadableFileError, match="no such file"):
         list(expand_paths([tmp_path / "nope.log"]))
+
+
+def test_side_files_beside_logs_are_passed_over_not_unreadable(tmp_path):
+    from attrib.io import ReadReport, iter_read
+
+    d = tmp_path / "case"
+    d.mkdir()
+    for name in [
+        "org.toml",
+        "truth.json",
+        "truth.parquet",
+        "truth_chains.parquet",
+        "README.md",
+        "extra.txt",
+    ]:
+        (d / name).write_text("not a log\n")
+    rep = ReadReport()
+    assert list(iter_read([d], report=rep)) == []
+    side = sorted(p.split("/")[-1] for p in rep.side)
+    assert side == ["README.md", "org.toml", "truth.json", "truth.parquet", "truth_chains.parquet"]
+    assert [p.split("/")[-1] for p, _ in rep.failed] == ["extra.txt"]  # still an unreadable log
+    assert rep.as_dict()["side_files"] == rep.side
+
+
+def test_side_file_named_explicitly_is_still_read(tmp_path):
+    from attrib.io._source import expand_inputs
+
+    p = tmp_path / "org.toml"
+    p.write_text("x")
+    assert list(expand_inputs([p])) == [(p, True)]

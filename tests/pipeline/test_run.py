@@ -261,3 +261,13 @@ def test_no_relay_says_none_found(demo_run):
     a, _ = demo_run
     assert a.meta["counts"]["relay_chains"] == 0
     assert "relay chains: none found" in a.summary()
+
+
+def test_cluster_score_only_for_infrastructure():
+    from attrib.pipeline.run import _cluster_scores
+
+    clusters = pd.DataFrame({"cluster": ["C1", "C2", "C3"], "infrastructure": [False, True, True]})
+    origins = pd.DataFrame({"cluster": ["C1", "C1", "C2", "C3"], "score": [0.99, 0.5, 0.8, 0.3]})
+    out = _cluster_scores(clusters, origins)
+    assert list(out["cluster"]) == ["C2", "C3", "C1"]
+    assert out["score"].iloc[:2].tolist() == [0.8, 0.3] and pd.isna(out["score"].iloc[2])

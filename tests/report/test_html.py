@@ -94,3 +94,112 @@ def test_renders_in_headless_chromium(tmp_path):
         assert not logs, logs
     finally:
         drv.quit()
+
+
+def _data(doc):
+    return json.loads(re.search(r'id="attrib-data">(.*?)</script>', doc, re.S).group(1))
+
+
+def test_headline_says_campaigns_exits_and_accounts():
+    o = make_origins()
+    o["accounts"] = ["a@org;b@org"] * 3 + ["b@org"] * (len(o) - 3)
+    o["failure_ratio"] = [0.5] + [1.0] * (len(o) - 1)
+    lines = _data(render_html(o, make_clusters(o), META))["headline"]
+    assert len(lines) == 3
+    assert lines[0].startswith("2 campaigns") and "C1 (6 origins, score 0.97)" in lines[0]
+    assert lines[1].startswith("8 exits flagged (score \u2265 0.50) of 12 origins, 8 of them in")
+    assert lines[2].startswith("Accounts at risk: 2 touched by flagged exits, 2 of them by exits")
+
+
+def test_headline_without_campaign_or_accounts():
+    o = make_origins()
+    cl = make_clusters(o).assign(infrastructure=False, score=None)
+    lines = _data(render_html(o, cl, META))["headline"]
+    assert lines[0].startswith("No campaign") and "no account data" in lines[2]
+
+
+def test_provenance_is_readable_text_not_json():
+    meta = {
+        **META,
+        "context": {
+            "name": "Example",
+            "home_countries": ["DE"],
+            "timezone": "UTC",
+            "work_hours": [8, 18],
+            "offices": ["192.0.2.0/28"],
+            "services": [],
+            "accounts": 40,
+            "inferred": ["accounts"],
+        },
+        "enrichment": {
+            "bundle": {
+                "built": "2026-11-29",
+                "age_days": 4.2,
+                "upstreams": {"asn": {"package": "p", "version": "1"}},
+            }
+        },
+    }
+    rows = _data(render_html(make_origins(), make_clusters(make_origins()), meta))["provenance"]
+    assert all(len(r) == 3 for r in rows)
+    assert not any("{" in r[2] for r in rows)
+    got = {(r[0], r[1]): r[2] for r in rows}
+    assert got[("organisation", "accounts")] == "40 (inferred from the data)"
+    assert got[("organisation", "offices")] == "192.0.2.0/28"
+    assert got[("enrichment", "bundle built")] == "2026-11-29 (4 days old)"
+
+
+def test_graph_labels_only_the_top_clusters():
+    o = make_origins(n_cluster=40)
+    o["cluster"] = [f"C{1 + i // 2}" for i in range(40)] + list(o["cluster"].iloc[40:])
+    g = _data(render_html(o, make_clusters(o), META))["graph"]
+    clusters = [n for n in g["nodes"] if n["kind"] == "cluster"]
+    assert len(clusters) == 12 and sum(n["show_label"] for n in clusters) == 6
+    assert not any(n["show_label"] for n in g["nodes"] if n["kind"] != "cluster")
+    assert all(n.get("title") for n in g["nodes"])  # the rest on hover
+
+
+@pytest.mark.browser
+def test_big_report_reads_at_a_glance(tmp_path):
+    # issue #19: 5 rows on screen and a timeline of every member (a page ~7,750 px tall)
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    o = make_origins(n_cluster=230)
+    o["score"] = o["score"].clip(lower=0.01)
+    page = write_html(o, make_clusters(o), tmp_path / "report.html", META)
+    drv = chromium_driver()
+    try:
+        drv.set_window_size(1400, 1800)
+        drv.get(page.as_uri())
+        WebDriverWait(drv, 20).until(
+            lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
+        )
+        view = drv.execute_script("return window.innerHeight")
+        height = drv.execute_script("return document.documentElement.scrollHeight")
+        assert height <= 3 * view, f"page {height} px tall, {height / view:.1f} screens"
+        visible = drv.execute_script(
+            "return [...document.querySelectorAll('#origins-table tbody tr')]"
+            ".filter(r => r.getBoundingClientRect().bottom <= window.innerHeight).length"
+        )
+        assert visible >= 20
+        assert len(drv.find_elements(By.CSS_SELECTOR, "#origins-table tbody tr")) == 30
+        assert len(drv.find_elements(By.CSS_SELECTOR, "#timeline rect.tl-bar")) == 30
+        assert "230 exits, 229 hand-offs" in drv.find_element(By.ID, "tl-note").text
+        # the drawn page holds the best-scored members
+        drawn = {b.get_attribute("data-ip") for b in
+                 drv.find_elements(By.CSS_SELECTOR, "#timeline rect.tl-bar")}  # fmt: skip
+        assert drawn == {f"198.51.100.{10 + i}" for i in range(30)}
+        show_all = [b for b in drv.find_elements(By.CSS_SELECTOR, "#tl-pager button")
+                    if b.text.startswith("show all")]  # fmt: skip
+        show_all[0].click()
+        assert len(drv.find_elements(By.CSS_SELECTOR, "#timeline rect.tl-bar")) == 230
+        nxt = [b for b in drv.find_elements(By.CSS_SELECTOR, "#origins-pager button")
+               if b.text.startswith("next")]  # fmt: skip
+        nxt[0].click()
+        first = drv.find_element(By.CSS_SELECTOR, "#origins-table tbody tr")
+        assert first.get_attribute("data-ip") == o.sort_values("rank")["ip"].iloc[30]  # rank 31
+        assert len(drv.find_element(By.ID, "headline").find_elements(By.TAG_NAME, "li")) == 3
+        logs = [e for e in drv.get_log("browser") if e["level"] in ("SEVERE", "WARNING")]
+        assert not logs, logs
+    finally:
+        drv.quit()

@@ -65,3 +65,12 @@ def test_empty():
     o = make_origins().iloc[:0]
     b = json.loads(stix_bundle(o, make_clusters(o)).serialize())
     assert [x["type"] for x in b["objects"]] == ["identity"]
+
+
+def test_cluster_without_shared_traits_is_not_exported_as_infrastructure():
+    o = make_origins()
+    cl = make_clusters(o)
+    cl.loc[cl["cluster"] == "C1", ["infrastructure", "shared_traits", "score"]] = [False, "", None]
+    b = stix_bundle(o, cl, threshold=0.9)
+    assert "attrib cluster C1" not in [i.name for i in _objs(b, "infrastructure")]
+    assert len(_objs(b, "indicator")) == 4  # its flagged members still go out, on their own

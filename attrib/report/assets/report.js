@@ -22,6 +22,37 @@
   }
   function fmt(v) { return v === null || v === undefined ? "" : String(v); }
   function day(v) { return v ? String(v).replace("T", " ").slice(0, 16) : ""; }
+  function scoreText(s) { return s === null || s === undefined ? "n/a" : s.toFixed(2); }
+
+  // A pager under a paged list: "< prev  rows 1-30 of 290  next >  [show all]".
+  // state: {page, size, all}; onChange() re-renders.
+  function pager(id, total, state, onChange, unit) {
+    var box = document.getElementById(id);
+    while (box.firstChild) box.removeChild(box.firstChild);
+    if (total <= state.size && !state.all) return;
+    var pages = Math.max(1, Math.ceil(total / state.size));
+    state.page = Math.min(state.page, pages - 1);
+    function btn(label, enabled, go) {
+      var b = el("button", {type: "button"}, label);
+      b.disabled = !enabled;
+      b.addEventListener("click", function () { go(); onChange(); });
+      box.appendChild(b);
+    }
+    if (!state.all) {
+      btn("\u2039 prev", state.page > 0, function () { state.page--; });
+      var a = state.page * state.size + 1, z = Math.min(total, a + state.size - 1);
+      box.appendChild(el("span", {"class": "pager-pos"}, unit + " " + a + "\u2013" + z + " of " + total));
+      btn("next \u203a", state.page < pages - 1, function () { state.page++; });
+    }
+    btn(state.all ? "show pages" : "show all " + total, true, function () { state.all = !state.all; state.page = 0; });
+  }
+  function pageOf(list, state) {
+    return state.all ? list : list.slice(state.page * state.size, (state.page + 1) * state.size);
+  }
+
+  // ---- headline: what was found, in three lines ---------------------------------------------
+  var hl = document.getElementById("headline");
+  (D.headline || []).forEach(function (line) { hl.appendChild(el("li", {}, line)); });
 
   // ---- summary ----------------------------------------------------------------------------
   var m = D.meta || {};
@@ -34,7 +65,7 @@
 
   // ---- ranked table with filters ------------------------------------------------------------
   var COLS = [["rank", "Rank", "num"], ["ip", "Origin", "ip"], ["score", "Score", "num"],
-    ["cluster", "Cluster", ""], ["asn", "ASN", "num"], ["as_org", "AS organisation", ""],
+    ["cluster", "Cluster", ""], ["asn", "ASN", "num"], ["as_org", "AS organisation", "org"],
     ["net_type", "Network", ""], ["country", "Country", ""], ["first_seen", "First seen", ""],
     ["last_seen", "Last seen", ""], ["reasons", "Reasons", "reasons"],
     ["counter_evidence", "Counter-evidence", "reasons"]];
@@ -79,7 +110,9 @@
     if (k && o.country !== k) return false;
     return true;
   }
-  function renderTable() {
+  var tableState = {page: 0, size: 30, all: false};
+  function renderTable(keepPage) {
+    if (keepPage !== true) tableState.page = 0;
     var rows = D.origins.filter(passes);
     rows.sort(function (a, b) {
       var x = a[sortKey], y = b[sortKey];
@@ -89,24 +122,30 @@
       return (x < y ? -1 : 1) * (sortAsc ? 1 : -1);
     });
     var body = el("tbody");
-    rows.forEach(function (o) {
+    pageOf(rows, tableState).forEach(function (o) {
       var tr = el("tr", {"data-ip": o.ip});
+      tr.addEventListener("click", function () { tr.classList.toggle("open"); });
       COLS.forEach(function (c) {
         var td = el("td", c[2] ? {"class": c[2]} : {});
         if (c[0] === "score") {
           var b = el("span", {"class": "score"}, o.score === null ? "" : o.score.toFixed(2));
           b.style.background = color(o.score); td.appendChild(b);
         } else if (c[0] === "first_seen" || c[0] === "last_seen") {
-          td.textContent = day(o[c[0]]);
+          td.textContent = day(o[c[0]]).slice(5);  // the year is in the window line above
+          td.title = day(o[c[0]]) + " UTC";
         } else {
           td.textContent = fmt(o[c[0]]);
+          if (c[0] === "reasons" || c[0] === "as_org") td.title = fmt(o[c[0]]);
         }
         tr.appendChild(td);
       });
       body.appendChild(tr);
     });
     table.replaceChild(body, table.tBodies[0]);
-    document.getElementById("f-count").textContent = rows.length + " of " + D.origins.length + " shown";
+    document.getElementById("f-count").textContent = rows.length + " of " + D.origins.length +
+      " match" + (D.origins.length < D.n_origins ? " (the report holds the top " + D.origins.length + " of " + D.n_origins + ")" : "") +
+      "; click a row for all its reasons";
+    pager("origins-pager", rows.length, tableState, function () { renderTable(true); }, "rows");
   }
   renderTable();
 
@@ -118,7 +157,7 @@
   D.origins.slice().reverse().forEach(function (o) {
     if (o.lat === null || o.lon === null || o.lat === undefined || o.lon === undefined) return;
     var c = sv("circle", {cx: (o.lon + 180).toFixed(2), cy: (90 - o.lat).toFixed(2),
-      r: (0.8 + 2.2 * (o.score || 0)).toFixed(2), fill: color(o.score), "data-ip": o.ip});
+      r: (0.8 + 2.2 * Math.max(0, Math.min(1, o.score || 0))).toFixed(2), fill: color(o.score), "data-ip": o.ip});
     c.appendChild(sv("title", {}, o.ip + " \u2014 " + fmt(o.as_org) + " (" + fmt(o.country) +
       "), score " + (o.score === null ? "n/a" : o.score.toFixed(2))));
     pts.appendChild(c);
@@ -133,25 +172,38 @@
   G.nodes.forEach(function (n) {
     var shape;
     if (n.kind === "cluster") {
-      shape = sv("rect", {x: n.x - 7, y: n.y - 7, width: 14, height: 14, fill: color(n.score), "class": "node cluster"});
+      var h = Math.min(12, 5 + Math.sqrt(n.size || 1) / 2);
+      shape = sv("rect", {x: n.x - h, y: n.y - h, width: 2 * h, height: 2 * h, fill: color(n.score), "class": "node cluster"});
     } else if (n.kind === "asn") {
-      shape = sv("polygon", {points: [n.x, n.y - 6, n.x + 6, n.y, n.x, n.y + 6, n.x - 6, n.y].join(" "),
+      shape = sv("polygon", {points: [n.x, n.y - 5, n.x + 5, n.y, n.x, n.y + 5, n.x - 5, n.y].join(" "),
         fill: "#d0d5dd", "class": "node asn"});
     } else {
-      shape = sv("circle", {cx: n.x, cy: n.y, r: 4, fill: color(n.score), "class": "node origin"});
+      shape = sv("circle", {cx: n.x, cy: n.y, r: 3.5, fill: color(n.score), "class": "node origin"});
     }
     shape.appendChild(sv("title", {}, n.title || n.label));
     g.appendChild(shape);
-    if (n.show_label) g.appendChild(sv("text", {x: n.x + 9, y: n.y + 3}, n.label));
+  });
+  G.nodes.forEach(function (n) {  // labels last, above every shape
+    if (n.show_label) g.appendChild(sv("text", {x: n.x, y: n.ly === undefined ? n.y - 12 : n.ly, "text-anchor": "middle"},
+      n.label + " \u00b7 " + n.size + " origins \u00b7 " + scoreText(n.score)));
   });
   if (!G.nodes.length) g.appendChild(sv("text", {x: 20, y: 30}, "No clusters in this run."));
 
   // ---- per-cluster timeline with hand-offs ---------------------------------------------------------
   var tlSel = document.getElementById("tl-cluster"), tl = document.getElementById("timeline");
   D.clusters.forEach(function (c) {
-    tlSel.appendChild(el("option", {value: c.cluster}, c.cluster + " (" + c.size + " origins, score " +
-      (c.score === null ? "n/a" : c.score.toFixed(2)) + ")"));
+    tlSel.appendChild(el("option", {value: c.cluster}, c.cluster + " (" + c.size + " origins, " +
+      (c.infrastructure ? "score " + scoreText(c.score) : "no shared traits: not infrastructure") + ")"));
   });
+  var tlState = {page: 0, size: 30, all: false};
+  function isHandoff(p, o) {
+    // the next exit starts about when the previous one stops (a short gap or an overlap of at
+    // most half the previous exit's life) and outlives it
+    var gap = (Date.parse(o.first_seen) - Date.parse(p.last_seen)) / 3600e3;
+    var life = (Date.parse(p.last_seen) - Date.parse(p.first_seen)) / 3600e3;
+    return gap < 48 && -gap <= life / 2 && o.last_seen > p.last_seen;
+  }
+  function byTime(a, b) { return a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : 0; }
   var byIp = {};
   D.origins.forEach(function (o) { byIp[o.ip] = o; });
   (D.extra_members || []).forEach(function (o) { byIp[o.ip] = o; });
@@ -159,8 +211,12 @@
     while (tl.firstChild) tl.removeChild(tl.firstChild);
     var c = D.clusters.filter(function (x) { return x.cluster === tlSel.value; })[0];
     if (!c) { tl.appendChild(sv("text", {x: 20, y: 30}, "No clusters in this run.")); return; }
-    var ms = c.members.map(function (ip) { return byIp[ip]; }).filter(function (o) { return o && o.first_seen && o.last_seen; });
-    ms.sort(function (a, b) { return a.first_seen < b.first_seen ? -1 : 1; });
+    var all = c.members.map(function (ip) { return byIp[ip]; }).filter(function (o) { return o && o.first_seen && o.last_seen; });
+    var total = 0, timed = all.slice().sort(byTime);
+    for (var q = 1; q < timed.length; q++) if (isHandoff(timed[q - 1], timed[q])) total++;
+    // a page: the best-scored members, drawn in time order
+    all.sort(function (a, b) { return (b.score || 0) - (a.score || 0) || byTime(a, b); });
+    var ms = pageOf(all, tlState).slice().sort(byTime);
     var t0 = Math.min.apply(null, ms.map(function (o) { return Date.parse(o.first_seen); }));
     var t1 = Math.max.apply(null, ms.map(function (o) { return Date.parse(o.last_seen); }));
     if (!(t1 > t0)) t1 = t0 + 3600e3;
@@ -171,7 +227,7 @@
     for (var i = 0; i <= 6; i++) {
       var tx = L + W * i / 6, tt = new Date(t0 + (t1 - t0) * i / 6).toISOString();
       ax.appendChild(sv("line", {x1: tx, y1: 18, x2: tx, y2: H}));
-      ax.appendChild(sv("text", {x: tx - 30, y: 12}, day(tt)));
+      ax.appendChild(sv("text", {x: tx, y: 12, "text-anchor": i === 0 ? "start" : i === 6 ? "end" : "middle"}, day(tt)));
     }
     tl.appendChild(ax);
     var handoffs = 0;
@@ -183,20 +239,19 @@
       tl.appendChild(bar);
       var p = ms[k - 1];
       if (p) {
-        // a hand-off: the next exit starts about when the previous one stops (a short gap or
-        // an overlap of at most half the previous exit's life) and outlives it
-        var gap = (Date.parse(o.first_seen) - Date.parse(p.last_seen)) / 3600e3;
-        var life = (Date.parse(p.last_seen) - Date.parse(p.first_seen)) / 3600e3;
-        if (gap < 48 && -gap <= life / 2 && o.last_seen > p.last_seen) {
+        if (isHandoff(p, o)) {
           handoffs++;
           var px = x(p.last_seen), py = y - rowH + (rowH - 5) / 2;
           tl.appendChild(sv("path", {"class": "tl-handoff", d: "M" + px + " " + py + " L" + xa + " " + (y + (rowH - 5) / 2)}));
         }
       }
     });
-    document.getElementById("tl-note").textContent = ms.length + " exits, " + handoffs + " hand-offs; shared traits: " + fmt(c.shared_traits);
+    document.getElementById("tl-note").textContent = all.length + " exits, " + total + " hand-offs" +
+      (ms.length < all.length ? " (" + handoffs + " between the " + ms.length + " drawn)" : "") +
+      "; shared traits: " + (c.shared_traits ? fmt(c.shared_traits) : "none");
+    pager("tl-pager", all.length, tlState, renderTimeline, "exits (best scored first)");
   }
-  tlSel.addEventListener("change", renderTimeline);
+  tlSel.addEventListener("change", function () { tlState.page = 0; tlState.all = false; renderTimeline(); });
   renderTimeline();
 
   // ---- access without sign-in -----------------------------------------------------------------
@@ -211,9 +266,12 @@
   document.getElementById("token-note").textContent = tacc.length ? tacc.length + " account(s)" : "No account shows mailbox access without a sign-in.";
 
   // ---- provenance -------------------------------------------------------------------------------
-  var prov = document.getElementById("prov");
-  (D.provenance || []).forEach(function (kv) {
-    prov.appendChild(el("dt", {}, kv[0])); prov.appendChild(el("dd", {}, kv[1]));
+  var prov = document.getElementById("prov").tBodies[0], lastSection = null;
+  (D.provenance || []).forEach(function (r) {
+    var tr = el("tr", r[0] !== lastSection ? {"class": "first"} : {});
+    tr.appendChild(el("td", {}, r[0] !== lastSection ? r[0] : ""));
+    tr.appendChild(el("td", {}, r[1])); tr.appendChild(el("td", {}, r[2]));
+    prov.appendChild(tr); lastSection = r[0];
   });
   var ib = document.getElementById("inputs-table").tBodies[0];
   ((m.read || {}).files || []).forEach(function (f) {

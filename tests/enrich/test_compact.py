@@ -1,0 +1,67 @@
+"""The memory-mapped bundle (enrich/compact.py) answers exactly what the full load answers."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from attrib._paths import default_data_dir
+from attrib.enrich.compact import Strings, compact_enricher
+from attrib.enrich.enricher import Enricher
+from attrib.enrich.single import lookup_one
+
+SPECIAL = ["8.8.8.8", "1.1.1.1", "2001:4860:4860::8888", "192.168.1.1", "100.64.1.1", "junk",
+           None, "", "[2001:db8::1]:443", "1.2.3[.]4", "185.220.101.1", "73.22.11.5"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def full() -> Enricher:
+    return Enricher.load(geoip_dir=Path(__file__).parent)  # a folder without .mmdb files
+
+
+def _sample(n: int, seed: int) -> list[object]:
+    rng = random.Random(seed)
+    v4 = [".".join(str(rng.randrange(256)) for _ in range(4)) for _ in range(n)]
+    v6 = [f"2{rng.randrange(16**3):03x}:{rng.randrange(16**4):x}::{rng.randrange(99)}"
+          for _ in range(n // 4)]  # fmt: skip
+    return [*SPECIAL, *v4, *v6]
+
+
+def test_mapped_bulk_lookup_equals_full_load(cache: Path, full: Enricher) -> None:
+    m = Enricher.mapped(Path(__file__).parent, cache_dir=cache)
+    ips = _sample(30_000, 1)  # above Strings.BULK: both string paths run
+    pd.testing.assert_frame_equal(m.lookup(ips), full.lookup(ips))
+    pd.testing.assert_frame_equal(m.lookup(ips[:500]), full.lookup(ips[:500]))
+    assert m.version == full.version
+    assert m.info()["bundle"]["built"] == full.info()["bundle"]["built"]
+
+
+def test_compact_single_lookup_equals_full_load(cache: Path, full: Enricher) -> None:
+    c = compact_enricher(default_data_dir(), cache)
+    for ip in _sample(2000, 2):
+        assert lookup_one(c, ip) == lookup_one(full, ip), ip  # type: ignore[arg-type]
+
+
+def test_compiled_once_per_data_version(cache: Path) -> None:
+    compact_enricher(default_data_dir(), cache)
+    folders = list(cache.glob("bundle-*"))
+    assert len(folders) == 1 and (folders[0] / "meta.json").is_file()
+    assert not list(cache.glob(".bundle-*"))  # no half-written copy left behind
+
+
+def test_strings_round_trip(tmp_path: Path) -> None:
+    import numpy as np
+
+    vals = np.array(["a", None, "Zürich", "", "x" * 300], dtype=object)
+    Strings.save(vals, tmp_path, "s")
+    s = Strings.load(tmp_path, "s")
+    assert [s[i] for i in range(len(s))] == list(vals)
+    assert list(s[np.array([4, 0, 1])]) == ["x" * 300, "a", None]
