@@ -28,6 +28,7 @@ RANKS: dict[str, int] = {
     "attrib.errors": 0,
     "attrib._paths": 0,
     "attrib._atomic": 1,
+    "attrib._modelfile": 1,
     "attrib.schema": 1,
     "attrib.store": 2,
     "attrib.io": 3,

@@ -11,7 +11,7 @@ Two stages, both plain data:
    the name stage's probabilities (out-of-fold while training).
 
 Saved as JSON with a sha256 beside it through the scorer's model-file mechanism
-(:mod:`attrib._score_io`): never pickled, checksum verified on load, structure validated.
+(:mod:`attrib._modelfile`): never pickled, checksum verified on load, structure validated.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import scipy.sparse as sp
 
 from attrib.enrich._nettype_features import LISTS, NUMERIC
 from attrib.errors import ModelError
-from attrib.score._io import read_verified, write_model
+from attrib._modelfile import read_verified, write_model
 
 __all__: list[str] = []  # private module
 

@@ -107,7 +107,7 @@ def test_tampered_file_refused(tmp_path: Path) -> None:
 
 
 def _rewrite(p: Path, doc: dict) -> None:
-    from attrib._score_io import write_model
+    from attrib._modelfile import write_model
 
     write_model(doc, p)
 

@@ -376,8 +376,7 @@ def test_deeply_nested_model_is_a_model_error(tmp_path):
 def test_shipped_model_altered_with_a_recomputed_checksum_is_refused(tmp_path):
     import shutil
 
-    from attrib._score_io import SHIPPED_SHA256
-
+    from attrib._modelfile import SHIPPED_SHA256
     from attrib._paths import default_models_dir
     from attrib.score import MODEL_NAME
 
