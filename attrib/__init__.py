@@ -96,14 +96,9 @@ def __dir__() -> list[str]:
 
 # -- ``DataFrame.attrib`` after a bare ``import attrib`` ---------------------------------------
 # Importing pandas here would cost ~0.3 s and ~40 MB on every CLI start (``attrib enrich 8.8.8.8``
-# needs no pandas), so the accessor is registered now only when pandas is already loaded, else
-# by a one-shot import hook the moment something imports pandas.
-
-
-def _register_accessor() -> None:
-    from attrib.accessor import register
-
-    register()
+# needs no pandas), so the accessor is registered now only when pandas is already loaded (above),
+# else by a one-shot import hook the moment something imports pandas (``import attrib`` then
+# ``import pandas`` touches no attribute of attrib that would register it).
 
 
 class _PandasHook:
@@ -133,7 +128,5 @@ def _remove_hook() -> None:
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _PandasHook)]
 
 
-if "pandas" in sys.modules:
-    _register_accessor()
-elif not any(isinstance(f, _PandasHook) for f in sys.meta_path):
+if "pandas" not in sys.modules and not any(isinstance(f, _PandasHook) for f in sys.meta_path):
     sys.meta_path.insert(0, _PandasHook())

@@ -229,8 +229,11 @@ def test_answers_identical_across_api_cli_python(server: Server, tmp_path) -> No
         {
             "ip": rec["source.ip"],
             **nest_ecs(
-                {k: v for k, v in rec.items()
-                 if k not in ("ip_error", "attrib.ip_error", "attrib.input")}  # fmt: skip
+                {
+                    k: v
+                    for k, v in rec.items()
+                    if k not in ("ip_error", "attrib.ip_error", "attrib.input")
+                }  # fmt: skip
             ),
         }
         for rec in map(json.loads, out.splitlines())

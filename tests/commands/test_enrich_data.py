@@ -117,7 +117,9 @@ def test_enrich_quick_path_writes_what_the_full_path_writes(
     assert main(args) == 0
     quick = capsys.readouterr().out
     assert list(quick_cache.glob("attrib/bundle-*/meta.json")), "quick path not taken"
-    monkeypatch.setattr("attrib.enrich.compact.QUICK_MAX", -1)
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("attrib.enrich.compact"), "QUICK_MAX", -1)
     assert main(args) == 0
     assert quick == capsys.readouterr().out
 
