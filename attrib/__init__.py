@@ -60,6 +60,7 @@ def __getattr__(name: str) -> Any:
     mod, attr = target.split(":")
     value = getattr(importlib.import_module(mod), attr)
     globals()[name] = value
+    _register_accessor()
     return value
 
 
@@ -87,7 +88,18 @@ def enrich(
     """
     from attrib.enrich.lookup import enrich as enrich_addresses
 
-    return enrich_addresses(ips_or_frame, column=column, geoip_dir=geoip_dir, ecs=ecs)
+    out = enrich_addresses(ips_or_frame, column=column, geoip_dir=geoip_dir, ecs=ecs)
+    _register_accessor()
+    return out
+
+
+def _register_accessor() -> None:
+    """Register ``DataFrame.attrib`` once pandas is in use (it costs nothing more then)."""
+    if "pandas" in sys.modules and "attrib.accessor" not in sys.modules:
+        importlib.import_module("attrib.accessor")
+
+
+_register_accessor()
 
 
 def __dir__() -> list[str]:

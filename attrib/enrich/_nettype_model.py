@@ -28,9 +28,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from attrib._modelfile import read_verified, write_model
 from attrib.enrich._nettype_features import LISTS, NUMERIC
 from attrib.errors import ModelError
-from attrib._modelfile import read_verified, write_model
 
 __all__: list[str] = []  # private module
 
