@@ -235,3 +235,20 @@ def test_streamed_equals_materialised(demo, demo_run, tmp_path):
     x = a.origins.sort_values("ip").reset_index(drop=True)
     y = b.origins.sort_values("ip").reset_index(drop=True)
     pd.testing.assert_frame_equal(x, y[x.columns])
+
+
+@pytest.mark.slow
+def test_kill_loop_short(demo, tmp_path):
+    """``bench/kill_loop.py`` in miniature: SIGKILL at random points, nothing mixed or corrupt."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "attrib_kill_loop", Path(__file__).resolve().parents[1] / "bench" / "kill_loop.py"
+    )
+    assert spec is not None and spec.loader is not None
+    loop = importlib.util.module_from_spec(spec)
+    sys.modules["attrib_kill_loop"] = loop
+    spec.loader.exec_module(loop)
+    res = loop.kill_loop([str(demo)], tmp_path / "work", kills=2, seed=5)
+    assert res["problems"] == [] and res["kills"] >= 1, res
+    assert 2 <= res["runs_in_store"] <= 4  # each re-run, and a killed run only if it committed
