@@ -452,3 +452,11 @@ def test_flow_block_of_only_stray_quotes_reads_empty(tmp_path: Path) -> None:
     p.write_bytes(head + b'\n"\n"x\n')
     rep = ReadReport()
     assert len(read(p, report=rep)) == 0 and rep.files[0].skipped == {"unbalanced quote": 2}
+
+
+def test_multibyte_zeek_separator_is_a_format_error(tmp_path: Path) -> None:
+    # found by scripts/fuzz.py (zeek-tsv): a mutated #separator reached Arrow (ValueError)
+    p = tmp_path / "conn.log"
+    p.write_bytes(_conn(2).replace(b"#separator \\x09", b"#separator \\x09\\x09", 1))
+    with pytest.raises(FormatError, match=r"conn.log:1: #separator .* is not one byte"):
+        read(p)
