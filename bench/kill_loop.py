@@ -164,13 +164,15 @@ def kill_loop(inputs: list[str], work: Path, kills: int, seed: int = 1) -> dict[
         if p.returncode != 0:
             res["rerun_failed"] += 1
             res["problems"].append(f"round {i}: re-run failed: {p.stderr.strip()[-300:]}")
-            continue
-        state, run_id = folder_state(out)
-        if state != "complete" or run_id != last_run(store):
-            res["store_folder_disagree"] += 1
-            res["problems"].append(f"round {i}: folder {state} {run_id}, store {last_run(store)}")
-        elif run_id is not None:
-            completed.add(run_id)
+        else:
+            state, run_id = folder_state(out)
+            if state != "complete" or run_id != last_run(store):
+                res["store_folder_disagree"] += 1
+                res["problems"].append(
+                    f"round {i}: folder {state} {run_id}, store {last_run(store)}"
+                )
+            elif run_id is not None:
+                completed.add(run_id)
         print(json.dumps({"round": i, **k, "so_far": {key: v for key, v in res.items()
                                                       if key != "problems"}}),
               file=sys.stderr, flush=True)  # fmt: skip
