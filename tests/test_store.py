@@ -237,3 +237,33 @@ def test_store_file_is_private(tmp_path):
     with SightingsStore(p):
         pass
     assert p.stat().st_mode & 0o777 == 0o600  # an existing store of ours is tightened
+
+
+def test_full_disk_during_a_store_write_keeps_the_store_intact(tmp_path):
+    import uuid
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    p = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=512k", f"attrib-{uuid.uuid4().hex[:6]}", str(mnt)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if p.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {p.stderr.strip()}")
+    try:
+        db = mnt / "s.db"
+        small = make_origins(n_cluster=2, n_other=1)
+        with SightingsStore(db) as s:
+            s.append_run("r1", small, make_clusters(small), {}, days=make_days(small))
+        big = make_origins(n_cluster=4000)  # far more than the free space
+        with pytest.raises(StoreError) as ei, SightingsStore(db) as s:
+            s.append_run("r2", big, make_clusters(big), {}, days=make_days(big))
+        assert "\n" not in str(ei.value) and str(db) in str(ei.value)
+        with SightingsStore(db) as s:  # the earlier run is whole, the failed one absent
+            s.check()
+            assert list(s.runs()["run_id"]) == ["r1"]
+        con = sqlite3.connect(db)
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)

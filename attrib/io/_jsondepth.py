@@ -28,6 +28,8 @@ _QUOTE, _BSLASH = 34, 92
 _OPEN = np.zeros(256, np.int8)
 _OPEN[[ord("["), ord("{")]] = 1
 _OPEN[[ord("]"), ord("}")]] = -1
+#: every byte but ``"``, brackets and braces (deleted before the fast scan)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 
 class JsonTooDeepError(ijson.common.JSONError):
@@ -46,7 +48,39 @@ class _Scan:
         self.odd_bs = False  # the previous chunk ended in an odd run of backslashes
 
     def feed(self, chunk: bytes | bytearray | memoryview) -> int | None:
-        """Scan ``chunk``; return the offset where the depth first exceeds the limit, if any."""
+        """Scan ``chunk``; return the offset where the depth first exceeds the limit, if any.
+
+        Fast path: escaped backslashes and escaped quotes are removed, then everything but
+        quotes and brackets (``bytes`` methods, C speed), and only that short remainder is
+        scanned. Only when it shows the limit passed is the chunk scanned byte by byte for
+        the exact offset.
+        """
+        data = bytes(chunk)
+        if not data:
+            return None
+        state = (self.depth, self.in_str, self.odd_bs)
+        s = (b"\\" + data) if self.odd_bs else data
+        s = s.replace(b"\\\\", b"")
+        self.odd_bs = s.endswith(b"\\")
+        s = s.replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+        if not s:
+            return None
+        a = np.frombuffer(s, np.uint8)
+        quote = a == _QUOTE
+        inside = (np.cumsum(quote, dtype=np.int64) + int(self.in_str)) & 1  # 1 from an opening "
+        moves = np.where(quote | (inside == 1), 0, _OPEN[a])
+        self.in_str = bool(inside[-1])
+        if not moves.any():
+            return None
+        depth = np.cumsum(moves, dtype=np.int64) + self.depth
+        if int(depth.max()) > self.max_depth:
+            self.depth, self.in_str, self.odd_bs = state
+            return self._feed_exact(data)
+        self.depth = int(depth[-1])
+        return None
+
+    def _feed_exact(self, chunk: bytes) -> int | None:
+        """Byte-exact scan of ``chunk`` (positions kept), for the offset of the limit."""
         a = np.frombuffer(chunk, np.uint8)
         n = len(a)
         if n == 0:

@@ -160,6 +160,7 @@ def _csv_chunks(
             if not data.isascii():
                 data = _utf8_or_replaced(data, ctx)
             data = _blank_unbalanced(data, first, ctx)
+        if data.strip():  # (a block of nothing but stray quotes is blank now)
             table = _parse_csv(data, first, names, m, ctx)
             pending.append(table)
             rows += table.num_rows

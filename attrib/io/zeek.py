@@ -180,6 +180,10 @@ class _TsvReader:
                 self.ctx.bad("line too long", long_lines.pop(0))
             if piece.header is not None:
                 header.apply(piece.header)
+                if len(header.separator) != 1:
+                    raise FormatError(
+                        self.path, f"#separator {header.separator!r} is not one byte", piece.line
+                    )
                 if header.fields and header.types and len(header.types) != len(header.fields):
                     torn = torn or (piece.line, len(header.types), len(header.fields))
                 plan = None

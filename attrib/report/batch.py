@@ -236,7 +236,7 @@ def recover_outputs(
                 shutil.rmtree(p, ignore_errors=True)
         elif kind.startswith(".attrib-ready-"):
             run_id = kind.removeprefix(".attrib-ready-")
-            if committed is None or committed(run_id):
+            if _complete_set(p, run_id) and (committed is None or committed(run_id)):
                 logger.info("publishing the outputs of interrupted run %s", run_id)
                 try:
                     _publish(p, dest)
@@ -250,6 +250,16 @@ def recover_outputs(
             else:
                 shutil.rmtree(p, ignore_errors=True)
     _remove_stale(dest)
+
+
+def _complete_set(p: Path, run_id: str) -> bool:
+    """Whether ``p`` holds every output of run ``run_id`` (not a set swapped out, half removed)."""
+    if not all((p / n).is_file() for n in OUTPUT_FILES):
+        return False
+    try:
+        return str(json.loads((p / "run.json").read_text(encoding="utf-8"))["run_id"]) == run_id
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
 
 
 def _pid(kind: str) -> int:
@@ -291,8 +301,10 @@ def _publish(staging: Path, dest: Path) -> None:
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         os.rename(staging, dest)
-    elif _exchange(staging, dest):  # staging now holds the previous set
-        shutil.rmtree(staging, ignore_errors=True)
+    elif _exchange(staging, dest):  # staging now holds the previous set: rename, then remove
+        old = dest.parent / f".{dest.name}.attrib-old-{os.getpid()}-{os.urandom(4).hex()}"
+        os.rename(staging, old)
+        shutil.rmtree(old, ignore_errors=True)
     else:
         old = dest.parent / f".{dest.name}.attrib-old-{os.getpid()}-{os.urandom(4).hex()}"
         os.rename(dest, old)

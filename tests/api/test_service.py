@@ -41,9 +41,7 @@ def test_docs_and_metrics_need_a_key_by_default(server: Server, path: str) -> No
 def test_non_finite_or_overflowing_numbers_are_422(server: Server, number: str) -> None:
     body = '{"events":[{"src_ip":"192.0.2.1","ts":"2024-01-01T00:00:00Z","bytes_out":%s}]}'
     with server.client() as c:
-        r = c.post(
-            "/v1/score", content=body % number, headers={"Content-Type": "application/json"}
-        )
+        r = c.post("/v1/score", content=body % number, headers={"Content-Type": "application/json"})
         assert r.status_code == 422, r.text  # was 500, and the connection dropped
         assert c.get("/v1/ip/8.8.8.8").status_code == 200  # the same client goes on
     key_id = server.key.split("_")[1]
@@ -276,9 +274,7 @@ def test_serve_refuses_insecure_production(tmp_path) -> None:
 def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {"ATTRIB_HEADER_TIMEOUT_S": "3", "ATTRIB_BODY_TIMEOUT_S": "2",
            "ATTRIB_MAX_CONNECTIONS": "20"}  # fmt: skip
-    srv = start_server(
-        tmp_path_factory.mktemp("strict"), "--open-docs", "--open-metrics", env=env
-    )
+    srv = start_server(tmp_path_factory.mktemp("strict"), "--open-docs", "--open-metrics", env=env)
     yield srv
     stop(srv)
 

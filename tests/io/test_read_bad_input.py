@@ -443,3 +443,20 @@ def test_carriage_return_inside_a_non_utf8_zeek_line_is_one_bad_row(tmp_path: Pa
     rep = ReadReport()
     df = read(p, report=rep)
     assert len(df) == 3 and rep.files[0].skipped_total == 1
+
+
+def test_flow_block_of_only_stray_quotes_reads_empty(tmp_path: Path) -> None:
+    # found by scripts/fuzz.py (nfdump, flow-csv): every line blanked left Arrow an empty CSV
+    head = NFDUMP.read_bytes().split(b"\n")[0]
+    p = tmp_path / "nf.csv"
+    p.write_bytes(head + b'\n"\n"x\n')
+    rep = ReadReport()
+    assert len(read(p, report=rep)) == 0 and rep.files[0].skipped == {"unbalanced quote": 2}
+
+
+def test_multibyte_zeek_separator_is_a_format_error(tmp_path: Path) -> None:
+    # found by scripts/fuzz.py (zeek-tsv): a mutated #separator reached Arrow (ValueError)
+    p = tmp_path / "conn.log"
+    p.write_bytes(_conn(2).replace(b"#separator \\x09", b"#separator \\x09\\x09", 1))
+    with pytest.raises(FormatError, match=r"conn.log:1: #separator .* is not one byte"):
+        read(p)

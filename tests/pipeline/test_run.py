@@ -271,3 +271,20 @@ def test_cluster_score_only_for_infrastructure():
     out = _cluster_scores(clusters, origins)
     assert list(out["cluster"]) == ["C2", "C3", "C1"]
     assert out["score"].iloc[:2].tolist() == [0.8, 0.3] and pd.isna(out["score"].iloc[2])
+
+
+@pytest.mark.slow
+def test_kill_loop_short(demo, tmp_path):
+    """``bench/kill_loop.py`` in miniature: SIGKILL at random points, nothing mixed or corrupt."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "attrib_kill_loop", Path(__file__).resolve().parents[2] / "bench" / "kill_loop.py"
+    )
+    assert spec is not None and spec.loader is not None
+    loop = importlib.util.module_from_spec(spec)
+    sys.modules["attrib_kill_loop"] = loop
+    spec.loader.exec_module(loop)
+    res = loop.kill_loop([str(demo)], tmp_path / "work", kills=2, seed=5)
+    assert res["problems"] == [] and res["kills"] >= 1, res
+    assert 2 <= res["runs_in_store"] <= 4  # each re-run, and a killed run only if it committed

@@ -202,3 +202,17 @@ def test_foreign_folder_is_refused_not_overwritten(tmp_path):
     assert (out / "report.html").read_text() == "my own report"
     assert check_output_dir(tmp_path / "new" / "deeper") == tmp_path / "new" / "deeper"
     assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+def test_set_swapped_out_and_half_removed_is_never_published_again(tmp_path):
+    # found by bench/kill_loop.py: killed while removing the previous set after the exchange,
+    # the half-removed previous set still carried the ready name and was published next run
+    out = tmp_path / "out"
+    _staged(out, "r1").publish()
+    new = _snapshot(out)
+    swapped = tmp_path / ".out.attrib-ready-r2"  # r2 went live; this holds r1's set...
+    _staged(tmp_path / "elsewhere", "r1").publish()
+    (tmp_path / "elsewhere").rename(swapped)
+    (swapped / "origins.csv").unlink()  # ...and was being removed
+    recover_outputs(out, committed=lambda run_id: True)
+    assert _snapshot(out) == new and not swapped.exists()
