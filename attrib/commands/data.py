@@ -58,6 +58,11 @@ def info_cmd(geoip_dir: str | None, data_dir: str | None, as_json: bool, verify:
         for k, snap in b["snapshots"].items():
             extra = f", checked {snap['last_checked']}" if "last_checked" in snap else ""
             click.echo(f"  list {k} @ {snap['commit']} ({snap['licence']}{extra})")
+        nt = b.get("net_type_model")
+        if nt:
+            when = f", derived {b['net_types_derived']}" if b.get("net_types_derived") else ""
+            click.echo(f"  network types: model {nt['name']} {nt['version']} "
+                       f"(sha256 {str(nt['sha256'])[:12]}{when})")  # fmt: skip
         click.echo(f"  attribution: {b['attribution']}")
     dbs = info["user_databases"]
     if not dbs:

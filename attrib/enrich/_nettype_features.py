@@ -45,8 +45,8 @@ TAG_GROUPS: dict[str, tuple[str, ...]] = {
 #: Numeric evidence columns the classifier bins (see :mod:`attrib.enrich._nettype_model`).
 NUMERIC = (
     "log2_addr", "log2_blocks", "blocks_per_24", "max_block_share", "n_cities", "n_countries",
-    "cities_per_24", "points_per_24", "points_per_city", "runs_per_24", "countries_per_24", "top_country_share",
-    "geo_outside_whois", "n_whois_countries", "log2_v6_segments", "asn_number",
+    "cities_per_24", "points_per_24", "points_per_city", "runs_per_24", "countries_per_24",
+    "top_country_share", "geo_outside_whois", "n_whois_countries", "log2_v6_segments", "asn_number",
     "frac_cloud", "frac_dcrange", "frac_vpnrange", "frac_tor", "frac_relay",
 )  # fmt: skip
 
@@ -201,11 +201,10 @@ def asn_evidence(
     out["top_country_share"] = np.where(n_addr > 0, top_share, np.nan)
     out["geo_outside_whois"] = np.where(geo_addr > 0, outside / np.maximum(geo_addr, 1), np.nan)
     out["n_whois_countries"] = n_whois
-    out["whois_country"] = pd.array(
-        np.where(main_whois >= 0, np.asarray(cc_names, dtype=object)[np.maximum(main_whois, 0)],
-                 None),
-        dtype="string",
-    )  # fmt: skip
+    names = np.asarray(cc_names, dtype=object)
+    out["whois_country"] = pd.Series(
+        [names[k] if k >= 0 else None for k in main_whois], dtype="string", index=out.index
+    )
     v6 = v6_asn_values[v6_asn_values >= 0].astype(np.int64)
     out["log2_v6_segments"] = np.log2(1 + np.bincount(v6, minlength=n))
     out["asn_number"] = out["asn"].astype(np.float64)

@@ -187,9 +187,10 @@ def trees_from_sklearn(clf: Any) -> tuple[np.ndarray, list[list[dict[str, np.nda
         trees.append(row)
     base = np.asarray(clf._baseline_prediction, dtype=np.float64).ravel()
     if len(clf.classes_) == 2:  # binary: one logit tree per iteration -> softmax over [0, logit]
-        zero = {k: np.zeros(1, dtype=np.int64) for k in _TREE_KEYS}
+        zero: dict[str, np.ndarray] = {k: np.zeros(1, dtype=np.int64) for k in _TREE_KEYS}
         zero["leaf"] = np.ones(1, dtype=np.int64)
-        zero["threshold"] = zero["value"] = np.zeros(1)
+        zero["threshold"] = np.zeros(1)
+        zero["value"] = np.zeros(1)
         trees = [[zero, it[0]] for it in trees]
         base = np.array([0.0, base[0]])
     return base, trees
@@ -210,7 +211,7 @@ def fit_vocab(
 def _arr(p: Path, name: str, v: Any, dtype: type = np.float64) -> np.ndarray:
     if not isinstance(v, list) or not all(isinstance(x, int | float) for x in v):
         raise ModelError(f"{p}: field {name!r} must be a list of numbers")
-    a = np.asarray(v, dtype=dtype)
+    a: np.ndarray = np.asarray(v, dtype=dtype)
     if not np.all(np.isfinite(a)):
         raise ModelError(f"{p}: field {name!r} holds non-finite numbers")
     return a

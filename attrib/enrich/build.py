@@ -296,7 +296,12 @@ def write_net_types(
 
 
 def _model_entry(model: NetTypeModel) -> dict[str, Any]:
-    return {"name": MODEL_NAME, "version": MODEL_VERSION, "sha256": model.meta.get("sha256")}
+    return {
+        "name": "attrib-nettype",
+        "version": MODEL_VERSION,
+        "file": MODEL_NAME,
+        "sha256": model.meta.get("sha256"),
+    }
 
 
 def _file_hashes(data: Path) -> dict[str, dict[str, Any]]:

@@ -385,6 +385,8 @@ class Enricher:
                 "upstreams": b.version.get("upstreams", {}),
                 "snapshots": b.version.get("snapshots", {}),
                 "licences": b.version.get("licences", {}),
+                "net_type_model": b.version.get("net_type_model"),
+                "net_types_derived": b.version.get("net_types_derived"),
                 "attribution": "IP Geolocation by DB-IP (https://db-ip.com)",
                 "files": b.version.get("files", {}),
             }

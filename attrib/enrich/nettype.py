@@ -161,7 +161,7 @@ def classify_asns(evidence: pd.DataFrame, model: NetTypeModel | None = None) -> 
         "net_type": pred,
         "net_type_confidence": np.round(conf, 2),
         "net_type_evidence": texts,
-        "net_type_alt": np.where(alt_ok, alt, None),
+        "net_type_alt": [a if ok else None for a, ok in zip(alt, alt_ok, strict=True)],
     })  # fmt: skip
     cdn = ev["asn"].isin(CDN_ASNS).to_numpy()
     out.loc[cdn, "net_type"] = "cdn"
@@ -172,10 +172,10 @@ def classify_asns(evidence: pd.DataFrame, model: NetTypeModel | None = None) -> 
     ]
     has_name = ev["org"].astype("string").fillna("").str.strip().str.len().to_numpy() > 0
     none = (ev["n_addr"].to_numpy() == 0) & ~has_name & ~cdn
-    out.loc[none, ["net_type", "net_type_confidence", "net_type_evidence"]] = [
-        "unknown",
-        0.0,
-        "no evidence (no announced IPv4 space, no organisation name)",
-    ]
+    out.loc[none, "net_type"] = "unknown"
+    out.loc[none, "net_type_confidence"] = 0.0
+    out.loc[none, "net_type_evidence"] = (
+        "no evidence (no announced IPv4 space, no organisation name)"
+    )
     out["net_type_alt"] = out["net_type_alt"].astype("string")
     return out

@@ -92,7 +92,7 @@ def test_shipped_model_loads_verified() -> None:
 
 def test_shipped_bundle_was_built_with_the_shipped_model() -> None:
     version = json.loads((default_data_dir() / "VERSION.json").read_text())
-    assert version["net_type_model"]["name"] == MODEL_NAME
+    assert version["net_type_model"]["file"] == MODEL_NAME
     assert version["net_type_model"]["sha256"] == load_net_type_model().meta["sha256"]
 
 
