@@ -83,7 +83,7 @@ def _campaign_like(origins: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Seri
 
 def _loo_share(key: pd.Series, flag: pd.Series, has: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Leave-one-out share of flagged among members with sign-ins, and flagged peers."""
-    k = key.astype("string")
+    k = key
     valid = k.notna()
     share = pd.Series(np.nan, index=key.index)
     peers = pd.Series(np.nan, index=key.index)
@@ -100,13 +100,22 @@ def _loo_share(key: pd.Series, flag: pd.Series, has: pd.Series) -> tuple[pd.Seri
 
 
 def _tool_key(origins: pd.DataFrame) -> pd.Series:
-    """The origin's tooling: top User-Agent and top TLS fingerprint (NA when both unknown)."""
-    ua = (origins["top_user_agent"].astype("string") if "top_user_agent" in origins
-          else pd.Series(pd.NA, index=origins.index, dtype="string"))  # fmt: skip
-    ja = (origins["top_ja4"].astype("string") if "top_ja4" in origins
-          else pd.Series(pd.NA, index=origins.index, dtype="string"))  # fmt: skip
-    key = ua.fillna("") + "|" + ja.fillna("")
-    return key.where(ua.notna() | ja.notna())
+    """The origin's tooling: top User-Agent and top TLS fingerprint (NA when both unknown).
+
+    An integer code per distinct (User-Agent, TLS fingerprint) pair (factorised, not joined
+    as text: a million origins cost two factorisations).
+    """
+    n = len(origins)
+    codes = []
+    for col in ("top_user_agent", "top_ja4"):
+        if col in origins.columns:
+            c, _ = pd.factorize(origins[col], use_na_sentinel=True)
+        else:
+            c = np.full(n, -1, dtype=np.int64)
+        codes.append(np.asarray(c, dtype=np.int64))
+    ua, ja = codes
+    key = (ua + 1) * (int(ja.max(initial=-1)) + 2) + (ja + 1)
+    return pd.Series(key, index=origins.index, dtype="Int64").where((ua >= 0) | (ja >= 0))
 
 
 def _group_context(key: pd.Series, flag: pd.Series) -> tuple[pd.Series, pd.Series]:

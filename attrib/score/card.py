@@ -145,6 +145,31 @@ def _foreign_table(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+#: Targets of the foreign validation (issue #20).
+FOREIGN_TARGET_AP, FOREIGN_TARGET_P_AT_K = 0.85, 0.75
+
+
+def _foreign_reading(rows: list[dict[str, Any]]) -> list[str]:
+    """Plain reading of the foreign figures against their targets."""
+    short = [r["scenario"] for r in rows
+             if r["ap"] < FOREIGN_TARGET_AP or r["p_at_k"] < FOREIGN_TARGET_P_AT_K]  # fmt: skip
+    fp: dict[str, int] = {}
+    for r in rows:
+        for k, n in r["fp_kinds"].items():
+            fp[k.split(":", 1)[-1]] = fp.get(k.split(":", 1)[-1], 0) + int(n)
+    worst = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in
+                      sorted(fp.items(), key=lambda kv: -kv[1])[:4])  # fmt: skip
+    if not short:
+        return [f"All {len(rows)} scenarios meet AP ≥ {FOREIGN_TARGET_AP} and P@k ≥ "
+                f"{FOREIGN_TARGET_P_AT_K}."]  # fmt: skip
+    return [
+        f"**Below target** (AP ≥ {FOREIGN_TARGET_AP}, P@k ≥ {FOREIGN_TARGET_P_AT_K}) on "
+        f"{len(short)} of {len(rows)} scenarios ({', '.join(short)}). The top-k false positives "
+        f"that remain, pooled: {worst or 'none'}. Read this model's scores on data unlike the "
+        "simulator's as a first triage order, not as a verdict (see *Known limits*)."
+    ]
+
+
 def render_card(
     model: Any,
     *,
@@ -257,7 +282,9 @@ def render_card(
             "",
         ]
     out += ["## Evaluation on scenarios of another generator", ""]
-    out += [*_foreign_table(foreign), ""] if foreign else ["Not evaluated.", ""]
+    out += [*_foreign_table(foreign), "", *_foreign_reading(foreign), ""] if foreign else [
+        "Not evaluated.", "",
+    ]  # fmt: skip
     out += ["## Known limits", "", _LIMITS, "## Reproduce", "", "```sh"]
     out += [f"{cmd}    # {name}" for name, cmd in commands.items()]
     out += ["```", ""]

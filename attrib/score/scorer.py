@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 #: Version of the shipped model (bumped when it is retrained with other data or features).
 MODEL_VERSION = "1.2.0"
+#: Counter-evidence items per origin at most (the strongest features that lowered its score).
+COUNTER_TOP = 2
 #: File name of the shipped model in ``models/``.
 MODEL_NAME = f"attrib-scorer-{MODEL_VERSION}.json"
 
@@ -453,7 +455,7 @@ class OriginScorer(ClassifierMixin, BaseEstimator):
         rank[order] = np.arange(1, len(p) + 1)
         reasons, rjson = self._explain_rows(Xm, self.top, contrib, frame=origins)
         counter, cjson = counter_arrays(
-            contrib, Xm, self.features_, self.descriptions_, top=self.top,
+            contrib, Xm, self.features_, self.descriptions_, top=min(self.top, COUNTER_TOP),
             min_contribution=self.min_contribution,
         )  # fmt: skip
         out = origins.copy()
