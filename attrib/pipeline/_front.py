@@ -19,9 +19,10 @@ import pyarrow as pa
 
 from attrib.context import OrgContext
 from attrib.context.infer import complete_context
-from attrib.io import ReadReport, iter_read
+from attrib.io import ReadReport, iter_read, join_events
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
+from attrib.pipeline.options import RunOptions
 from attrib.schema import conform_events, empty_events
 
 __all__ = ["Front", "materialised_front", "streamed_front"]
@@ -45,6 +46,8 @@ class Front:
     n_events: int
     ts_min: Any
     ts_max: Any
+    #: relay-chain edges (attrib.cluster.CHAIN_EDGE_COLUMNS); empty when no relay was seen
+    edges: pd.DataFrame
 
 
 def _in_window(
@@ -72,11 +75,12 @@ def _read(
     # Chunks are parked as Arrow tables (string columns are shared, not copied) and turned
     # into one frame with self_destruct, so the concatenation never holds two copies.
     tables = []
-    for c in _progress(
-        iter_read(inputs, skip_unreadable=True, report=report), "reading", unit="chunk",
-        enabled=show,
-    ):  # fmt: skip
-        c = _in_window(c, since, until)
+
+    def win(c: pd.DataFrame) -> pd.DataFrame:
+        return _in_window(c, since, until)
+
+    chunks = iter_read(inputs, skip_unreadable=True, report=report, where=win)
+    for c in _progress(chunks, "reading", unit="chunk", enabled=show):
         if len(c):
             tables.append(pa.Table.from_pandas(c, preserve_index=False))
         del c
@@ -86,16 +90,7 @@ def _read(
     tables.clear()
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
-    return conform_events(_join_by_uid(df))
-
-
-def _join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
-    """Zeek ssl/ssh/http rows onto their conn row (the reader contract's cross-file step)."""
-    try:
-        from attrib.io.zeek import join_by_uid
-    except ImportError:  # pragma: no cover - the zeek reader ships with attrib
-        return df
-    return join_by_uid(df)
+    return join_events(df)
 
 
 def _enrich(enricher: Any, src: pd.Series, show: bool | None) -> pd.DataFrame:
@@ -144,62 +139,64 @@ def _needs_inference(ctx: OrgContext) -> bool:
 def materialised_front(
     inputs: PathLike | Iterable[PathLike] | pd.DataFrame,
     report: ReadReport,
-    configured: OrgContext,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    opts: RunOptions,
     stats: RunStats,
     sightings: Any,
-    geoip_dir: PathLike | None,
-    show: bool | None,
 ) -> Front:
     """Read everything into one events table, then enrich and build origins."""
+    from attrib.cluster.chains import link_chains
     from attrib.enrich import default_enricher
     from attrib.features import build_origins
 
+    show = opts.show
+
     with stats.stage("read") as rec:
-        events = _read(inputs, report, window[0], window[1], show)
+        events = _read(inputs, report, opts.window[0], opts.window[1], show)
         rec["rows"] = len(events)
     with stats.stage("enrich") as rec:
-        enricher = default_enricher(geoip_dir)
+        enricher = default_enricher(opts.geoip_dir)
         enrichment = _enrich(enricher, events["src_ip"], show)
         rec["rows"] = len(enrichment)
-    ctx = complete_context(configured, events, enrichment)
+    ctx = complete_context(opts.context, events, enrichment)
     with stats.stage("features") as rec:
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         chunks = _progress(_slices(events), "features", total=_n_slices(events), unit="chunk",
                            enabled=show)  # fmt: skip
         origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
         rec["rows"] = len(origins)
+    with stats.stage("chains") as rec:
+        edges = link_chains(events)
+        rec["rows"] = len(edges)
     has_ts = len(events) and events["ts"].notna().any()
     return Front(events, origins, enricher, ctx, _days(events, origins["ip"]), len(events),
                  events["ts"].min() if has_ts else None,
-                 events["ts"].max() if has_ts else None)  # fmt: skip
+                 events["ts"].max() if has_ts else None, edges)  # fmt: skip
 
 
 def streamed_front(
     inputs: PathLike | Iterable[PathLike],
     report: ReadReport,
-    configured: OrgContext,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    opts: RunOptions,
     stats: RunStats,
     sightings: Any,
-    geoip_dir: PathLike | None,
-    show: bool | None,
 ) -> Front:
     """Stream chunks into the feature accumulator; keep no events table."""
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
-    from attrib.pipeline._stream import inference_events, stream_origins
+    from attrib.pipeline._stream import chain_edges, inference_events, stream_origins
+
+    show = opts.show
 
     def win(c: pd.DataFrame) -> pd.DataFrame:
-        return _in_window(c, window[0], window[1])
+        return _in_window(c, opts.window[0], opts.window[1])
 
     paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
-    enricher = default_enricher(geoip_dir)
-    ctx = configured
-    if _needs_inference(configured):
+    enricher = default_enricher(opts.geoip_dir)
+    ctx = opts.context
+    if _needs_inference(ctx):
         with stats.stage("context") as rec:
             sample = inference_events(paths, win, show)
-            ctx = complete_context(configured, sample, _enrich(enricher, sample["src_ip"], show))
+            ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
     acc = OriginAccumulator(ctx)
@@ -214,6 +211,10 @@ def streamed_front(
         history = sightings.history(enrichment["ip"].dropna()) if sightings is not None else None
         origins = acc.result(enrichment, enricher=enricher, history=history)
         rec["rows"] = len(origins)
+    with stats.stage("chains") as rec:
+        edges = chain_edges(paths, res.relays(), win, show)
+        rec["rows"] = len(edges)
     days = res.day_table()
     days = days[days["ip"].isin(origins["ip"])]
-    return Front(empty_events(), origins, enricher, ctx, days, res.events, res.ts_min, res.ts_max)
+    return Front(empty_events(), origins, enricher, ctx, days, res.events, res.ts_min, res.ts_max,
+                 edges)  # fmt: skip

@@ -23,8 +23,8 @@ import pandas as pd
 
 from attrib._atomic import atomic_path
 from attrib._version import __version__
-from attrib.report._common import members, plain
 from attrib.report.token_view import TOKEN_VIEW_COLUMNS, token_access_view
+from attrib.report.values import members, plain
 
 __all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html"]
 
