@@ -216,7 +216,7 @@ def _run(
     inputs: PathLike | Iterable[PathLike] | pd.DataFrame, opts: RunOptions, sightings: Any
 ) -> Analysis:
     from attrib.cluster import OriginClusterer, chain_clusters
-    from attrib.features.tokens import apply_token_evidence
+    from attrib.features.token_evidence import apply_token_evidence
     from attrib.score import load_model
 
     stats = RunStats()

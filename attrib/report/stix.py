@@ -128,28 +128,6 @@ def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float)
     return objs
 
 
-def _is_chain(crow: dict[Any, Any]) -> bool:
-    """Whether a clusters-table row is a relay chain (see :func:`attrib.cluster.chain_clusters`)."""
-    return str(plain(crow.get("shared_traits")) or "").startswith("relay chain")
-
-
-def _chain_objects(crow: dict[Any, Any]) -> list[Any]:
-    """A relay chain seen relaying: exported whatever its members' scores."""
-    path = members(crow.get("members"))
-    kw = _seen(crow)
-    infra = stix2.Infrastructure(
-        name=f"attrib relay chain {crow['cluster']}: {' -> '.join(path)}",
-        description=f"Connections relayed {' -> '.join(path)} ({crow.get('shared_traits')})",
-        infrastructure_types=["anonymization"], created_by_ref=_IDENTITY.id,
-        labels=["attrib", "orb", "relay-chain"], **kw,
-    )  # fmt: skip
-    objs: list[Any] = [infra]
-    for ip in path:
-        addr = _addr(ip)
-        objs += [addr, stix2.Relationship(infra, "consists-of", addr, created_by_ref=_IDENTITY.id)]
-    return objs
-
-
 #: ATT&CK techniques of forged/stolen-token mail access: (id, name, STIX object id).
 TOKEN_TECHNIQUES = (
     ("T1550.001", "Use Alternate Authentication Material: Application Access Token",
@@ -192,6 +170,28 @@ def _token_objects(origins: pd.DataFrame, exported: set[str]) -> list[Any]:
         if ip not in exported:
             ind = _indicator(row, infra.name)
             objs += [ind, stix2.Relationship(ind, "indicates", infra, created_by_ref=by)]
+    return objs
+
+
+def _is_chain(crow: dict[Any, Any]) -> bool:
+    """Whether a clusters-table row is a relay chain (see :func:`attrib.cluster.chain_clusters`)."""
+    return str(plain(crow.get("shared_traits")) or "").startswith("relay chain")
+
+
+def _chain_objects(crow: dict[Any, Any]) -> list[Any]:
+    """A relay chain seen relaying: exported whatever its members' scores."""
+    path = members(crow.get("members"))
+    kw = _seen(crow)
+    infra = stix2.Infrastructure(
+        name=f"attrib relay chain {crow['cluster']}: {' -> '.join(path)}",
+        description=f"Connections relayed {' -> '.join(path)} ({crow.get('shared_traits')})",
+        infrastructure_types=["anonymization"], created_by_ref=_IDENTITY.id,
+        labels=["attrib", "orb", "relay-chain"], **kw,
+    )  # fmt: skip
+    objs: list[Any] = [infra]
+    for ip in path:
+        addr = _addr(ip)
+        objs += [addr, stix2.Relationship(infra, "consists-of", addr, created_by_ref=_IDENTITY.id)]
     return objs
 
 
@@ -245,12 +245,9 @@ def stix_bundle(
     for row in flagged.to_dict("records"):
         if str(row["ip"]) not in in_cluster and str(row["ip"]) not in tok_ips:
             objs.append(_indicator(row, None))
+    objs += _token_objects(origins, in_cluster)
     unique = list({o.id: o for o in objs}.values())  # an address may be in a chain and a cluster
     return stix2.Bundle(objects=unique, allow_custom=False)
-    return objs
-
-    objs += _token_objects(origins, in_cluster)
-    return stix2.Bundle(objects=objs, allow_custom=False)
 
 
 def write_stix(

@@ -134,14 +134,6 @@ def summary_text(analysis: Any, n: int = 10) -> str:
     return "\n".join(lines)
 
 
-def _chains_line(counts: dict[str, Any]) -> str:
-    chains, edges = int(counts.get("relay_chains") or 0), int(counts.get("chain_edges") or 0)
-    if not chains:
-        return "relay chains: none found (no address seen relaying: both legs at one address)"
-    return (f"relay chains: {chains:,} (clusters R0001...; {edges:,} relayed connection(s) "
-            "linked in to out)")  # fmt: skip
-
-
 def _token_lines(origins: pd.DataFrame, n: int = 5) -> list[str]:
     """The "access without sign-in" accounts (token-abuse evidence), if any."""
     view = token_access_view(origins)
@@ -155,3 +147,11 @@ def _token_lines(origins: pd.DataFrame, n: int = 5) -> list[str]:
             f" ({_cut(r['networks'], 60)}) with {_cut(r['apps'], 40)}"
         )
     return out
+
+
+def _chains_line(counts: dict[str, Any]) -> str:
+    chains, edges = int(counts.get("relay_chains") or 0), int(counts.get("chain_edges") or 0)
+    if not chains:
+        return "relay chains: none found (no address seen relaying: both legs at one address)"
+    return (f"relay chains: {chains:,} (clusters R0001...; {edges:,} relayed connection(s) "
+            "linked in to out)")  # fmt: skip
