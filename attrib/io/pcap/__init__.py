@@ -39,7 +39,7 @@ from attrib.io.pcap._container import PacketBatch, is_capture
 from attrib.io.pcap._decode import REASONS, Decoded
 from attrib.io.pcap._read import iter_decoded, release
 from attrib.io.tcpfp import guess_os, syn_traits, tunnel_hint
-from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner
+from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner, tls_start
 from attrib.schema import EVENT_DTYPES, PROTOS, SOURCES, conform_events
 
 __all__ = [
@@ -320,7 +320,7 @@ def _tcp_fields(c: Conn, row: dict[str, object]) -> None:
     stream = reassemble(c)
     if not stream:
         return
-    if stream[0] == 0x16:
+    if tls_start(stream) >= 0:
         chs = client_hellos(stream)
         if chs:
             row["ja4"] = ja4(chs[0])
