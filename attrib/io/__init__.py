@@ -148,6 +148,7 @@ def iter_read(
     rep = report if report is not None else ReadReport()
     for path, explicit in expand_inputs(inputs):
         skip = (not explicit) if skip_unreadable is None else skip_unreadable
+        stats = None
         try:
             stats, chunks = _read_file(path, format, chunksize, max_bad_rows, options or {})
             rep.files.append(stats)
@@ -160,6 +161,8 @@ def iter_read(
             if not skip:
                 raise
             logger.info("skipping %s", exc)
+            if stats is not None and not stats.rows and stats in rep.files:
+                rep.files.remove(stats)  # refused after opening (e.g. a pcap's link type)
             rep.failed.append((str(path), str(exc)))
         except InputError:
             raise
