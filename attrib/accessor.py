@@ -16,11 +16,9 @@ from typing import Any
 import pandas as pd
 
 from attrib.errors import ConfigError
+from attrib.schema import IP_COLUMNS
 
 __all__ = ["AttribAccessor", "IP_COLUMNS"]
-
-#: Columns searched, in order, for addresses when none is named.
-IP_COLUMNS = ("ip", "src_ip", "source.ip", "client_ip", "ipAddress", "address")
 
 
 class AttribAccessor:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from attrib.context import OrgContext
 from attrib.io import ReadReport
-from attrib.report._common import members as _members
+from attrib.report.values import members as _members
 
 __all__ = ["Analysis"]
 

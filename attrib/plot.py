@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.errors import ConfigError
-from attrib.report._common import members as _members
+from attrib.report.values import members as _members
 
 __all__ = ["handoffs", "plot_graph", "plot_map", "plot_timeline"]
 

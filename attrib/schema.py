@@ -13,11 +13,16 @@ Missing values are nulls (``pd.NA``/``NaT``), never invented defaults.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
+    "CHAIN_EDGE_COLUMNS",
     "CLUSTER_COLUMNS",
     "CONN_STATES",
     "ECS_EVENT_FIELDS",
@@ -25,14 +30,22 @@ __all__ = [
     "ENRICH_COLUMNS",
     "ENRICH_ECS_FIELDS",
     "EVENT_COLUMNS",
+    "EVAL_COLUMNS",
     "EVENT_DTYPES",
+    "IP_COLUMNS",
+    "LABEL_COLUMNS",
     "NET_TYPES",
     "ORIGIN_CORE_COLUMNS",
     "OUTCOMES",
     "PROTOS",
     "SOURCES",
+    "STORE_LOOKUP_COLUMNS",
+    "TRUTH_CHAIN_COLUMNS",
+    "TRUTH_COLUMNS",
+    "cluster_members",
     "conform_events",
     "empty_events",
+    "plain_value",
     "to_ecs",
 ]
 
@@ -187,6 +200,84 @@ CLUSTER_COLUMNS: tuple[str, ...] = (
     "cluster", "size", "members", "first_seen", "last_seen", "shared_traits",
     "asns", "countries", "net_types", "score",
 )  # fmt: skip
+#: Columns of the relay-chain edges table (:func:`attrib.cluster.link_chains`).
+CHAIN_EDGE_COLUMNS: tuple[str, ...] = (
+    "in_src", "relay", "out_dst", "in_uid", "out_uid", "lag_s", "confidence", "in_ts",
+)  # fmt: skip
+#: Columns of a sightings-store lookup (stable: the HTTP service returns them).
+STORE_LOOKUP_COLUMNS: tuple[str, ...] = (
+    "ip", "first_seen", "last_seen", "days_seen", "runs", "cluster", "score", "rank",
+    "reasons", "asn", "as_org", "country", "net_type", "last_run",
+)  # fmt: skip
+#: Columns of a simulated scenario's ``truth.parquet`` (first the contract's, then descriptive).
+TRUTH_COLUMNS: tuple[str, ...] = (
+    "ip", "label", "kind", "campaign", "role", "first_active", "last_active", "lifetime_days",
+    "users", "asn", "as_org", "country", "net_type",
+)  # fmt: skip
+#: Columns of ``truth_chains.parquet``: one row per relay hop of an adversary attempt.
+TRUTH_CHAIN_COLUMNS: tuple[str, ...] = (
+    "campaign", "attempt", "hop", "in_src", "relay", "out_dst", "ts", "lag_s", "rtt_ms",
+    "channel", "in_uid", "out_uid",
+)  # fmt: skip
+#: Label columns joined onto origins for training and evaluation (:mod:`attrib.score.training`).
+LABEL_COLUMNS: tuple[str, ...] = (
+    "label", "kind", "campaign", "role", "y", "scenario", "preset", "seed",
+)  # fmt: skip
+#: Columns of an evaluation's per-scenario, per-method metrics table.
+EVAL_COLUMNS: tuple[str, ...] = ("scenario", "preset", "method", "n", "n_adv", "fp_kinds")
+#: Where an address column is guessed when none is named (``enrich()``, ``df.attrib``).
+IP_COLUMNS: tuple[str, ...] = (
+    "src_ip", "ip", "source.ip", "client_ip", "ipAddress", "ip_address", "address",
+)  # fmt: skip
+
+
+def plain_value(v: Any, timestamp: Callable[[Any], str | None]) -> Any:
+    """A table cell as a plain Python value for JSON, SQLite or STIX.
+
+    Parameters
+    ----------
+    v
+        The cell (numpy/pandas scalars, NA/NaN/inf, timestamps, lists or arrays).
+    timestamp
+        How a timestamp is written as text (each output has its own convention).
+
+    Returns
+    -------
+    object
+        ``None`` for missing, NaN and infinite values; Python scalars; ``timestamp(v)`` for
+        timestamps; lists element by element.
+    """
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, pd.Timestamp | datetime):
+        return timestamp(v)
+    if isinstance(v, list | tuple | np.ndarray):
+        return [plain_value(x, timestamp) for x in v]
+    return v
+
+
+def cluster_members(v: object) -> list[str]:
+    """The ``members`` of a clusters row as a list (a list, or ``;``/``,``-separated text).
+
+    Parameters
+    ----------
+    v
+        The cell as a plain value: a list, text, or missing (arrays: pass ``.tolist()``).
+
+    Returns
+    -------
+    list of str
+        The member addresses (empty for a missing cell).
+    """
+    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+        return []
+    if isinstance(v, list | tuple):
+        return [str(x) for x in v]
+    return [s.strip() for s in str(v).replace(";", ",").split(",") if s.strip()]
 
 
 def empty_events() -> pd.DataFrame:

@@ -109,7 +109,7 @@ def ecs_doc(rec: dict[str, Any]) -> dict[str, Any]:
     Parameters
     ----------
     rec
-        A record as :func:`attrib.enrich._single.lookup_one` returns it (valid address).
+        A record as :func:`attrib.enrich.single.lookup_one` returns it (valid address).
 
     Returns
     -------
@@ -310,7 +310,7 @@ class ServiceState:
             self.metrics.cache_hits += 1
             return 200, data
         self.metrics.cache_misses += 1
-        from attrib.enrich._single import lookup_one
+        from attrib.enrich.single import lookup_one
 
         rec = lookup_one(self.enricher, ip)
         if rec["ip"] is None:

@@ -4,12 +4,13 @@
 - :mod:`attrib.cluster.chains` — relay-chain linkage where both legs are seen at one address.
 """
 
-from attrib.cluster.chains import CHAIN_EDGE_COLUMNS, find_relays, link_chains
+from attrib.cluster.chains import CHAIN_EDGE_COLUMNS, chain_clusters, find_relays, link_chains
 from attrib.cluster.clusterer import DEFAULT_TRAIT_WEIGHTS, OriginClusterer, summarize_clusters
 
 __all__ = [
     "CHAIN_EDGE_COLUMNS",
     "DEFAULT_TRAIT_WEIGHTS",
+    "chain_clusters",
     "OriginClusterer",
     "find_relays",
     "link_chains",

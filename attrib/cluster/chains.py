@@ -14,16 +14,16 @@ downstream flow? — which chaff and jitter rarely satisfy by chance. A one-to-o
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CHAIN_EDGE_COLUMNS", "find_relays", "link_chains"]
+from attrib.schema import CHAIN_EDGE_COLUMNS, CLUSTER_COLUMNS
+
+__all__ = ["CHAIN_EDGE_COLUMNS", "chain_clusters", "find_relays", "link_chains"]
 
 logger = logging.getLogger(__name__)
-
-#: Columns of the chain-edges table.
-CHAIN_EDGE_COLUMNS = ("in_src", "relay", "out_dst", "in_uid", "out_uid", "lag_s", "confidence")
 
 
 def find_relays(events: pd.DataFrame, min_conns: int = 1) -> list[str]:
@@ -49,7 +49,8 @@ def find_relays(events: pd.DataFrame, min_conns: int = 1) -> list[str]:
 
 
 def _legs(events: pd.DataFrame, relay: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ev = events[events["ts"].notna()]
+    # connections only: identity events (a sign-in from the relay) have no destination
+    ev = events[events["ts"].notna() & events["src_ip"].notna() & events["dst_ip"].notna()]
     cols = ["ts", "src_ip", "dst_ip", "duration", "bytes_out", "bytes_in", "uid"]
     ev = ev.loc[:, [c for c in cols if c in ev.columns]]
     leg_in = ev[(ev["dst_ip"].astype(str) == relay) & (ev["src_ip"].astype(str) != relay)]
@@ -64,6 +65,7 @@ def _legs(events: pd.DataFrame, relay: str) -> tuple[pd.DataFrame, pd.DataFrame]
             "bo": d["bytes_out"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
             "bi": d["bytes_in"].astype("Float64").to_numpy(dtype=float, na_value=np.nan),
             "uid": d["uid"].astype("string").to_numpy() if "uid" in d else pd.NA,
+            "ts": d["ts"].astype("datetime64[ns, UTC]").to_numpy(),
         })  # fmt: skip
         return out.sort_values("t", kind="stable").reset_index(drop=True)
 
@@ -176,6 +178,8 @@ def link_chains(
 
 
 def _dtype(col: str) -> str:
+    if col == "in_ts":
+        return "datetime64[ns, UTC]"
     return "float64" if col in ("lag_s", "confidence") else "string[pyarrow]"
 
 
@@ -202,4 +206,57 @@ def _link_one(events: pd.DataFrame, relay: str, max_lag_s: float, tau_s: float) 
         "in_uid": a["uid"].to_numpy()[i], "out_uid": b["uid"].to_numpy()[j],
         "lag_s": b["t"].to_numpy()[j] - a["t"].to_numpy()[i],
         "confidence": np.clip(conf, 0.0, 1.0),
+        "in_ts": pd.to_datetime(a["ts"].to_numpy()[i], utc=True),
     }).astype({c: _dtype(c) for c in CHAIN_EDGE_COLUMNS})  # fmt: skip
+
+
+def chain_clusters(edges: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
+    """Relay chains as rows of the clusters table: one row per upstream -> relay -> downstream.
+
+    Parameters
+    ----------
+    edges
+        Chain edges (:data:`CHAIN_EDGE_COLUMNS`, from :func:`link_chains`).
+    origins
+        The scored origins (``ip``, ``score``, ``asn``, ``country``, ``net_type``), for the
+        network facts and the suspicion of the chain's addresses.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`attrib.schema.CLUSTER_COLUMNS`; ``cluster`` is ``R0001``, ``R0002``, ... and
+        ``shared_traits`` says ``relay chain`` with the relayed connections, lag and confidence.
+        ``score`` is the highest score among the chain's addresses that are origins.
+    """
+    if not len(edges):
+        return pd.DataFrame({c: [] for c in CLUSTER_COLUMNS})
+    g = edges.groupby(["in_src", "relay", "out_dst"], sort=True, observed=True).agg(
+        n=("confidence", "size"), conf=("confidence", "median"), lag=("lag_s", "median"),
+        first=("in_ts", "min"), last=("in_ts", "max"),
+    ).reset_index()  # fmt: skip
+    g = g.sort_values(["n", "conf"], ascending=False, kind="stable").reset_index(drop=True)
+    unique = origins.drop_duplicates("ip")
+    by_ip = unique.set_index(unique["ip"].astype(str))
+    rows = [_chain_row(k, r, by_ip) for k, r in enumerate(g.to_dict("records"), start=1)]
+    out = pd.DataFrame(rows, columns=list(CLUSTER_COLUMNS))
+    return out.astype({"score": "Float64", "size": "int64"})
+
+
+def _chain_row(k: int, r: dict[Any, Any], by_ip: pd.DataFrame) -> dict[str, Any]:
+    path = [str(r["in_src"]), str(r["relay"]), str(r["out_dst"])]
+    known = by_ip.reindex(path)
+    scores = known["score"].dropna() if "score" in known else pd.Series([], dtype=float)
+
+    def joined(col: str) -> str | None:
+        vals = [str(v) for v in known[col].dropna().unique()] if col in known else []
+        return ";".join(vals) or None
+
+    n, lag, conf = int(r["n"]), float(r["lag"]), float(r["conf"])
+    return {
+        "cluster": f"R{k:04d}", "size": 3, "members": ";".join(path),
+        "first_seen": r["first"], "last_seen": r["last"],
+        "shared_traits": f"relay chain: {n} relayed connection(s), median lag "
+                         f"{lag * 1000:.0f} ms, confidence {conf:.2f}",
+        "asns": joined("asn"), "countries": joined("country"), "net_types": joined("net_type"),
+        "score": float(scores.max()) if len(scores) else None,
+    }  # fmt: skip

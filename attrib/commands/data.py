@@ -29,8 +29,7 @@ def data_cmd() -> None:
 @click.option("--verify", is_flag=True, help="Check every bundled file against its sha256.")
 def info_cmd(geoip_dir: str | None, data_dir: str | None, as_json: bool, verify: bool) -> None:
     """Print what is loaded, from where, how old, under which licence."""
-    from attrib.enrich import Enricher
-    from attrib.enrich._bundle import verify_bundle
+    from attrib.enrich import Enricher, verify_bundle
 
     gdir = geoip_dir or os.environ.get("ATTRIB_GEOIP_DIR") or None
     ddir = data_dir or os.environ.get("ATTRIB_DATA_DIR") or None

@@ -17,48 +17,22 @@ import pandas as pd
 
 from attrib.context import OrgContext
 from attrib.features._common import IDENTITY_SOURCES, Vocab, fnum, origin_eligible
+from attrib.features.partials import (
+    ACCESS_EVENT_TYPES,
+    ERROR_CODE_GROUPS,
+    TRAITS,
+    Partials,
+)
 
-__all__ = ["ACCESS_EVENT_TYPES", "ERROR_CODE_GROUPS", "OriginAccumulator", "Partials"]
+__all__ = [
+    "ACCESS_EVENT_TYPES",
+    "ERROR_CODE_GROUPS",
+    "OriginAccumulator",
+    "Partials",
+]  # re-exported
 
 logger = logging.getLogger(__name__)
 
-#: Provider operations that mean mailbox / application data was accessed.
-ACCESS_EVENT_TYPES = frozenset(
-    {
-        "MailItemsAccessed",
-        "FileAccessed",
-        "FileDownloaded",
-        "FileSyncDownloadedFull",
-        "Send",
-        "SendAs",
-        "SearchQueryInitiatedExchange",
-        "SearchQueryInitiatedSharePoint",
-        "New-InboxRule",
-        "Set-InboxRule",
-        "UpdateInboxRules",
-        "MessageBind",
-        "FolderBind",
-        "MailboxLogin",
-    }
-)
-#: error-code group -> provider codes (Entra numeric codes, Okta reasons).
-ERROR_CODE_GROUPS: dict[str, frozenset[str]] = {
-    "invalid_password": frozenset({"50126", "50055", "INVALID_CREDENTIALS"}),
-    "unknown_account": frozenset({"50034", "50059", "USER_NOT_FOUND", "UNKNOWN_USER"}),
-    "locked": frozenset({"50053", "LOCKED_OUT"}),
-    "mfa": frozenset(
-        {
-            "50074",
-            "50076",
-            "50079",
-            "50158",
-            "500121",
-            "VERIFICATION_ERROR",
-            "MFA_ENROLL_REQUIRED",
-            "INVALID_MFA",
-        }
-    ),
-}
 _NS_DAY = 86_400 * 10**9
 _NS_MIN = 60 * 10**9
 _NS_HOUR = 3_600 * 10**9
@@ -100,20 +74,6 @@ class _Table:
         return df
 
 
-@dataclass
-class Partials:
-    """The merged partial tables and vocabularies the feature functions read."""
-
-    ip: Vocab
-    user: Vocab
-    trait: dict[str, Vocab]
-    tables: dict[str, pd.DataFrame]
-    eligible: np.ndarray
-    hours: np.ndarray
-    has_identity: bool
-    has_conn: bool
-
-
 def _tables() -> dict[str, _Table]:
     s = "sum"
     return {
@@ -147,16 +107,6 @@ def _tables() -> dict[str, _Table]:
         "access": _Table(["ip", "user"], {"success_min": "min", "access_max": "max"}),
         "travel": _Table(["user", "ip", "minute"], {"n": s}),
     }
-
-
-#: trait name -> events column(s) it is read from (first non-null wins).
-TRAITS: dict[str, tuple[str, ...]] = {
-    "ua": ("user_agent",),
-    "ja4": ("ja4", "ja3"),
-    "tcp_fp": ("tcp_fp",),
-    "tcp_os": ("tcp_os",),
-}
-RTT_KINDS = ("transport", "app", "gap")
 
 
 class OriginAccumulator:

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from attrib.context import OrgContext
-from attrib.features.accumulator import Partials
 from attrib.features.columns import DESCRIPTIVE_COLUMNS, FEATURE_COLUMNS
 from attrib.features.fingerprints import fingerprint_features, top_traits
 from attrib.features.latency import latency_features, reference_point
+from attrib.features.partials import Partials
 from attrib.features.place import place_features
 from attrib.features.targeting import targeting_features
 from attrib.features.time import handoff_features, time_features

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from attrib.features.accumulator import TRAITS, Partials
+from attrib.features.partials import TRAITS, Partials
 
 __all__ = ["EPHEMERAL_DAYS", "fingerprint_features", "top_traits", "ua_os_family"]
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.features._common import haversine_km
-from attrib.features.accumulator import RTT_KINDS, Partials
+from attrib.features.partials import RTT_KINDS, Partials
 
 __all__ = ["KM_PER_MS_ONE_WAY", "ROUTE_INFLATION", "latency_features", "reference_point"]
 

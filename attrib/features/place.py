@@ -7,7 +7,7 @@ import pandas as pd
 
 from attrib.context import OrgContext
 from attrib.features._common import fnum, haversine_km
-from attrib.features.accumulator import Partials
+from attrib.features.partials import Partials
 
 __all__ = ["CONFOUNDER_TAGS", "IMPOSSIBLE_KMH", "IMPOSSIBLE_MIN_KM", "place_features"]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.context import OrgContext
-from attrib.features.accumulator import ERROR_CODE_GROUPS, Partials
+from attrib.features.partials import ERROR_CODE_GROUPS, Partials
 
 __all__ = ["targeting_features"]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from attrib.context import OrgContext
-from attrib.features.accumulator import Partials
+from attrib.features.partials import Partials
 
 __all__ = ["HANDOFF_MAX_GROUP", "HANDOFF_TAU_H", "handoff_features", "time_features"]
 

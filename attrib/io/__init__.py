@@ -10,6 +10,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -33,6 +34,7 @@ __all__ = [
     "expand_paths",
     "format_names",
     "iter_read",
+    "join_events",
     "open_source",
     "read",
 ]
@@ -112,10 +114,13 @@ def iter_read(
     report: ReadReport | None = None,
     options: dict[str, Any] | None = None,
     on_chunk: Callable[[FileStats, int], None] | None = None,
+    where: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    join: bool = False,
 ) -> Iterator[pd.DataFrame]:
     """Stream canonical event chunks from files, folders or globs.
 
-    Memory is bounded by ``chunksize`` (plus what a reader must keep per live connection).
+    Memory is bounded by ``chunksize`` (plus what a reader must keep per live connection, and
+    with ``join`` the Zeek application rows held for the join).
 
     Parameters
     ----------
@@ -137,6 +142,13 @@ def iter_read(
         Reader-specific options (e.g. ``{"flow_mapping": "argus.toml"}``).
     on_chunk
         Called with the file's statistics and the chunk's row count after each chunk.
+    where
+        A row filter applied to every chunk as it is read (before any join), e.g. a time
+        window.
+    join
+        Yield *join-complete* chunks: Zeek ssl/ssh/http logs are read first and their rows
+        merged onto their conn row by ``uid`` as the conn chunks stream by (what
+        :func:`read` does on the whole table; see :func:`attrib.io.zeek.stream_join`).
 
     Yields
     ------
@@ -146,11 +158,41 @@ def iter_read(
     if isinstance(inputs, str | os.PathLike):
         inputs = [inputs]
     rep = report if report is not None else ReadReport()
-    for path, explicit in expand_inputs(inputs):
+    args = (format, chunksize, max_bad_rows, skip_unreadable, rep, options or {}, on_chunk)
+    if not join:
+        yield from _filtered(_iter_files(expand_inputs(inputs), *args), where)
+        return
+    from attrib.io.zeek import is_app_log, stream_join
+
+    items = list(expand_inputs(inputs))
+    app = [it for it in items if is_app_log(it[0])]
+    other = [it for it in items if it not in app]
+    yield from stream_join(
+        _filtered(_iter_files(app, *args), where), _filtered(_iter_files(other, *args), where)
+    )
+
+
+def _filtered(
+    chunks: Iterator[pd.DataFrame], where: Callable[[pd.DataFrame], pd.DataFrame] | None
+) -> Iterator[pd.DataFrame]:
+    return chunks if where is None else (where(c) for c in chunks)
+
+
+def _iter_files(
+    items: Iterable[tuple[Path, bool]],
+    format: str | None,
+    chunksize: int,
+    max_bad_rows: int,
+    skip_unreadable: bool | None,
+    rep: ReadReport,
+    options: dict[str, Any],
+    on_chunk: Callable[[FileStats, int], None] | None,
+) -> Iterator[pd.DataFrame]:
+    for path, explicit in items:
         skip = (not explicit) if skip_unreadable is None else skip_unreadable
         stats = None
         try:
-            stats, chunks = _read_file(path, format, chunksize, max_bad_rows, options or {})
+            stats, chunks = _read_file(path, format, chunksize, max_bad_rows, options)
             rep.files.append(stats)
             for chunk in chunks:
                 stats.rows += len(chunk)
@@ -217,8 +259,7 @@ def read(
         builder.add(chunk)
     if not builder.rows:
         return empty_events()
-    df = _postprocess(builder.build())
-    return conform_events(df)
+    return join_events(builder.build())
 
 
 def _expected_rows(inputs: PathLike | Iterable[PathLike]) -> int:
@@ -230,13 +271,23 @@ def _expected_rows(inputs: PathLike | Iterable[PathLike]) -> int:
         return 0
 
 
-def _postprocess(df: pd.DataFrame) -> pd.DataFrame:
-    """Cross-file steps that need the whole table (joins by uid)."""
-    import importlib
+def join_events(df: pd.DataFrame) -> pd.DataFrame:
+    """The cross-file steps that need the whole events table: Zeek rows joined by ``uid``.
 
-    try:
-        zeek = importlib.import_module("attrib.io.zeek")
-    except ImportError:  # pragma: no cover - zeek reader always ships
-        return df
-    join = getattr(zeek, "join_by_uid", None)
-    return join(df) if join is not None else df
+    :func:`read` applies it to what it read; a caller that assembles the events table from
+    :func:`iter_read` chunks itself applies it once at the end (streamed callers use
+    ``iter_read(..., join=True)`` instead).
+
+    Parameters
+    ----------
+    df
+        Canonical events, possibly from several files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The joined, conformed events table.
+    """
+    from attrib.io.zeek import join_by_uid
+
+    return conform_events(join_by_uid(df))

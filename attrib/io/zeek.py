@@ -18,18 +18,21 @@ btest's masked timestamps (``XXXXXXXXXX.XXXXXX``) are kept with a null ``ts`` an
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from attrib.errors import FormatError
+from attrib.errors import FormatError, InputError
 from attrib.io._base import ReadContext
 from attrib.io._prefetch import prefetch
-from attrib.io._source import Source
+from attrib.io._source import Source, open_source
 from attrib.io._zeek_json import flatten, read_json_chunks
 from attrib.io._zeek_logs import has_endpoints, looks_like_zeek_record, unused_reason
 from attrib.io._zeek_map import APP_LOGS, SENSOR_FIELDS, field_map, infer_log_type, kind, to_frame
@@ -44,15 +47,20 @@ from attrib.io._zeek_tsv import (
     split_stream,
     unescape,
 )
+from attrib.schema import conform_events
 
 __all__ = [
     "FORMATS",
     "JOIN_COLUMNS",
+    "is_app_log",
     "join_by_uid",
     "read_chunks",
     "read_tsv_records",
     "sniff",
+    "stream_join",
 ]
+
+logger = logging.getLogger(__name__)
 
 FORMATS = ("zeek",)
 #: Columns an app-layer row (ssl/ssh/http) contributes to its conn row.
@@ -357,3 +365,79 @@ def join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
         filled = out[c][keep_conn].fillna(uids.map(firsts[c]).astype(out[c].dtype))
         out.loc[keep_conn, c] = filled
     return out.reset_index(drop=True)
+
+
+def is_app_log(path: str | Path) -> bool:
+    """Whether a file's head says it is a Zeek ssl/ssh/http log (TSV ``#path`` or JSON keys).
+
+    Parameters
+    ----------
+    path
+        A file (plain or compressed).
+
+    Returns
+    -------
+    bool
+        True for a Zeek application log whose rows :func:`join_by_uid` merges onto conn rows.
+    """
+    try:
+        head = open_source(path).head(64 * 1024).decode("utf-8", "replace")
+    except InputError:
+        return False
+    for raw in head.splitlines()[:12]:
+        line = raw.lstrip(" \t")  # blanks before a header line are tolerated (see split_stream)
+        if line.startswith("#path"):
+            return line.split(maxsplit=1)[-1].strip() in APP_LOGS
+        if line.startswith("{"):
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                return False
+            log = rec.get("_path") or infer_log_type(set(rec))
+            return "uid" in rec and log in APP_LOGS
+    return False
+
+
+def _lean(df: pd.DataFrame) -> pd.DataFrame:
+    """Only the columns that hold a value (null columns cost ~5-9 bytes a row each)."""
+    return df[[c for c in df.columns if df[c].notna().any()]]
+
+
+def stream_join(
+    app: Iterable[pd.DataFrame], other: Iterable[pd.DataFrame]
+) -> Iterator[pd.DataFrame]:
+    """Join-complete chunks in bounded memory: :func:`join_by_uid` applied while streaming.
+
+    The application rows (``app``, read first) are held in lean form; every chunk of ``other``
+    is joined with the application rows of its uids. Application rows that never meet their
+    conn row are yielded last, as events of their own (as :func:`join_by_uid` keeps them).
+
+    Parameters
+    ----------
+    app
+        Chunks of the Zeek application logs (see :func:`is_app_log`); consumed first.
+    other
+        Chunks of every other input.
+
+    Yields
+    ------
+    pandas.DataFrame
+        Non-empty canonical chunks.
+    """
+    held = [_lean(c) for c in app]
+    rows = pd.concat(held, ignore_index=True) if held else pd.DataFrame({"uid": []})
+    held.clear()
+    uid = rows["uid"].astype("string") if len(rows) else pd.Series([], dtype="string")
+    used = np.zeros(len(rows), dtype=bool)
+    logger.info("%d Zeek application rows held for the join", len(rows))
+    for c in other:
+        if len(rows) and c["uid"].notna().any():
+            hit = uid.isin(c["uid"].dropna()).to_numpy(dtype=bool)
+            if hit.any():
+                used |= hit
+                c = conform_events(join_by_uid(pd.concat([c, rows[hit]], ignore_index=True)))
+        if len(c):
+            yield c
+    rest = rows[~used]
+    if len(rest):
+        yield conform_events(rest)

@@ -27,9 +27,10 @@ from attrib.features.direction import (
     no_origins_reason,
     orient,
 )
-from attrib.io import ReadReport, iter_read
+from attrib.io import ReadReport, iter_read, join_events
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
+from attrib.pipeline.options import RunOptions
 from attrib.schema import conform_events, empty_events
 
 __all__ = ["Front", "materialised_front", "streamed_front"]
@@ -53,6 +54,8 @@ class Front:
     n_events: int
     ts_min: Any
     ts_max: Any
+    #: relay-chain edges (attrib.cluster.CHAIN_EDGE_COLUMNS); empty when no relay was seen
+    edges: pd.DataFrame
     #: the direction used and the evidence for it (see attrib.features.direction)
     direction: str = "inbound"
     direction_counts: dict[str, int] | None = None
@@ -87,11 +90,12 @@ def _read(
     # Chunks are parked as Arrow tables (string columns are shared, not copied) and turned
     # into one frame with self_destruct, so the concatenation never holds two copies.
     tables = []
-    for c in _progress(
-        iter_read(inputs, skip_unreadable=True, report=report, **(read_kw or {})), "reading",
-        unit="chunk", enabled=show,
-    ):  # fmt: skip
-        c = _in_window(c, since, until)
+
+    def win(c: pd.DataFrame) -> pd.DataFrame:
+        return _in_window(c, since, until)
+
+    chunks = iter_read(inputs, skip_unreadable=True, report=report, where=win, **(read_kw or {}))
+    for c in _progress(chunks, "reading", unit="chunk", enabled=show):
         if len(c):
             tables.append(pa.Table.from_pandas(c, preserve_index=False))
         del c
@@ -101,16 +105,7 @@ def _read(
     tables.clear()
     df = table.to_pandas(self_destruct=True, split_blocks=True)
     del table
-    return conform_events(_join_by_uid(df))
-
-
-def _join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
-    """Zeek ssl/ssh/http rows onto their conn row (the reader contract's cross-file step)."""
-    try:
-        from attrib.io.zeek import join_by_uid
-    except ImportError:  # pragma: no cover - the zeek reader ships with attrib
-        return df
-    return join_by_uid(df)
+    return join_events(df)
 
 
 def _enrich(enricher: Any, src: pd.Series, show: bool | None) -> pd.DataFrame:
@@ -159,36 +154,33 @@ def _needs_inference(ctx: OrgContext) -> bool:
 def materialised_front(
     inputs: PathLike | Iterable[PathLike] | pd.DataFrame,
     report: ReadReport,
-    configured: OrgContext,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    opts: RunOptions,
     stats: RunStats,
     sightings: Any,
-    geoip_dir: PathLike | None,
-    show: bool | None,
-    read_kw: dict[str, Any] | None = None,
-    direction: str | None = None,
 ) -> Front:
     """Read everything into one events table, then enrich and build origins."""
+    from attrib.cluster.chains import link_chains
     from attrib.enrich import default_enricher
     from attrib.features import build_origins
 
+    show = opts.show
+
     with stats.stage("read") as rec:
-        events = _read(inputs, report, window[0], window[1], show, read_kw)
+        events = _read(inputs, report, opts.window[0], opts.window[1], show, opts.read_kw)
         rec["rows"] = len(events)
     with stats.stage("enrich") as rec:
-        enricher = default_enricher(geoip_dir)
+        enricher = default_enricher(opts.geoip_dir)
         enrichment = _enrich(enricher, events["src_ip"], show)
         rec["rows"] = len(enrichment)
-    ctx = complete_context(configured, events, enrichment)
+    ctx = complete_context(opts.context, events, enrichment)
     counts = DirectionCounts()
     counts.add(events, ctx)
-    way = direction or infer_direction(counts)
-    peers = None
+    way = opts.direction or infer_direction(counts)
+    raw, peers = events, None  # relay chains are linked on the connections as captured
     if way != "inbound":
-        n_raw = len(events)
-        events = orient(events, way, ctx)
+        events = orient(raw, way, ctx)
         peers = PeerHosts()
-        peers.add(events if way == "outbound" else events.iloc[n_raw:])
+        peers.add(events if way == "outbound" else events.iloc[len(raw) :])
         with stats.stage("enrich (peers)") as rec:
             enrichment = _enrich(enricher, events["src_ip"], show)
             rec["rows"] = len(enrichment)
@@ -199,11 +191,14 @@ def materialised_front(
         origins = build_origins(chunks, enrichment, ctx, enricher=enricher, history=history)
         origins = _with_peers(origins, peers)
         rec["rows"] = len(origins)
+    with stats.stage("chains") as rec:
+        edges = link_chains(raw)
+        rec["rows"] = len(edges)
     has_ts = len(events) and events["ts"].notna().any()
     return Front(events, origins, enricher, ctx, _days(events, origins["ip"]), len(events),
                  events["ts"].min() if has_ts else None,
-                 events["ts"].max() if has_ts else None, way, counts.as_dict(),
-                 direction is None, _why_none(origins, counts, way))  # fmt: skip
+                 events["ts"].max() if has_ts else None, edges, way, counts.as_dict(),
+                 opts.direction is None, _why_none(origins, counts, way))  # fmt: skip
 
 
 def _why_none(origins: pd.DataFrame, counts: DirectionCounts, way: str) -> str | None:
@@ -220,38 +215,41 @@ def _with_peers(origins: pd.DataFrame, peers: PeerHosts | None) -> pd.DataFrame:
 def streamed_front(
     inputs: PathLike | Iterable[PathLike],
     report: ReadReport,
-    configured: OrgContext,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
+    opts: RunOptions,
     stats: RunStats,
     sightings: Any,
-    geoip_dir: PathLike | None,
-    show: bool | None,
-    read_kw: dict[str, Any] | None = None,
-    direction: str | None = None,
 ) -> Front:
     """Stream chunks into the feature accumulator; keep no events table."""
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
-    from attrib.pipeline._stream import StreamResult, inference_events, stream_origins
+    from attrib.pipeline._stream import (
+        StreamResult,
+        chain_edges,
+        inference_events,
+        stream_origins,
+    )
+
+    show = opts.show
 
     def win(c: pd.DataFrame) -> pd.DataFrame:
-        return _in_window(c, window[0], window[1])
+        return _in_window(c, opts.window[0], opts.window[1])
 
     paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
-    enricher = default_enricher(geoip_dir)
-    ctx = configured
-    if _needs_inference(configured):
+    enricher = default_enricher(opts.geoip_dir)
+    ctx = opts.context
+    if _needs_inference(ctx):
         with stats.stage("context") as rec:
-            sample = inference_events(paths, win, show, read_kw)
-            ctx = complete_context(configured, sample, _enrich(enricher, sample["src_ip"], show))
+            sample = inference_events(paths, win, show, opts.read_kw)
+            ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
-    directed = DirectedAccumulator(ctx, direction, lambda: OriginAccumulator(ctx), StreamResult)
+    directed = DirectedAccumulator(ctx, opts.direction, lambda: OriginAccumulator(ctx),
+                                   StreamResult)  # fmt: skip
     with stats.stage("read") as rec:
         rec["includes"] = "Zeek join and feature accumulation"
-        res = stream_origins(paths, report, ctx, win, show, directed, read_kw)
+        res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw)
         rec["rows"] = res.events
-    acc, seen = directed.chosen()
+    acc, seen = directed.chosen()  # the chosen direction's accumulator and what it saw
     with stats.stage("enrich") as rec:
         enrichment = _enrich(enricher, pd.Series(sorted(seen.src_ips), dtype="string"), show)
         rec["rows"] = len(enrichment)
@@ -261,8 +259,11 @@ def streamed_front(
         way = directed.direction
         origins = _with_peers(origins, directed.peers if way != "inbound" else None)
         rec["rows"] = len(origins)
+    with stats.stage("chains") as rec:  # on the connections as captured
+        edges = chain_edges(paths, res.relays(), win, show, opts.read_kw)
+        rec["rows"] = len(edges)
     days = seen.day_table()
     days = days[days["ip"].isin(origins["ip"])]
     return Front(empty_events(), origins, enricher, ctx, days, res.events, seen.ts_min,
-                 seen.ts_max, way, directed.counts.as_dict(), direction is None,
+                 seen.ts_max, edges, way, directed.counts.as_dict(), opts.direction is None,
                  _why_none(origins, directed.counts, way))  # fmt: skip

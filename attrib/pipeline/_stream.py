@@ -5,11 +5,8 @@ null); a ``large`` scenario has > 10M rows before the Zeek join, more than fits 
 the copies the join makes. The batch CLI therefore streams: chunks go straight into
 :class:`attrib.features.OriginAccumulator` and only small aggregates stay in memory.
 
-The Zeek join (:func:`attrib.io.zeek.join_by_uid`: ssl/ssh/http rows onto their conn row) needs
-the application rows before the conn rows: files whose head says they are Zeek application logs
-are read first and kept in lean form (non-null columns only); every later chunk is joined with
-the application rows of its uids using the reader's own ``join_by_uid``. Application rows that
-never meet their conn row are analysed as events of their own, as ``join_by_uid`` does.
+The chunks come join-complete from the readers (``iter_read(..., join=True)``: Zeek ssl/ssh/http
+rows merged onto their conn row while streaming, see :func:`attrib.io.zeek.stream_join`).
 
 Context inference needs the data before the accumulator can start (it uses the organisation's
 offices, services and hours), so when the context is incomplete one extra reading pass collects
@@ -18,25 +15,20 @@ what inference looks at (identity rows and distinct connection pairs).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from attrib.context import OrgContext
-from attrib.errors import InputError
 from attrib.io import ReadReport, iter_read
-from attrib.io._source import expand_paths, open_source
 from attrib.pipeline._progress import progress as _progress
-from attrib.schema import conform_events, empty_events
+from attrib.schema import empty_events
 
-__all__ = ["StreamResult", "inference_events", "stream_origins"]
+__all__ = ["StreamResult", "chain_edges", "inference_events", "stream_origins"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,37 +37,13 @@ Window = Callable[[pd.DataFrame], pd.DataFrame]
 _APP = ("ssl", "ssh", "http")
 
 
-def _is_zeek_app_log(path: Path) -> bool:
-    """Whether a file's head says it is a Zeek ssl/ssh/http log (TSV ``#path`` or JSON keys)."""
-    try:
-        head = open_source(path).head(64 * 1024).decode("utf-8", "replace")
-    except InputError:
-        return False
-    for line in head.splitlines()[:12]:
-        if line.startswith("#path"):
-            return line.split(maxsplit=1)[-1].strip() in _APP
-        if line.startswith("{"):
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                return False
-            from attrib.io._zeek_map import infer_log_type
-
-            kind = rec.get("_path") or infer_log_type(set(rec))
-            return "uid" in rec and kind in _APP
-    return False
-
-
-def _lean(df: pd.DataFrame) -> pd.DataFrame:
-    """Only the columns that hold a value (null columns cost ~5-9 bytes a row each)."""
-    return df[[c for c in df.columns if df[c].notna().any()]]
-
-
 @dataclass
 class StreamResult:
     """What streaming produced besides the accumulator's state."""
 
     src_ips: set[str] = field(default_factory=set)
+    #: destinations of connections (with a source): with ``src_ips``, the relay candidates
+    dst_ips: set[str] = field(default_factory=set)
     days: list[pd.DataFrame] = field(default_factory=list)
     events: int = 0
     ts_min: pd.Timestamp | None = None
@@ -86,6 +54,7 @@ class StreamResult:
         self.events += len(chunk)
         src = chunk["src_ip"].dropna()
         self.src_ips.update(pd.unique(src))
+        self.dst_ips.update(pd.unique(chunk.loc[src.index, "dst_ip"].dropna()))
         ev = chunk.loc[chunk["src_ip"].notna() & chunk["ts"].notna(), ["src_ip", "ts"]]
         if len(ev):
             g = ev.groupby([ev["src_ip"], ev["ts"].dt.floor("D")], observed=True).size()
@@ -93,6 +62,10 @@ class StreamResult:
             lo, hi = ev["ts"].min(), ev["ts"].max()
             self.ts_min = lo if self.ts_min is None else min(self.ts_min, lo)
             self.ts_max = hi if self.ts_max is None else max(self.ts_max, hi)
+
+    def relays(self) -> list[str]:
+        """Addresses that both opened and received connections (see ``find_relays``)."""
+        return sorted(str(ip) for ip in self.src_ips & self.dst_ips)
 
     def day_table(self) -> pd.DataFrame:
         """Per-origin, per-UTC-day event counts."""
@@ -104,17 +77,18 @@ class StreamResult:
 
 
 def _chunks(
-    paths: Iterable[Path],
+    inputs: Iterable[PathLike],
     report: ReadReport,
     desc: str,
     show: bool | None,
+    where: Window,
+    join: bool = False,
     read_kw: dict[str, Any] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Chunks of every path; ``read_kw``: ``format`` and ``options`` for :func:`iter_read`."""
-    yield from _progress(
-        iter_read(list(paths), skip_unreadable=True, report=report, **(read_kw or {})), desc,
-        unit="chunk", enabled=show,
-    )  # fmt: skip
+    """Chunks of every input; ``read_kw``: ``format`` and ``options`` for :func:`iter_read`."""
+    chunks = iter_read(list(inputs), skip_unreadable=True, report=report, where=where, join=join,
+                       **(read_kw or {}))  # fmt: skip
+    yield from _progress(chunks, desc, unit="chunk", enabled=show)
 
 
 def inference_events(
@@ -147,8 +121,8 @@ def inference_events(
     """
     ident, pairs = [], []
     cols = ["src_ip", "dst_ip", "user", "outcome"]
-    for c in _chunks(expand_paths(inputs), ReadReport(), "reading (context)", show, read_kw):
-        c = window(c)[cols]
+    for c in _chunks(inputs, ReadReport(), "reading (context)", show, window, read_kw=read_kw):
+        c = c[cols]
         is_id = c["dst_ip"].isna() & c["src_ip"].notna()
         ident.append(c[is_id])
         pairs.append(c.loc[~is_id & c["dst_ip"].notna(), ["src_ip", "dst_ip"]].drop_duplicates())
@@ -167,7 +141,7 @@ def stream_origins(
     accumulator: Any,
     read_kw: dict[str, Any] | None = None,
 ) -> StreamResult:
-    """Read every input once, joined as ``join_by_uid`` would, into ``accumulator``.
+    """Read every input once, join-complete, into ``accumulator``.
 
     Parameters
     ----------
@@ -191,33 +165,42 @@ def stream_origins(
     StreamResult
         Source addresses, per-day counts, event count and time span.
     """
-    from attrib.io.zeek import join_by_uid
-
-    paths = list(expand_paths(inputs))
-    app_paths = [p for p in paths if _is_zeek_app_log(p)]
-    other = [p for p in paths if p not in set(app_paths)]
     res = StreamResult()
-    held: list[pd.DataFrame] = []
-    for c in _chunks(app_paths, report, "reading (Zeek application logs)", show, read_kw):
-        held.append(_lean(window(c)))
-    app = pd.concat(held, ignore_index=True) if held else pd.DataFrame({"uid": []})
-    held.clear()
-    app_uid = app["uid"].astype("string") if len(app) else pd.Series([], dtype="string")
-    used = np.zeros(len(app), dtype=bool)
-    logger.info("%s: %d Zeek application rows held for the join", context.name, len(app))
-    for c in _chunks(other, report, "reading", show, read_kw):
-        c = window(c)
-        if len(app) and c["uid"].notna().any():
-            hit = app_uid.isin(c["uid"].dropna()).to_numpy(dtype=bool)
-            if hit.any():
-                used |= hit
-                c = conform_events(join_by_uid(pd.concat([c, app[hit]], ignore_index=True)))
-        if len(c):
-            accumulator.update(c)
-            res.note(c)
-    rest = app[~used]
-    if len(rest):  # application rows without their conn row: events of their own
-        rest = conform_events(rest)
-        accumulator.update(rest)
-        res.note(rest)
+    for c in _chunks(inputs, report, "reading", show, window, join=True, read_kw=read_kw):
+        accumulator.update(c)
+        res.note(c)
+    logger.info("%s: %d events read", context.name, res.events)
     return res
+
+
+def chain_edges(
+    inputs: Iterable[PathLike],
+    relays: list[str],
+    window: Window,
+    show: bool | None,
+    read_kw: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Relay-chain edges at ``relays``: one more reading pass keeping only their connections.
+
+    ``inputs``, ``window`` and ``show`` are as for :func:`inference_events`; ``relays`` are the
+    candidates (:meth:`StreamResult.relays`), and no pass is made when there are none.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`attrib.schema.CHAIN_EDGE_COLUMNS`.
+    """
+    from attrib.cluster.chains import link_chains
+
+    if not relays:
+        return link_chains(empty_events(), [])
+    at = pd.Series(relays, dtype="string")
+
+    def touching(c: pd.DataFrame) -> pd.DataFrame:
+        c = window(c)
+        return c[(c["src_ip"].isin(at) | c["dst_ip"].isin(at)).fillna(False).to_numpy(bool)]
+
+    parts = list(_chunks(inputs, ReadReport(), "reading (relay chains)", show, touching,
+                         read_kw=read_kw))  # fmt: skip
+    legs = pd.concat(parts, ignore_index=True) if parts else empty_events()
+    return link_chains(legs, relays)

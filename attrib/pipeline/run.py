@@ -23,7 +23,6 @@ from typing import Any
 
 import pandas as pd
 
-import attrib.accessor  # noqa: F401  (registers DataFrame.attrib)
 from attrib._atomic import ensure_writable_dir
 from attrib._version import __version__
 from attrib.analysis import Analysis
@@ -33,6 +32,7 @@ from attrib.features.direction import DIRECTIONS
 from attrib.io import ReadReport
 from attrib.pipeline._front import _step, materialised_front, streamed_front
 from attrib.pipeline._runstats import RunStats
+from attrib.pipeline.options import RunOptions
 
 __all__ = ["DEFAULT_THRESHOLD", "Analysis", "analyze"]
 
@@ -182,45 +182,31 @@ def analyze(
     configured = _context(context)
     if out is not None:  # fail before the heavy work
         ensure_writable_dir(out)
+    opts = RunOptions(
+        context=configured, window=(t_since, t_until), run_id=run_id, created=created, out=out,
+        model=model, geoip_dir=geoip_dir, threshold=threshold, show=progress,
+        keep_events=keep_events, read_kw=_read_kw(format, flow_mapping), direction=direction,
+    )  # fmt: skip
     sightings = SightingsStore(store) if store is not None else None
     try:
-        return _run(
-            inputs, out=out, configured=configured, model=model, sightings=sightings,
-            window=(t_since, t_until), geoip_dir=geoip_dir, threshold=threshold,
-            show=progress, keep_events=keep_events, run_id=run_id, created=created,
-            read_kw=_read_kw(format, flow_mapping), direction=direction,
-        )  # fmt: skip
+        return _run(inputs, opts, sightings)
     finally:
         if sightings is not None:
             sightings.close()
 
 
 def _run(
-    inputs: PathLike | Iterable[PathLike] | pd.DataFrame,
-    *,
-    out: PathLike | None,
-    configured: OrgContext,
-    model: PathLike | None,
-    sightings: Any,
-    window: tuple[pd.Timestamp | None, pd.Timestamp | None],
-    geoip_dir: PathLike | None,
-    threshold: float,
-    show: bool | None,
-    keep_events: bool,
-    run_id: str,
-    created: datetime,
-    read_kw: dict[str, Any],
-    direction: str | None,
+    inputs: PathLike | Iterable[PathLike] | pd.DataFrame, opts: RunOptions, sightings: Any
 ) -> Analysis:
-    from attrib.cluster import OriginClusterer
+    from attrib.cluster import OriginClusterer, chain_clusters
     from attrib.score import load_model
 
     stats = RunStats()
     report = ReadReport()
-    stream = not keep_events and not isinstance(inputs, pd.DataFrame)
+    show, window, model = opts.show, opts.window, opts.model
+    stream = not opts.keep_events and not isinstance(inputs, pd.DataFrame)
     front_of = streamed_front if stream else materialised_front
-    f = front_of(inputs, report, configured, window, stats, sightings, geoip_dir, show, read_kw,  # type: ignore[arg-type]
-                 direction)  # fmt: skip
+    f = front_of(inputs, report, opts, stats, sightings)  # type: ignore[arg-type]
     if report.failed and not report.files:
         path, why = report.failed[0]
         raise InputError(f"no readable input: {len(report.failed)} file(s) skipped ({why})")
@@ -236,8 +222,13 @@ def _run(
         origins = origins.sort_values("rank", kind="stable").reset_index(drop=True)
         clusters = _cluster_scores(clusters, origins)
         rec["rows"] = len(origins)
+    chains = chain_clusters(f.edges, origins)
+    if len(chains):
+        clusters = pd.concat(
+            [clusters, chains.astype(clusters.dtypes.to_dict())], ignore_index=True
+        )
     meta = {
-        "run_id": run_id, "created": created.isoformat(), "versions": _versions(),
+        "run_id": opts.run_id, "created": opts.created.isoformat(), "versions": _versions(),
         "attrib_version": __version__, "inputs": _input_list(report),
         "read": report.as_dict(), "mode": "streamed" if stream else "materialised",
         "window": {
@@ -249,19 +240,20 @@ def _run(
         "enrichment": f.enricher.info(), "model_id": _model_id(scorer, model),
         "model_path": str(model) if model else None,
         "store": str(sightings.path) if sightings is not None else None,
-        "threshold": threshold,
+        "threshold": opts.threshold,
         "direction": {"mode": f.direction, "inferred": f.direction_inferred,
                       "evidence": f.direction_counts},
         "counts": {
             "events": f.n_events, "origins": len(origins), "clusters": len(clusters),
-            "flagged": int((origins["score"] >= threshold).sum()),
+            "relay_chains": len(chains), "chain_edges": len(f.edges),
+            "flagged": int((origins["score"] >= opts.threshold).sum()),
         },
     }  # fmt: skip
     if f.no_origins_reason:
         meta["no_origins_reason"] = f.no_origins_reason
     analysis = Analysis(events=f.events, origins=origins, clusters=clusters, context=f.context,
                         read_report=report, meta=meta, scorer=scorer)  # fmt: skip
-    _finish(analysis, f.days, stats, out, sightings, threshold)
+    _finish(analysis, f.days, stats, opts.out, sightings, opts.threshold)
     return analysis
 
 

@@ -21,10 +21,10 @@ import pandas as pd
 
 from attrib._atomic import _explain, ensure_writable_dir
 from attrib.errors import OutputError
-from attrib.report._common import members
 from attrib.report.ecs import write_ecs
 from attrib.report.html import write_html
 from attrib.report.stix import write_stix
+from attrib.report.values import members
 from attrib.schema import ORIGIN_CORE_COLUMNS
 
 __all__ = ["OUTPUT_FILES", "StagedOutputs", "origins_for_output", "stage_outputs"]

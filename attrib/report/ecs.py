@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from attrib._atomic import atomic_path
-from attrib.report._common import plain
+from attrib.report.values import plain
 from attrib.schema import ECS_ORIGIN_FIELDS, to_ecs
 
 __all__ = ["ECS_VERSION", "ecs_documents", "write_ecs"]

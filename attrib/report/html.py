@@ -23,7 +23,7 @@ import pandas as pd
 
 from attrib._atomic import atomic_path
 from attrib._version import __version__
-from attrib.report._common import members, plain
+from attrib.report.values import members, plain
 
 __all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html"]
 

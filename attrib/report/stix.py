@@ -22,7 +22,7 @@ import pandas as pd
 import stix2
 
 from attrib._atomic import atomic_path
-from attrib.report._common import iso, members, plain
+from attrib.report.values import iso, members, plain
 
 __all__ = ["DEFAULT_THRESHOLD", "stix_bundle", "write_stix"]
 
@@ -85,6 +85,17 @@ def _indicator(row: dict[Any, Any], cluster_name: str | None) -> stix2.Indicator
     )  # fmt: skip
 
 
+def _seen(crow: dict[Any, Any]) -> dict[str, Any]:
+    """``first_seen``/``last_seen`` of a clusters row as STIX wants them (last >= first)."""
+    kw: dict[str, Any] = {}
+    first, last = iso(crow.get("first_seen")), iso(crow.get("last_seen"))
+    if first:
+        kw["first_seen"] = first
+    if last and (not first or last >= first):
+        kw["last_seen"] = last
+    return kw
+
+
 def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float) -> list[Any]:
     cid = str(crow["cluster"])
     name = f"attrib cluster {cid}"
@@ -98,12 +109,7 @@ def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float)
             desc += f"; {label}: {crow[key]}"
     if reasons:
         desc += f". Member reasons: {reasons[:2000]}"
-    kw: dict[str, Any] = {}
-    first, last = iso(crow.get("first_seen")), iso(crow.get("last_seen"))
-    if first:
-        kw["first_seen"] = first
-    if last and (not first or last >= first):
-        kw["last_seen"] = last
+    kw = _seen(crow)
     infra = stix2.Infrastructure(
         name=name, description=desc, infrastructure_types=_infra_types(rows),
         created_by_ref=_IDENTITY.id, labels=["attrib", "orb"], **kw,
@@ -115,6 +121,28 @@ def _cluster_objects(crow: dict[Any, Any], rows: pd.DataFrame, threshold: float)
         by = _IDENTITY.id
         objs += [addr, stix2.Relationship(infra, "consists-of", addr, created_by_ref=by),
                  ind, stix2.Relationship(ind, "indicates", infra, created_by_ref=by)]  # fmt: skip
+    return objs
+
+
+def _is_chain(crow: dict[Any, Any]) -> bool:
+    """Whether a clusters-table row is a relay chain (see :func:`attrib.cluster.chain_clusters`)."""
+    return str(plain(crow.get("shared_traits")) or "").startswith("relay chain")
+
+
+def _chain_objects(crow: dict[Any, Any]) -> list[Any]:
+    """A relay chain seen relaying: exported whatever its members' scores."""
+    path = members(crow.get("members"))
+    kw = _seen(crow)
+    infra = stix2.Infrastructure(
+        name=f"attrib relay chain {crow['cluster']}: {' -> '.join(path)}",
+        description=f"Connections relayed {' -> '.join(path)} ({crow.get('shared_traits')})",
+        infrastructure_types=["anonymization"], created_by_ref=_IDENTITY.id,
+        labels=["attrib", "orb", "relay-chain"], **kw,
+    )  # fmt: skip
+    objs: list[Any] = [infra]
+    for ip in path:
+        addr = _addr(ip)
+        objs += [addr, stix2.Relationship(infra, "consists-of", addr, created_by_ref=_IDENTITY.id)]
     return objs
 
 
@@ -144,6 +172,9 @@ def stix_bundle(
     by_ip = origins.set_index(origins["ip"].astype(str), drop=False)
     in_cluster: set[str] = set()
     for crow in clusters.to_dict("records"):
+        if _is_chain(crow):
+            objs += _chain_objects(crow)
+            continue
         given = plain(crow.get("score"))
         if given is not None and float(given) < threshold:
             continue
@@ -162,7 +193,8 @@ def stix_bundle(
     for row in flagged.to_dict("records"):
         if str(row["ip"]) not in in_cluster:
             objs.append(_indicator(row, None))
-    return stix2.Bundle(objects=objs, allow_custom=False)
+    unique = list({o.id: o for o in objs}.values())  # an address may be in a chain and a cluster
+    return stix2.Bundle(objects=unique, allow_custom=False)
 
 
 def write_stix(

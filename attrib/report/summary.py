@@ -70,6 +70,9 @@ def summary_text(analysis: Any, n: int = 10) -> str:
     )
     if not len(o) and meta.get("no_origins_reason"):
         lines.append(f"no origins: {meta['no_origins_reason']}")
+    counts = meta.get("counts") or {}
+    if "relay_chains" in counts:  # the run looked for relay chains
+        lines.append(_chains_line(counts))
     if len(o):
         lines.append(f"{'rank':>4}  {'origin':<39} {'score':>5}  {'cluster':<8} "
                      f"{'network':<32} reasons")  # fmt: skip
@@ -86,3 +89,11 @@ def summary_text(analysis: Any, n: int = 10) -> str:
         lines.append(f"outputs: {analysis.out}/ (report.html, origins.csv, origins.parquet, "
                      f"clusters.csv, origins.ndjson, stix.json, run.json)")  # fmt: skip
     return "\n".join(lines)
+
+
+def _chains_line(counts: dict[str, Any]) -> str:
+    chains, edges = int(counts.get("relay_chains") or 0), int(counts.get("chain_edges") or 0)
+    if not chains:
+        return "relay chains: none found (no address seen relaying: both legs at one address)"
+    return (f"relay chains: {chains:,} (clusters R0001...; {edges:,} relayed connection(s) "
+            "linked in to out)")  # fmt: skip

@@ -28,6 +28,7 @@ import pandas as pd
 
 from attrib._version import __version__
 from attrib.errors import ConfigError
+from attrib.schema import LABEL_COLUMNS
 
 __all__ = [
     "DEFAULT_EVAL",
@@ -43,7 +44,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Columns the join with ground truth adds to an origins table.
-LABEL_COLUMNS = ("label", "kind", "campaign", "role", "y", "scenario", "preset", "seed")
 
 _TRUTH_FILES = ("truth.parquet", "truth.json", "truth_chains.parquet", "org.toml", "scenario.json")
 

@@ -8,39 +8,11 @@ from typing import Any
 
 import pandas as pd
 
+from attrib.schema import TRUTH_CHAIN_COLUMNS, TRUTH_COLUMNS
+
 __all__ = ["CHAIN_COLUMNS", "TRUTH_COLUMNS", "build_truth", "write_chains", "write_truth"]
 
-#: Columns of ``truth.parquet`` (first the contract's, then descriptive ones).
-TRUTH_COLUMNS = (
-    "ip",
-    "label",
-    "kind",
-    "campaign",
-    "role",
-    "first_active",
-    "last_active",
-    "lifetime_days",
-    "users",
-    "asn",
-    "as_org",
-    "country",
-    "net_type",
-)
-#: Columns of ``truth_chains.parquet``: one row per relay hop of an adversary attempt.
-CHAIN_COLUMNS = (
-    "campaign",
-    "attempt",
-    "hop",
-    "in_src",
-    "relay",
-    "out_dst",
-    "ts",
-    "lag_s",
-    "rtt_ms",
-    "channel",
-    "in_uid",
-    "out_uid",
-)
+CHAIN_COLUMNS = TRUTH_CHAIN_COLUMNS  # the name this module has always exported
 
 
 def _ts(s: pd.Series) -> pd.Series:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from attrib.enrich import Enricher, default_enricher
-from attrib.enrich._single import FIELDS, lookup_one
+from attrib.enrich.single import FIELDS, lookup_one
 from attrib.enrich.tags import SPECIAL_RANGES
 
 from .conftest import Server

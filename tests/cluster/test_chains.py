@@ -85,3 +85,42 @@ def test_find_relays_and_empty():
     assert find_relays(ev) == [R]
     empty = link_chains(ev.iloc[:0])
     assert len(empty) == 0 and list(empty.columns) == list(CHAIN_EDGE_COLUMNS)
+
+
+def test_identity_events_at_the_relay_are_not_outbound_legs():
+    # a sign-in from the relay's address has no destination: it must not become a leg (it made
+    # the flow correlation NaN and the matching fail on a whole two_sided folder)
+    ev, truth = _capture(1, n=80, chaff=300, concurrent=False)
+    signins = ev[ev["src_ip"] == R].head(40).copy()
+    signins["dst_ip"] = pd.NA
+    signins["uid"] = [f"S{i}" for i in range(len(signins))]
+    edges = link_chains(conform_events(pd.concat([ev, signins], ignore_index=True)), [R])
+    assert not edges["out_uid"].isin(signins["uid"]).any()
+    precision, recall = _pr(edges, truth)
+    assert precision == 1.0 and recall >= 0.97
+
+
+def test_chain_clusters_rows():
+    from attrib.cluster import chain_clusters
+    from attrib.schema import CLUSTER_COLUMNS
+
+    ev, _ = _capture(1, n=80, chaff=300, concurrent=False)
+    edges = link_chains(ev, [R])
+    origins = pd.DataFrame(
+        {
+            "ip": ["198.51.100.1", R],
+            "score": [0.9, 0.2],
+            "asn": [64500, 64501],
+            "country": ["NL", "US"],
+            "net_type": ["hosting", "residential"],
+        }
+    )
+    rows = chain_clusters(edges, origins)
+    assert list(rows.columns) == list(CLUSTER_COLUMNS)
+    assert rows["cluster"].tolist()[:2] == ["R0001", "R0002"]
+    assert rows["members"].str.split(";").map(lambda m: m[1] == R).all()
+    assert rows["shared_traits"].str.startswith("relay chain").all()
+    assert len(rows) == edges.groupby(["in_src", "out_dst"]).ngroups
+    up1 = rows[rows["members"].str.startswith("198.51.100.1;")]
+    assert (up1["score"] == 0.9).all()
+    assert chain_clusters(edges.iloc[:0], origins).empty

@@ -196,3 +196,18 @@ def test_lookup_never_crashes_and_is_consistent(enricher: Enricher, values: list
     for i in range(min(3, len(values))):
         one = enricher.lookup([values[i]]).iloc[0]
         pd.testing.assert_series_equal(one, r.iloc[i], check_names=False)
+
+
+def test_public_function_and_stage_package_share_the_name_without_a_module_swap():
+    import importlib
+    import types
+
+    import attrib
+    import attrib.enrich  # noqa: F401  (importing the package must not shadow the function)
+
+    assert isinstance(attrib.enrich, types.FunctionType)
+    pkg = importlib.import_module("attrib.enrich")
+    assert type(pkg) is types.ModuleType  # a plain module: no class swap
+    assert pkg.Enricher.__module__ == "attrib.enrich.enricher"
+    out = attrib.enrich(["8.8.8.8", "not an ip"])
+    assert out["source.ip"].tolist()[0] == "8.8.8.8" and out["source.ip"].isna().tolist()[1]

@@ -356,3 +356,41 @@ def test_split_stream_matches_line_split(
     ]
     assert got == want
     assert dropped == [i + 1 for i, ln in enumerate(every) if len(ln) > _MAX_LINE]
+
+
+_JOIN_CONN = (
+    "#separator \\x09\n#path\tconn\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tconn_state\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\n"
+    "1772418678.2\tCa1\t81.2.69.142\t35322\t185.232.2.11\t443\ttcp\tSF\n"
+    "1772418679.2\tCa2\t81.2.69.143\t35323\t185.232.2.11\t443\ttcp\tS0\n"
+)
+_JOIN_SSL = (
+    "#separator \\x09\n#path\tssl\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tserver_name\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tstring\n"
+    "1772418678.3\tCa1\t81.2.69.142\t35322\t185.232.2.11\t443\tvpn.example\n"
+    "1772418690.0\tCzz\t81.2.69.150\t40000\t185.232.2.11\t443\tmail.example\n"
+)
+
+
+@pytest.mark.parametrize("chunksize", [1, 1000])
+def test_iter_read_join_is_join_complete_like_read(tmp_path, chunksize):
+    import pandas as pd
+
+    from attrib.io import iter_read, read
+    from attrib.io.zeek import is_app_log
+
+    (tmp_path / "a_conn.log").write_text(_JOIN_CONN)
+    (tmp_path / "b_ssl.log").write_text(_JOIN_SSL)
+    assert is_app_log(tmp_path / "b_ssl.log") and not is_app_log(tmp_path / "a_conn.log")
+    chunks = list(iter_read(tmp_path, chunksize=chunksize, join=True))
+    got = pd.concat(chunks, ignore_index=True).sort_values("uid").reset_index(drop=True)
+    want = read(tmp_path).sort_values("uid").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want, check_like=True)
+    assert got["uid"].tolist() == ["Ca1", "Ca2", "Czz"]  # Czz: ssl row without its conn row
+    assert got.loc[got["uid"] == "Ca1", "tls_sni"].item() == "vpn.example"
+    plain = pd.concat(iter_read(tmp_path, chunksize=chunksize), ignore_index=True)
+    assert len(plain) == 4  # without join the ssl row of Ca1 stays a row of its own
+    late = list(iter_read(tmp_path, join=True, where=lambda c: c[c["uid"] != "Ca1"]))
+    assert pd.concat(late)["uid"].tolist() == ["Ca2", "Czz"]

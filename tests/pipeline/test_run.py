@@ -17,7 +17,7 @@ import attrib
 from attrib.cli import main
 from attrib.store import SightingsStore
 
-STAGES = ["read", "enrich", "features", "cluster", "score", "outputs", "store"]
+STAGES = ["read", "enrich", "features", "chains", "cluster", "score", "outputs", "store"]
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +235,29 @@ def test_streamed_equals_materialised(demo, demo_run, tmp_path):
     x = a.origins.sort_values("ip").reset_index(drop=True)
     y = b.origins.sort_values("ip").reset_index(drop=True)
     pd.testing.assert_frame_equal(x, y[x.columns])
+
+
+@pytest.mark.parametrize("keep_events", [True, False])  # materialised and streamed fronts
+def test_relay_chains_reach_clusters_stix_and_summary(tmp_path, keep_events):
+    """Where one address is seen with both legs (the two_sided case), chains are reported."""
+    from attrib.simulate import simulate
+
+    sim = tmp_path / "sim"
+    simulate("two_sided", seed=5, out=sim)
+    a = attrib.analyze(sim / "relay", out=tmp_path / "out", progress=False,
+                       keep_events=keep_events)  # fmt: skip
+    chains = a.clusters[a.clusters["cluster"].astype(str).str.startswith("R")]
+    assert len(chains) >= 1 and a.meta["counts"]["relay_chains"] == len(chains)
+    assert chains["shared_traits"].str.startswith("relay chain").all()
+    relay = chains["members"].map(lambda m: str(m).split(";")[1])
+    assert relay.nunique() == 1
+    stix = json.loads((tmp_path / "out" / "stix.json").read_text())
+    names = [o.get("name", "") for o in stix["objects"] if o["type"] == "infrastructure"]
+    assert any(n.startswith("attrib relay chain R0001") for n in names)
+    assert "relay chains: " in a.summary() and "none found" not in a.summary()
+
+
+def test_no_relay_says_none_found(demo_run):
+    a, _ = demo_run
+    assert a.meta["counts"]["relay_chains"] == 0
+    assert "relay chains: none found" in a.summary()

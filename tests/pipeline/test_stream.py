@@ -7,7 +7,8 @@ import pytest
 
 from attrib.context import OrgContext
 from attrib.io import ReadReport, read
-from attrib.pipeline._stream import _is_zeek_app_log, stream_origins
+from attrib.io.zeek import is_app_log
+from attrib.pipeline._stream import stream_origins
 
 CONN = """#separator \\x09
 #set_separator\t,
@@ -72,9 +73,7 @@ def test_join_while_streaming_matches_read(tmp_path, json_ssl):
         (tmp_path / "b_ssl.log").write_text("\n".join(json.dumps(r) for r in recs) + "\n")
     else:
         (tmp_path / "b_ssl.log").write_text(SSL)
-    assert _is_zeek_app_log(tmp_path / "b_ssl.log") and not _is_zeek_app_log(
-        tmp_path / "a_conn.log"
-    )
+    assert is_app_log(tmp_path / "b_ssl.log") and not is_app_log(tmp_path / "a_conn.log")
     acc = Collect()
     rep = ReadReport()
     res = stream_origins([tmp_path], rep, OrgContext(), lambda c: c, False, acc)

@@ -29,10 +29,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from attrib.errors import StoreError
+from attrib.schema import STORE_LOOKUP_COLUMNS
+from attrib.store import _sql
 
 __all__ = ["LOOKUP_COLUMNS", "SCHEMA_VERSION", "SightingsStore"]
 
@@ -42,108 +43,7 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 _APP_ID = 0x41545242  # "ATRB": tells our files from other SQLite databases
 
-#: Columns of :meth:`SightingsStore.lookup` (stable: the HTTP service returns them).
-LOOKUP_COLUMNS: tuple[str, ...] = (
-    "ip", "first_seen", "last_seen", "days_seen", "runs", "cluster", "score", "rank",
-    "reasons", "asn", "as_org", "country", "net_type", "last_run",
-)  # fmt: skip
-
-_SCHEMA = """
-CREATE TABLE runs (
-    run_id TEXT PRIMARY KEY,
-    created TEXT NOT NULL,
-    window_start TEXT,
-    window_end TEXT,
-    n_origins INTEGER NOT NULL,
-    n_clusters INTEGER NOT NULL,
-    meta TEXT NOT NULL
-);
-CREATE TABLE sightings (
-    ip TEXT NOT NULL,
-    day TEXT NOT NULL,
-    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    events INTEGER,
-    PRIMARY KEY (ip, day, run_id)
-) WITHOUT ROWID;
-CREATE INDEX sightings_day ON sightings(day);
-CREATE TABLE origins (
-    ip TEXT NOT NULL,
-    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    first_seen TEXT,
-    last_seen TEXT,
-    score REAL,
-    rank INTEGER,
-    cluster TEXT,
-    reasons TEXT,
-    asn INTEGER,
-    as_org TEXT,
-    country TEXT,
-    net_type TEXT,
-    enrichment TEXT,
-    features TEXT,
-    PRIMARY KEY (ip, run_id)
-) WITHOUT ROWID;
-CREATE INDEX origins_last_seen ON origins(last_seen);
-CREATE TABLE clusters (
-    cluster TEXT NOT NULL,
-    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
-    size INTEGER,
-    members TEXT,
-    first_seen TEXT,
-    last_seen TEXT,
-    score REAL,
-    detail TEXT,
-    PRIMARY KEY (cluster, run_id)
-) WITHOUT ROWID;
-"""
-
-_ORIGIN_FIXED = ("ip", "first_seen", "last_seen", "score", "rank", "cluster", "reasons",
-                 "asn", "as_org", "country", "net_type")  # fmt: skip
-_ENRICH_EXTRA = ("city", "lat", "lon", "net_type_confidence", "net_type_evidence", "tags")
-
-
-def _iso(v: Any) -> str | None:
-    """A timestamp as ISO-8601 UTC text, or None."""
-    if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if v is pd.NA:
-        return None
-    ts = pd.Timestamp(v)
-    if ts is pd.NaT:
-        return None
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return str(ts.isoformat())
-
-
-def _plain(v: Any) -> Any:
-    """A scalar as a JSON/SQLite-friendly Python value (NA -> None)."""
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and np.isnan(v):
-        return None
-    if isinstance(v, pd.Timestamp | datetime):
-        return _iso(v)
-    if isinstance(v, list | tuple | np.ndarray):
-        return [_plain(x) for x in v]
-    return v
-
-
-def _col(df: pd.DataFrame, name: str) -> list[Any]:
-    if name not in df.columns:
-        return [None] * len(df)
-    return [_plain(v) for v in df[name].tolist()]
-
-
-def _members(v: Any) -> list[str]:
-    """Cluster members as a list (the clusterer may give a list or comma-separated text)."""
-    v = _plain(v)
-    if v is None:
-        return []
-    if isinstance(v, list):
-        return [str(x) for x in v]
-    return [s.strip() for s in str(v).replace(";", ",").split(",") if s.strip()]
+LOOKUP_COLUMNS = STORE_LOOKUP_COLUMNS  # the name this module has always exported
 
 
 class SightingsStore:
@@ -215,7 +115,7 @@ class SightingsStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for stmt in _SCHEMA.split(";"):
+                for stmt in _sql.SCHEMA_SQL.split(";"):
                     if stmt.strip():
                         conn.execute(stmt)
             except sqlite3.Error:
@@ -284,9 +184,9 @@ class SightingsStore:
             raise StoreError(f"{self.path}: opened read-only")
         meta = dict(meta or {})
         clusters = clusters if clusters is not None else pd.DataFrame()
-        day_rows = self._day_rows(origins, days, run_id)
-        origin_rows = self._origin_rows(origins, run_id)
-        cluster_rows = self._cluster_rows(clusters, run_id)
+        day_rows = _sql.day_rows(origins, days, run_id)
+        origin_rows = _sql.origin_rows(origins, run_id)
+        cluster_rows = _sql.cluster_rows(clusters, run_id)
         lo = min((r[2] for r in origin_rows if r[2]), default=None)
         hi = max((r[3] for r in origin_rows if r[3]), default=None)
         run_row = (run_id, datetime.now(UTC).isoformat(), lo, hi, len(origin_rows),
@@ -324,61 +224,6 @@ class SightingsStore:
         c.executemany("INSERT INTO origins VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", origin_rows)
         c.executemany("INSERT OR REPLACE INTO sightings VALUES (?,?,?,?)", day_rows)
         c.executemany("INSERT INTO clusters VALUES (?,?,?,?,?,?,?,?)", cluster_rows)
-
-    @staticmethod
-    def _day_rows(
-        origins: pd.DataFrame, days: pd.DataFrame | None, run_id: str
-    ) -> list[tuple[Any, ...]]:
-        if days is not None and len(days):
-            d = pd.to_datetime(days["day"], utc=True).dt.strftime("%Y-%m-%d")
-            ev = days["events"] if "events" in days.columns else pd.Series(None, index=days.index)
-            trip = zip(days["ip"], d, ev, strict=True)
-            return [(str(ip), day, run_id, _plain(n)) for ip, day, n in trip if ip is not pd.NA]
-        rows: dict[tuple[str, str], None] = {}
-        for col in ("first_seen", "last_seen"):
-            if col not in origins.columns:
-                continue
-            ts = pd.to_datetime(origins[col], utc=True).dt.strftime("%Y-%m-%d")
-            for ip, day in zip(origins["ip"], ts, strict=True):
-                if isinstance(day, str) and ip is not pd.NA:
-                    rows[(str(ip), day)] = None
-        return [(ip, day, run_id, None) for ip, day in rows]
-
-    @staticmethod
-    def _origin_rows(origins: pd.DataFrame, run_id: str) -> list[tuple[Any, ...]]:
-        fixed = {c: _col(origins, c) for c in _ORIGIN_FIXED}
-        for c in ("first_seen", "last_seen"):
-            fixed[c] = [_iso(v) for v in fixed[c]]
-        extra_enrich = [c for c in _ENRICH_EXTRA if c in origins.columns]
-        skip = set(_ORIGIN_FIXED) | set(extra_enrich) | {"reasons_json"}
-        feats = [c for c in origins.columns if c not in skip]
-        enr = [_col(origins, c) for c in extra_enrich]
-        fea = [_col(origins, c) for c in feats]
-        rows = []
-        for i in range(len(origins)):
-            e = json.dumps({c: enr[j][i] for j, c in enumerate(extra_enrich)}, default=str)
-            f = json.dumps({c: fea[j][i] for j, c in enumerate(feats)}, default=str)
-            rows.append((fixed["ip"][i], run_id, fixed["first_seen"][i], fixed["last_seen"][i],
-                         fixed["score"][i], fixed["rank"][i], fixed["cluster"][i],
-                         fixed["reasons"][i], fixed["asn"][i], fixed["as_org"][i],
-                         fixed["country"][i], fixed["net_type"][i], e, f))  # fmt: skip
-        return [r for r in rows if r[0] is not None]
-
-    @staticmethod
-    def _cluster_rows(clusters: pd.DataFrame, run_id: str) -> list[tuple[Any, ...]]:
-        if clusters.empty or "cluster" not in clusters.columns:
-            return []
-        known = {"cluster", "size", "members", "first_seen", "last_seen", "score"}
-        rest = [c for c in clusters.columns if c not in known]
-        rows = []
-        for rec in clusters.to_dict("records"):
-            detail = json.dumps({c: _plain(rec.get(c)) for c in rest}, default=str)
-            members = _members(rec.get("members"))
-            size = _plain(rec.get("size"))
-            rows.append((str(rec["cluster"]), run_id, size if size is not None else len(members),
-                         json.dumps(members), _iso(rec.get("first_seen")),
-                         _iso(rec.get("last_seen")), _plain(rec.get("score")), detail))  # fmt: skip
-        return rows
 
     # -- reading ---------------------------------------------------------------------------
     def lookup(self, ips: Iterable[str]) -> pd.DataFrame:
