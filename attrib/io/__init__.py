@@ -199,6 +199,7 @@ def _iter_files(
 ) -> Iterator[pd.DataFrame]:
     for path, explicit in items:
         skip = (not explicit) if skip_unreadable is None else skip_unreadable
+        stats = None
         try:
             stats, chunks = _read_file(path, format, chunksize, max_bad_rows, options)
             rep.files.append(stats)
@@ -213,6 +214,8 @@ def _iter_files(
             if not skip:
                 raise
             logger.info("skipping %s", exc)
+            if stats is not None and not stats.rows and stats in rep.files:
+                rep.files.remove(stats)  # refused after opening (e.g. a pcap's link type)
             rep.failed.append((str(path), str(exc)))
         except InputError:
             raise

@@ -24,7 +24,10 @@ import struct
 from dataclasses import dataclass, field
 
 __all__ = ["ClientHello", "client_hellos", "http_user_agent", "ja4", "parse_client_hello",
-           "ssh_banner"]  # fmt: skip
+           "socks_end", "ssh_banner", "tls_start"]  # fmt: skip
+
+#: longest SOCKS client handshake looked through (user ids and host names are short)
+SOCKS_MAX = 1024
 
 _VERSIONS = {0x0304: "13", 0x0303: "12", 0x0302: "11", 0x0301: "10", 0x0300: "s3",
              0x0002: "s2", 0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3"}  # fmt: skip
@@ -177,6 +180,82 @@ def _ja4(version: int, ch_ciphers: tuple[int, ...], ch_exts: tuple[int, ...], al
     return f"{a}_{b}_{c}"
 
 
+def _cstring_end(b: bytes, p: int) -> int:
+    """Offset after the NUL that ends the string at ``p`` (-1 when none within reach)."""
+    z = b.find(b"\0", p, SOCKS_MAX)
+    return -1 if z < 0 else z + 1
+
+
+def _socks5_end(b: bytes) -> int:
+    if len(b) < 3 or b[1] == 0:
+        return 0
+    p = 2 + b[1]  # greeting: version, method count, methods
+    if b[p : p + 1] == b"\x01" and len(b) > p + 2:  # username/password sub-negotiation
+        q = p + 2 + b[p + 1]
+        if q >= len(b):
+            return 0
+        p = q + 1 + b[q]
+    if len(b) < p + 5 or b[p] != 5 or b[p + 1] not in (1, 2, 3) or b[p + 2] != 0:
+        return 0
+    atyp = b[p + 3]
+    if atyp == 1:
+        return p + 4 + 4 + 2
+    if atyp == 4:
+        return p + 4 + 16 + 2
+    if atyp == 3:
+        return p + 4 + 1 + b[p + 4] + 2
+    return 0
+
+
+def socks_end(stream: bytes) -> int:
+    """Length of a SOCKS 4, 4a or 5 client handshake at the start of ``stream``, else 0.
+
+    SOCKS 4/4a: version 4, command, port, address, NUL-terminated user id (4a: then a
+    NUL-terminated host name when the address is ``0.0.0.x``). SOCKS 5: the method greeting, an
+    optional username/password sub-negotiation (RFC 1929), then the request (RFC 1928).
+
+    Parameters
+    ----------
+    stream
+        Client-to-server bytes from the start of the connection.
+
+    Returns
+    -------
+    int
+        Offset of what the client sends through the proxy (0: no SOCKS handshake).
+    """
+    if len(stream) < 9:
+        return 0
+    if stream[0] == 4 and stream[1] in (1, 2):
+        end = _cstring_end(stream, 8)
+        if end > 0 and stream[4:7] == b"\0\0\0" and stream[7] != 0:  # 4a: a host name follows
+            end = _cstring_end(stream, end)
+        return max(end, 0)
+    if stream[0] == 5:
+        end = _socks5_end(stream[:SOCKS_MAX])
+        return end if end <= len(stream) else 0
+    return 0
+
+
+def tls_start(stream: bytes) -> int:
+    """Offset of a client's first TLS record: 0, or after a SOCKS handshake; -1 when none.
+
+    Parameters
+    ----------
+    stream
+        Client-to-server bytes from the start of the connection.
+
+    Returns
+    -------
+    int
+        The offset, or -1.
+    """
+    if stream[:1] == b"\x16":
+        return 0
+    k = socks_end(stream) if stream[:1] in (b"\x04", b"\x05") else 0
+    return k if k and stream[k : k + 1] == b"\x16" else -1
+
+
 def client_hellos(stream: bytes) -> list[ClientHello]:
     """Find the ClientHellos in the start of a client's TLS byte stream.
 
@@ -186,7 +265,8 @@ def client_hellos(stream: bytes) -> list[ClientHello]:
     Parameters
     ----------
     stream
-        Client-to-server bytes from the start of the connection.
+        Client-to-server bytes from the start of the connection (possibly behind a SOCKS
+        4/4a/5 handshake, see :func:`socks_end`).
 
     Returns
     -------
@@ -195,7 +275,7 @@ def client_hellos(stream: bytes) -> list[ClientHello]:
     """
     hs = bytearray()
     out: list[ClientHello] = []
-    p = 0
+    p = max(tls_start(stream), 0)  # TLS through a SOCKS proxy starts after its handshake
     while p + 5 <= len(stream):
         ctype, _, ln = stream[p], stream[p + 1], struct.unpack_from(">H", stream, p + 3)[0]
         if ctype not in (20, 21, 22, 23) or stream[p + 1] != 3:

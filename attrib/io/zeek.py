@@ -401,7 +401,8 @@ def is_app_log(path: str | Path) -> bool:
         head = open_source(path).head(64 * 1024).decode("utf-8", "replace")
     except InputError:
         return False
-    for line in head.splitlines()[:12]:
+    for raw in head.splitlines()[:12]:
+        line = raw.lstrip(" \t")  # blanks before a header line are tolerated (see split_stream)
         if line.startswith("#path"):
             return line.split(maxsplit=1)[-1].strip() in APP_LOGS
         if line.startswith("{"):

@@ -176,12 +176,11 @@ def materialised_front(
     counts = DirectionCounts()
     counts.add(events, ctx)
     way = opts.direction or infer_direction(counts)
-    peers = None
+    raw, peers = events, None  # relay chains are linked on the connections as captured
     if way != "inbound":
-        n_raw = len(events)
-        events = orient(events, way, ctx)
+        events = orient(raw, way, ctx)
         peers = PeerHosts()
-        peers.add(events if way == "outbound" else events.iloc[n_raw:])
+        peers.add(events if way == "outbound" else events.iloc[len(raw) :])
         with stats.stage("enrich (peers)") as rec:
             enrichment = _enrich(enricher, events["src_ip"], show)
             rec["rows"] = len(enrichment)
@@ -193,7 +192,7 @@ def materialised_front(
         origins = _with_peers(origins, peers)
         rec["rows"] = len(origins)
     with stats.stage("chains") as rec:
-        edges = link_chains(events)
+        edges = link_chains(raw)
         rec["rows"] = len(edges)
     has_ts = len(events) and events["ts"].notna().any()
     return Front(events, origins, enricher, ctx, _days(events, origins["ip"]), len(events),
@@ -223,7 +222,12 @@ def streamed_front(
     """Stream chunks into the feature accumulator; keep no events table."""
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
-    from attrib.pipeline._stream import StreamResult, chain_edges, inference_events, stream_origins
+    from attrib.pipeline._stream import (
+        StreamResult,
+        chain_edges,
+        inference_events,
+        stream_origins,
+    )
 
     show = opts.show
 
@@ -239,14 +243,13 @@ def streamed_front(
             ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
-    directed = DirectedAccumulator(
-        ctx, opts.direction, lambda: OriginAccumulator(ctx), StreamResult
-    )
+    directed = DirectedAccumulator(ctx, opts.direction, lambda: OriginAccumulator(ctx),
+                                   StreamResult)  # fmt: skip
     with stats.stage("read") as rec:
         rec["includes"] = "Zeek join and feature accumulation"
         res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw)
         rec["rows"] = res.events
-    acc, seen = directed.chosen()
+    acc, seen = directed.chosen()  # the chosen direction's accumulator and what it saw
     with stats.stage("enrich") as rec:
         enrichment = _enrich(enricher, pd.Series(sorted(seen.src_ips), dtype="string"), show)
         rec["rows"] = len(enrichment)
@@ -256,7 +259,7 @@ def streamed_front(
         way = directed.direction
         origins = _with_peers(origins, directed.peers if way != "inbound" else None)
         rec["rows"] = len(origins)
-    with stats.stage("chains") as rec:
+    with stats.stage("chains") as rec:  # on the connections as captured
         edges = chain_edges(paths, res.relays(), win, show, opts.read_kw)
         rec["rows"] = len(edges)
     days = seen.day_table()

@@ -45,6 +45,12 @@ class RunOptions:
         ``inbound``, ``outbound`` or ``both``; None: inferred from the data.
     run_id, created
         The run's identifier and start time.
+    read_kw
+        ``format`` and ``options`` for :func:`attrib.io.iter_read` (``--format``,
+        ``--flow-mapping``).
+    direction
+        ``"inbound"``, ``"outbound"``, ``"both"``, or None to infer it
+        (:mod:`attrib.features.direction`).
     """
 
     context: OrgContext

@@ -109,11 +109,11 @@ def summary_text(analysis: Any, n: int = 10) -> str:
         f"{len(o):,} origins, {len(analysis.clusters):,} clusters, "
         f"{flagged:,} flagged (score >= {th:.2f})"
     )
+    if not len(o) and meta.get("no_origins_reason"):
+        lines.append(f"no origins: {meta['no_origins_reason']}")
     counts = meta.get("counts") or {}
     if "relay_chains" in counts:  # the run looked for relay chains
         lines.append(_chains_line(counts))
-    if not len(o) and meta.get("no_origins_reason"):
-        lines.append(f"no origins: {meta['no_origins_reason']}")
     if len(o):
         lines.append(f"{'rank':>4}  {'origin':<39} {'score':>5}  {'cluster':<8} "
                      f"{'network':<32} reasons")  # fmt: skip

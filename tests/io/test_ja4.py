@@ -114,3 +114,65 @@ def test_client_hello_split_over_two_records_and_cut_off() -> None:
     assert len(chs) == 1 and chs[0].ciphers == [0x1301]
     assert client_hellos(rec[:-3]) == []
     assert parse_client_hello(body[:20]) is None
+
+
+# --- TLS through a SOCKS proxy ------------------------------------------------------------------
+
+_SOCKS = {
+    "socks4": b"\x04\x01\x01\xbb\xc6\x33\x64\x07user\x00",
+    "socks4a": b"\x04\x01\x01\xbb\x00\x00\x00\x01\x00example.org\x00",
+    "socks5": b"\x05\x01\x00" + b"\x05\x01\x00\x03\x0bexample.org\x01\xbb",
+    "socks5-auth": b"\x05\x02\x00\x02" + b"\x01\x03bob\x06secret" + b"\x05\x01\x00\x01\xc6\x33\x64\x07\x01\xbb",
+    "socks5-ipv6": b"\x05\x01\x00" + b"\x05\x01\x00\x04" + b"\x20\x01\x0d\xb8" + b"\x00" * 12 + b"\x01\xbb",
+}  # fmt: skip
+
+
+def _hello_bytes() -> bytes:
+    from attrib.simulate._profiles import HELLOS, client_hello
+
+    return client_hello(sorted(HELLOS)[0], "relay.example", bytes(range(64)))
+
+
+@pytest.mark.parametrize("kind", sorted(_SOCKS))
+def test_socks_handshake_length(kind: str) -> None:
+    from attrib.io.tls import socks_end, tls_start
+
+    prefix = _SOCKS[kind]
+    hello = _hello_bytes()
+    assert socks_end(prefix + hello) == len(prefix)
+    assert tls_start(prefix + hello) == len(prefix)
+    assert tls_start(prefix + b"GET / HTTP/1.1\r\n") == -1  # SOCKS, but not TLS behind it
+    assert socks_end(prefix[:-1]) in (0, len(prefix) - 1) or kind.startswith("socks4")
+    assert [ja4(c) for c in client_hellos(prefix + hello)] == [ja4(c) for c in client_hellos(hello)]
+
+
+def test_not_socks() -> None:
+    from attrib.io.tls import socks_end, tls_start
+
+    assert socks_end(b"\x04\x09" + b"\x00" * 20) == 0  # no such SOCKS 4 command
+    assert socks_end(b"\x05\x01\x00\x05\x01\x00\x07" + b"\x00" * 8) == 0  # unknown address type
+    assert socks_end(b"\x04\x01\x01\xbb\x01\x02\x03\x04" + b"u" * 40) == 0  # user id never ends
+    assert tls_start(b"SSH-2.0-OpenSSH_9.6\r\n") == -1 and tls_start(b"\x16\x03\x01") == 0
+
+
+def test_ja4_and_sni_of_tls_through_socks_in_a_capture(tmp_path: Path) -> None:
+    """Both trackers (compiled and the Python reference, ``verify=True``) find the ClientHello."""
+    from _pcap_build import eth, handshake, pcap
+
+    from attrib.io.pcap._table import FastTracker
+
+    hello = _hello_bytes()
+    frames = [eth(p) for p in handshake(sp=40000, dp=443, data=hello)]
+    for i, kind in enumerate(sorted(_SOCKS)):
+        frames += [eth(p) for p in handshake(sp=40001 + i, dp=1080, data=_SOCKS[kind] + hello)]
+    p = tmp_path / "socks.pcap"
+    p.write_bytes(pcap(frames))
+    df = read(p).set_index("src_port")
+    assert df["ja4"].notna().all() and df["ja4"].nunique() == 1
+    assert set(df["tls_sni"]) == {"relay.example"} and set(df["service"]) == {"ssl"}
+    ctx = ReadContext(stats=FileStats(path=str(p)))
+    tr = FastTracker(cap=64, verify=True)
+    with open(p, "rb") as fh:
+        for b in iter_batches(fh, ctx):
+            tr.feed(b, decode(b))
+    tr.flush()

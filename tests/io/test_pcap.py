@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from _pcap_build import eth, handshake, ip4, ip6, pcap, pcapng, tcp, udp
 
-from attrib.errors import AttribError, FormatError, UnknownFormatError
+from attrib.errors import AttribError, UnknownFormatError
 from attrib.io import ReadReport, detect_format, open_source, read
 from attrib.io.pcap import rtt_distance_km, sniff
 from attrib.schema import EVENT_COLUMNS
@@ -278,8 +278,21 @@ def test_garbage_link_and_ip_headers_are_counted(tmp_path: Path) -> None:
 
 
 def test_unsupported_link_type_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(FormatError, match="unsupported link type 127"):
+    with pytest.raises(UnknownFormatError, match="unsupported link type 127"):
         read(_write(tmp_path, pcap([b"\x00" * 40], link=127)))
+
+
+def test_unsupported_link_type_in_a_folder_is_skipped_by_name(tmp_path: Path) -> None:
+    """One capture of a link type not decoded (Zeek's PPP traces) must not stop the others."""
+    _write(tmp_path, pcap([b"\x00" * 40], link=9), "ppp.pcap")
+    _write(tmp_path, pcap([eth(p) for p in handshake()]), "good.pcap")
+    rep = ReadReport()
+    df = read(tmp_path, report=rep)
+    _check_handshake(_one(df))
+    assert [Path(f.path).name for f in rep.files] == ["good.pcap"]
+    assert [(Path(p).name, "unsupported link type 9" in e) for p, e in rep.failed] == [
+        ("ppp.pcap", True)
+    ]
 
 
 def test_cut_off_tcp_options(tmp_path: Path) -> None:

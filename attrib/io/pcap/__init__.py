@@ -30,16 +30,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from attrib.errors import FormatError
+from attrib.errors import UnknownFormatError
 from attrib.io._base import ReadContext
 from attrib.io._prefetch import prefetch
 from attrib.io._source import Source
 from attrib.io.pcap._conn import Conn, Tracker, conn_state, reassemble
 from attrib.io.pcap._container import PacketBatch, is_capture
-from attrib.io.pcap._decode import REASONS, Decoded
+from attrib.io.pcap._decode import LINKTYPES, REASONS, Decoded
 from attrib.io.pcap._read import iter_decoded, release
 from attrib.io.tcpfp import guess_os, syn_traits, tunnel_hint
-from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner
+from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner, tls_start
 from attrib.schema import EVENT_DTYPES, PROTOS, SOURCES, conform_events
 
 __all__ = [
@@ -163,7 +163,12 @@ def _batches(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, De
             checked_link = True
             if not (d.reason != 1).any():
                 lt = int(batch.link[0])
-                raise FormatError(ctx.stats.path, f"unsupported link type {lt}", line=1)
+                # an UnknownFormatError: inside a folder the capture is skipped and named, the
+                # other inputs are read
+                raise UnknownFormatError(
+                    f"{ctx.stats.path}: unsupported link type {lt} (decoded: "
+                    f"{', '.join(f'{k} {v}' for k, v in sorted(LINKTYPES.items()))})"
+                )
         _account(d.reason, d.rec, ctx, skipped)
         yield batch, d
     if skipped:
@@ -320,7 +325,7 @@ def _tcp_fields(c: Conn, row: dict[str, object]) -> None:
     stream = reassemble(c)
     if not stream:
         return
-    if stream[0] == 0x16:
+    if tls_start(stream) >= 0:
         chs = client_hellos(stream)
         if chs:
             row["ja4"] = ja4(chs[0])

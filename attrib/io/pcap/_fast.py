@@ -709,6 +709,54 @@ def _parse_hello(b: np.ndarray, s: int, n: int, snib: np.ndarray, sni_at: int, c
 
 
 @njit(cache=True)
+def _cstr_end(st: np.ndarray, p: int, lim: int) -> int:
+    """Offset after the NUL ending the string at ``p`` (before ``lim``), else -1."""
+    for q in range(p, lim):
+        if st[q] == 0:
+            return q + 1
+    return -1
+
+
+@njit(cache=True)
+def _socks_end(st: np.ndarray, s: int, n: int) -> int:
+    """``_tls.socks_end(stream)`` for the stream ``st[s:s+n]`` (0: no SOCKS handshake)."""
+    if n < 9:
+        return 0
+    lim = s + min(n, 1024)  # _tls.SOCKS_MAX
+    if st[s] == 4:
+        if st[s + 1] != 1 and st[s + 1] != 2:
+            return 0
+        end = _cstr_end(st, s + 8, lim)
+        if end > 0 and st[s + 4] == 0 and st[s + 5] == 0 and st[s + 6] == 0 and st[s + 7] != 0:
+            end = _cstr_end(st, end, lim)
+        return end - s if end > 0 else 0
+    if st[s] != 5 or st[s + 1] == 0:
+        return 0
+    ln = lim - s
+    p = 2 + np.int64(st[s + 1])
+    if p < ln and st[s + p] == 1 and ln > p + 2:
+        q = p + 2 + np.int64(st[s + p + 1])
+        if q >= ln:
+            return 0
+        p = q + 1 + np.int64(st[s + q])
+    if ln < p + 5 or st[s + p] != 5 or st[s + p + 2] != 0:
+        return 0
+    cmd = st[s + p + 1]
+    if cmd != 1 and cmd != 2 and cmd != 3:
+        return 0
+    atyp = st[s + p + 3]
+    if atyp == 1:
+        end = p + 10
+    elif atyp == 4:
+        end = p + 22
+    elif atyp == 3:
+        end = p + 7 + np.int64(st[s + p + 4])
+    else:
+        return 0
+    return end if end <= n else 0
+
+
+@njit(cache=True)
 def _first_hello(st: np.ndarray, s: int, n: int, hs: np.ndarray, snib: np.ndarray, sni_at: int,
                  ciph: np.ndarray,
                  exts: np.ndarray) -> tuple[bool, np.uint64, np.uint64, int]:  # fmt: skip
@@ -860,8 +908,13 @@ def extras(S: np.ndarray, Q: np.ndarray, OPT: np.ndarray, arena: np.ndarray,
         sl[i] = out
         if out == 0:
             continue
-        if blob[pos] == 0x16:
-            ok, h1, h2, sn = _first_hello(blob, pos, out, hs, snib, pos, ciph, exts)
+        t = 0  # where TLS starts: at once, or after a SOCKS handshake (_tls.tls_start)
+        if blob[pos] == 4 or blob[pos] == 5:
+            t = _socks_end(blob, pos, out)
+            if t == 0 or t >= out or blob[pos + t] != 0x16:
+                t = 0
+        if blob[pos + t] == 0x16:
+            ok, h1, h2, sn = _first_hello(blob, pos + t, out - t, hs, snib, pos, ciph, exts)
             if ok:
                 kind[i] = 1
                 j1[i], j2[i] = h1, h2

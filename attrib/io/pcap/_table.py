@@ -31,7 +31,7 @@ from attrib.io.pcap._conn import LIKELY_SERVER_PORTS, reassemble
 from attrib.io.pcap._container import PacketBatch
 from attrib.io.pcap._decode import Decoded
 from attrib.io.tcpfp import guess_os, syn_traits, tunnel_hint
-from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner
+from attrib.io.tls import client_hellos, http_user_agent, ja4, ssh_banner, tls_start
 
 __all__ = ["COLLECT_AT", "OUT", "TCP_TEXT", "FastTracker"]
 
@@ -322,12 +322,12 @@ class FastTracker:
             ]
             stream = reassemble(segs)  # type: ignore[arg-type]
             assert stream == blob[so[i] : so[i] + sl[i]], "stream"
-            chs = client_hellos(stream) if stream[:1] == b"\x16" else []
+            chs = client_hellos(stream) if tls_start(stream) >= 0 else []
             assert (kind[i] == 1) == bool(chs), ("hello", stream)
             if chs:
                 assert text["ja4"][at[i]] == ja4(chs[0]), ("ja4", stream)
                 assert text["tls_sni"][at[i]] == chs[0].sni, ("sni", stream)
-            elif stream and stream[0] != 0x16:
+            elif stream and tls_start(stream) < 0:
                 banner, agent = ssh_banner(stream), http_user_agent(stream)
                 assert text["ssh_client"][at[i]] == banner, ("ssh", stream)
                 assert text["user_agent"][at[i]] == (None if banner else agent), ("ua", stream)
