@@ -47,7 +47,8 @@ _PICKLE_MAGIC = (b"\x80", b"PK\x03\x04", b"\x93NUMPY")
 MAX_MODEL_BYTES = 16 * 1024 * 1024
 #: sha256 of the models shipped in ``models/`` (update with the model; a test checks).
 SHIPPED_SHA256 = {
-    "attrib-scorer-1.1.0.json": "b764536e2a6c7a0af4c04550ce795d5905923aa47de01b7e27672707d1342621",
+    "attrib-scorer-1.2.0.json": "41313cf0fa4b6bb70729c8330140b78a1805adb236ff4589e309290a16a0611f",
+    "attrib-nettype-1.0.0.json": "fe644ffff9e07ff17a8af58ac3bcafe5422b4147eac662a10fda0d71a2c72b8b",
 }
 
 

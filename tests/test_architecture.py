@@ -59,3 +59,15 @@ def test_top_level_is_small_and_files_stay_readable():
         if n > 600:
             long.append(f"{rel} ({n} lines)")
     assert not long, long
+
+
+def test_every_shipped_model_is_pinned_inside_the_package():
+    import hashlib
+
+    from attrib._modelfile import SHIPPED_SHA256
+    from attrib._paths import default_models_dir
+
+    shipped = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+               for p in default_models_dir().glob("attrib-*.json")
+               if not p.name.endswith(".metrics.json")}  # fmt: skip
+    assert shipped and shipped == SHIPPED_SHA256
