@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
+    "ASN_FEATURE_COLUMNS",
+    "ASN_INFO_COLUMNS",
     "CHAIN_EDGE_COLUMNS",
     "CLUSTER_COLUMNS",
     "CONN_STATES",
@@ -277,8 +279,26 @@ TRUTH_CHAIN_COLUMNS: tuple[str, ...] = (
 LABEL_COLUMNS: tuple[str, ...] = (
     "label", "kind", "campaign", "role", "y", "scenario", "preset", "seed",
 )  # fmt: skip
-#: Columns of an evaluation's per-scenario, per-method metrics table.
-EVAL_COLUMNS: tuple[str, ...] = ("scenario", "preset", "method", "n", "n_adv", "fp_kinds")
+#: Columns of an evaluation's per-scenario, per-method metrics table (and the baseline scores
+#: it adds to the origins it ranks).
+EVAL_COLUMNS: tuple[str, ...] = (
+    "scenario", "preset", "method", "n", "n_adv", "fp_kinds", "baseline_failed_signins",
+)  # fmt: skip
+#: Per-ASN evidence of the network type (``data/enrich/asn_features.parquet``, built by
+#: ``scripts/build_data.py``; the network-type model's inputs).
+ASN_FEATURE_COLUMNS: tuple[str, ...] = (
+    "asn", "org", "n_addr", "log2_addr", "log2_blocks", "blocks_per_24", "max_block_share",
+    "n_cities", "n_countries", "cities_per_24", "points_per_24", "points_per_city", "runs_per_24",
+    "countries_per_24", "top_country_share", "geo_outside_whois", "n_whois_countries",
+    "whois_country", "log2_v6_segments", "asn_number", "frac_cloud", "frac_dcrange",
+    "frac_vpnrange", "frac_tor", "frac_relay", "in_datacenter_list", "in_vpn_list",
+    "in_bad_asn_list",
+)  # fmt: skip
+#: Per-ASN answer shipped in ``data/enrich/asn_info.parquet`` (looked up per address).
+ASN_INFO_COLUMNS: tuple[str, ...] = (
+    "asn", "org", "in_vpn_list", "net_type", "net_type_confidence", "net_type_evidence",
+    "net_type_alt",
+)  # fmt: skip
 #: Where an address column is guessed when none is named (``enrich()``, ``df.attrib``).
 IP_COLUMNS: tuple[str, ...] = (
     "src_ip", "ip", "source.ip", "client_ip", "ipAddress", "ip_address", "address",
