@@ -51,8 +51,9 @@ logger = logging.getLogger(__name__)
 
 #: Version of the shipped model (bumped when it is retrained with other data or features).
 MODEL_VERSION = "1.2.0"
-#: Counter-evidence items per origin at most (the strongest features that lowered its score).
-COUNTER_TOP = 2
+#: Counter-evidence items per origin at most: the strongest feature that lowered its score
+#: (one keeps scoring within twice 1.1.0's cost; see docs/scoring.md).
+COUNTER_TOP = 1
 #: File name of the shipped model in ``models/``.
 MODEL_NAME = f"attrib-scorer-{MODEL_VERSION}.json"
 
