@@ -287,7 +287,7 @@ def test_sentinel_signin_csv_row_with_empty_account_is_kept(tmp_path):
     lines = (DATA / "sentinel_signinlogs.csv").read_text().splitlines()
     header = lines[0].split(",")
     row = next(csv.reader([lines[1]]))
-    for col in ("UserPrincipalName", "AppDisplayName"):
+    for col in ("UserPrincipalName", "AppDisplayName", "AppId"):
         row[header.index(col)] = ""
     path = tmp_path / "query_data.csv"
     with path.open("w", newline="") as fh:
