@@ -127,21 +127,18 @@ def test_huge_body_is_413(server: Server) -> None:
         assert r.status_code == 413
 
 
-def test_ten_thousand_batch_under_a_second(server: Server) -> None:
+def test_ten_thousand_batch_answers_every_address(server: Server) -> None:
+    # the batch's speed is measured by bench/api_load.py (ratios, medians), not asserted here
     import ipaddress
     import random
-    import time
 
     rng = random.Random(7)
     ips = [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(10_000)]
     with server.client() as c:
-        c.post("/v1/enrich", json={"ips": ips[:100]})  # warm
-        t0 = time.perf_counter()
         r = c.post("/v1/enrich", json={"ips": ips})
-        dt = time.perf_counter() - t0
-    assert r.status_code == 200 and r.json()["count"] == 10_000
-    # generous bound for a loaded CI box; bench/api_load.py measures properly
-    assert dt < 5.0
+    body = r.json()
+    assert r.status_code == 200 and body["count"] == 10_000
+    assert [rec["ip"] for rec in body["items"]] == ips and body["errors"] == 0
 
 
 def test_concurrent_clients(server: Server) -> None:

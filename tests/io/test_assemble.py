@@ -99,7 +99,7 @@ def test_read_equals_concat_of_streamed_chunks() -> None:
     got = attrib.read(DEMO, chunksize=997)
     chunks = list(aio.iter_read(DEMO, chunksize=997))
     assert len(chunks) > 3
-    want = conform_events(aio._postprocess(pd.concat(chunks, ignore_index=True)))
+    want = aio.join_events(pd.concat(chunks, ignore_index=True))
     pd.testing.assert_frame_equal(got, want)
 
 
