@@ -9,6 +9,7 @@ Fixtures under ``tests/data/signin/`` are small synthetic files in the exact pub
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -279,3 +280,17 @@ def test_malformed_audit_record_counted_with_reason(tmp_path):
     df = attrib.read(path, report=rep)
     assert len(df) == 2
     assert rep.files[0].skipped == {"invalid JSON": 1, "not an m365 record": 1}
+
+
+def test_sentinel_signin_csv_row_with_empty_account_is_kept(tmp_path):
+    """Regression: rows of a validated sign-in CSV are sign-ins even with empty cells."""
+    lines = (DATA / "sentinel_signinlogs.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = next(csv.reader([lines[1]]))
+    for col in ("UserPrincipalName", "AppDisplayName", "AppId"):
+        row[header.index(col)] = ""
+    path = tmp_path / "query_data.csv"
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows([header, row])
+    df, _ = read(path)
+    assert len(df) == 1 and pd.isna(df.iloc[0]["user"]) and df.iloc[0]["source"] == "entra"

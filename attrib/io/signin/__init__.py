@@ -99,7 +99,8 @@ def _columns(fmt: str, records: Sequence[Mapping[str, Any]]) -> dict[str, list[A
     kinds = _KINDS[fmt]
     if len(kinds) == 1:
         return kinds[0][1](records)
-    which = [next(i for i, (acc, _) in enumerate(kinds) if acc(r)) for r in records]
+    last = len(kinds) - 1  # the format's main kind (rows a validated CSV header vouches for)
+    which = [next((i for i, (acc, _) in enumerate(kinds) if acc(r)), last) for r in records]
     if len(set(which)) == 1:
         return kinds[which[0]][1](records)
     out: dict[str, list[Any]] = {}
@@ -221,6 +222,8 @@ def _batches(
         _require_columns(source, header, _AUDIT_CSV_REQUIRED)
     elif not names & {"signinactivityid", "requesturi"}:
         _require_columns(source, header, _ENTRA_CSV_REQUIRED)
+        # the header vouches for every row: a sign-in with empty cells is kept, its gaps null
+        return ([row for _, row in b] for b in iter_csv_batches(source, ctx))
     return _row_batches(source, ctx, fmt)
 
 
