@@ -42,11 +42,11 @@ def test_folder_skips_unrecognised_files_but_named_file_fails(tmp_path, capsys):
     )
     (tmp_path / "logs").mkdir()
     shutil.copy(src, tmp_path / "logs" / "signins.json.gz")
-    (tmp_path / "logs" / "NOTES.txt").write_text("collected by the SOC on Monday\n")
+    (tmp_path / "logs" / "capture.dat").write_text("collected by the SOC on Monday\n")
     assert main(["read", str(tmp_path / "logs")]) == 0
     cap = capsys.readouterr()
-    assert "skipped file" in cap.err and "NOTES.txt" in cap.err
+    assert "skipped file" in cap.err and "capture.dat" in cap.err
     assert "total:" in cap.out and " 0 skipped" in cap.out
-    rc = main(["read", str(tmp_path / "logs" / "NOTES.txt")])
+    rc = main(["read", str(tmp_path / "logs" / "capture.dat")])
     err = capsys.readouterr().err
     assert rc == 2 and "unrecognised content" in err and err.count("\n") == 1

@@ -9,10 +9,7 @@ log-odds are calibrated to probabilities (Platt sigmoid by default) on held-out 
 ``groups`` (scenario ids) are given to :meth:`OriginScorer.fit`, whole scenarios are held
 out, so calibration is measured on scenarios the weights never saw.
 
->>> import attrib
->>> model = attrib.load_model()  # doctest: +SKIP
->>> scored = model.score_origins(origins)  # doctest: +SKIP
->>> scored[["ip", "score", "rank", "reasons"]].head()  # doctest: +SKIP
+>>> scored = attrib.load_model().score_origins(origins)  # doctest: +SKIP
 """
 
 from __future__ import annotations

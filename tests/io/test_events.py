@@ -48,13 +48,13 @@ def test_events_csv_bad_values_are_nulled_and_counted(tmp_path: Path, events: pd
 
 
 def test_other_parquet_is_refused_by_name(tmp_path: Path) -> None:
-    p = tmp_path / "truth.parquet"
+    p = tmp_path / "campaigns.parquet"
     pd.DataFrame({"ip": ["192.0.2.1"], "campaign": ["x"]}).to_parquet(p)
     with pytest.raises(UnknownFormatError, match="not an attrib events table"):
         read(p)
     rep = ReadReport()
     read(tmp_path, report=rep)  # in a folder: skipped, named, not fatal
-    assert [Path(f).name for f, _ in rep.failed] == ["truth.parquet"]
+    assert [Path(f).name for f, _ in rep.failed] == ["campaigns.parquet"]
 
 
 def test_sniff() -> None:

@@ -22,8 +22,8 @@ def report() -> ReadReport:
 
 def test_every_file_is_read_or_refused_by_name(report: ReadReport) -> None:
     files = {str(p) for p in SHARED.rglob("*") if p.is_file()}
-    seen = [f.path for f in report.files] + [p for p, _ in report.failed]
-    assert sorted(seen) == sorted(files)  # each exactly once
+    seen = [f.path for f in report.files] + [p for p, _ in report.failed] + list(report.side)
+    assert sorted(seen) == sorted(files)  # each exactly once (licences, READMEs: side files)
     assert all(why for _, why in report.failed)
 
 
@@ -46,6 +46,9 @@ def test_refusals_name_their_reason(report: ReadReport) -> None:
         assert f"unsupported link type {lt}" in why[name]
     assert "--flow-mapping" in why["PAIRS.tsv"]
     rest = sorted(Path(p).name for p, e in report.failed if "unrecognised content" in e)
-    assert len(rest) == 17
-    assert all(n.endswith((".yml", ".md", ".json", ".txt")) or n.startswith(("LICENSE", "COPYING"))
+    assert len(rest) == 5
+    assert all(n.endswith(".json") or n.startswith(("LICENSE", "COPYING"))
                for n in rest), rest  # fmt: skip
+    side = sorted(Path(p).name for p in report.side)
+    assert len(side) == 12 and all(n.endswith((".yml", ".md", ".txt")) or n == "LICENSE"
+                                   for n in side), side  # fmt: skip

@@ -140,5 +140,5 @@ def test_dhcp_churn(run: SimulationResult) -> None:
     short = int((span <= 1.0001).sum())
     est = short / ((p.days + 1) * p.users)
     assert abs(est - p.home_daily_renumber_share) < 0.06, est
-    # the others are stable for weeks
-    assert np.median(span[span > 1.0001]) >= 7
+    # the others are stable for weeks (or, in a scenario of a week or so, the whole window)
+    assert np.median(span[span > 1.0001]) >= min(7, 0.9 * p.days)
