@@ -6,12 +6,18 @@ message is one line; anything else is a *crash* (an unexpected exception, or the
 process dying, e.g. by a segmentation fault or the memory cap); an input taking longer than
 ``--timeout`` seconds is a *hang*. Crashing and hanging inputs are saved under ``--out``.
 
-The worker runs in a child process with an address-space cap (``--mem-mb``), so a crash or a
-memory blow-up of one input cannot take the driver down; the driver restarts the worker and
-reports executions, crashes, hangs and the worker's peak RSS. Run long campaigns under
-``nice``::
+Executions run in process: one persistent worker process per harness runs input after input
+(no fork or interpreter start per input; inputs are written to tmpfs, the sniffers and the
+normaliser take the bytes themselves). The worker has an address-space cap (``--mem-mb``) and
+an RSS cap (``--rss-mb``, checked after every input); a watchdog (``SIGALRM`` inside the
+worker, and the driver killing a worker whose progress stalls) catches hangs. The driver
+restarts the worker only when it dies, and reports executions, crashes, hangs, execs/s and
+the worker's peak RSS, one JSON line per harness (also appended to ``OUT/summary.jsonl``).
+``--seconds`` bounds the whole campaign: the time left is shared among the harnesses still to
+run, the fast ones first, so time they do not need goes to the slow readers. Run long
+campaigns under ``nice``::
 
-    nice -n 10 python scripts/fuzz.py --harness all --execs 1000000 --out fuzz-out
+    nice -n 19 python scripts/fuzz.py --harness all --execs 1000000 --out fuzz-out
 
 Mutations are plain byte-level ones (flips, extreme 4-byte values, deletions, duplications,
 splices between seeds, truncation) plus tokens known to hurt parsers (deep nesting, huge
@@ -57,9 +63,15 @@ class Harness:
     seeds: Callable[[], list[bytes]]
     run: Callable[[bytes, Path], None]
     suffix: str = ".log"
+    fast: bool = False  # well under a millisecond per input: scheduled first
 
 
-def _files(*paths: Path, limit: int = 65536) -> list[bytes]:
+def _files(*paths: Path, limit: int = 8192, lines: bool = True) -> list[bytes]:
+    """The seed files' bytes, each cut to ``limit`` (at a line end when ``lines``).
+
+    Small seeds keep an execution cheap: a reader's cost grows with the rows it converts, and
+    a few rows already reach every code path a mutation can hit.
+    """
     out = []
     for p in paths:
         if not p.is_file():
@@ -67,7 +79,11 @@ def _files(*paths: Path, limit: int = 65536) -> list[bytes]:
         data = p.read_bytes()
         if p.suffix == ".gz":
             data = gzip.decompress(data)
-        out.append(data[:limit])
+        if len(data) > limit:
+            data = data[:limit]
+            if lines and b"\n" in data:
+                data = data[: data.rindex(b"\n") + 1]
+        out.append(data)
     return out
 
 
@@ -125,7 +141,7 @@ _ADDR_SEED = "\n".join([
 
 
 def _model_seed() -> list[bytes]:
-    return _files(*_glob(REPO / "models", "attrib-scorer-*.json"), limit=1 << 24)
+    return _files(*_glob(REPO / "models", "attrib-scorer-*.json"), limit=1 << 24, lines=False)
 
 
 def _run_model(data: bytes, path: Path) -> None:
@@ -143,6 +159,7 @@ def harnesses() -> dict[str, Harness]:
     otrf = SHARED / "samples" / "otrf-apt29" / "apt29_day2"
     traces = SHARED / "zeek-btest" / "Traces"
     mappings = REPO / "data" / "mappings"
+    ja4 = DATA / "ref" / "ja4" / "pcap"
     return {
         "zeek-tsv": Harness(
             lambda: _files(*_glob(btest, "*/conn.log"), *_glob(btest, "*/ssl.log")), _read()
@@ -156,7 +173,6 @@ def harnesses() -> dict[str, Harness]:
                 DATA / "signin" / "graph_signins.json",
                 DATA / "signin" / "sentinel_signinlogs.csv",
                 *_glob(SHARED / "foreign", "*/signin/signinlogs.json.gz", 2),
-                limit=32768,
             ),
             _read(),
             ".json",
@@ -185,7 +201,10 @@ def harnesses() -> dict[str, Harness]:
                 DATA / "pcap" / "warmup.pcap",
                 traces / "pppoe.pcap",
                 traces / "tcp-http-with-padding.pcap",
-                limit=1 << 18,
+                ja4 / "dhcp.pcapng",
+                ja4 / "tls-non-ascii-alpn.pcapng",
+                ja4 / "quic-with-several-tls-frames.pcapng",
+                lines=False,
             ),
             _read(),
             ".pcap",
@@ -198,9 +217,10 @@ def harnesses() -> dict[str, Harness]:
             ],
             _run_sniff,
             ".bin",
+            fast=True,
         ),  # fmt: skip
-        "normalize": Harness(lambda: [_ADDR_SEED], _run_normalize, ".txt"),
-        "model": Harness(_model_seed, _run_model, ".json"),
+        "normalize": Harness(lambda: [_ADDR_SEED], _run_normalize, ".txt", fast=True),
+        "model": Harness(_model_seed, _run_model, ".json", fast=True),
     }
 
 
@@ -251,14 +271,58 @@ class _Hang(Exception):
     pass
 
 
+class _OverRss(Exception):
+    pass
+
+
 def _alarm(signum: int, frame: Any) -> None:
     raise _Hang
 
 
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def _rss_mb() -> int:
+    """Current resident set size of this process in MB (0 where ``/proc`` is missing)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * _PAGE >> 20
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _peak_rss_mb() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) // 1024
+
+
 def worker(
-    name: str, execs: int, seed: int, out: Path, timeout: int, status: Path
+    name: str,
+    execs: int,
+    seed: int,
+    out: Path,
+    timeout: int,
+    status: Path,
+    *,
+    until: float | None = None,
+    rss_mb: int | None = None,
 ) -> tuple[int, int]:
-    """Run ``execs`` mutated inputs through harness ``name`` in this process.
+    """Run up to ``execs`` mutated inputs through harness ``name`` in this process.
+
+    Parameters
+    ----------
+    name, execs, seed
+        Harness, number of inputs, seed of the mutation stream (input 0 is the first seed).
+    out
+        Where crashing and hanging inputs are saved.
+    timeout
+        Seconds one input may take before it counts as a hang.
+    status
+        JSON progress file (execs, crashes, hangs, RSS) rewritten every ~2 s and at the end.
+    until
+        Stop at this ``time.time()`` even if fewer than ``execs`` inputs ran.
+    rss_mb
+        An input after which the resident set exceeds this is a crash; the worker then stops
+        (raises :class:`SystemExit` with status 3) so that a fresh one carries on.
 
     Returns
     -------
@@ -282,36 +346,57 @@ def worker(
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.current").write_text(str(cur))
     signal.signal(signal.SIGALRM, _alarm)
-    crashes = hangs = 0
-    t_status = time.monotonic()
-    for i in range(execs):
-        data = mutate(rng, rng.choice(seeds), seeds) if i else seeds[0]
-        cur.write_bytes(data)
-        signal.alarm(timeout)
-        try:
-            h.run(data, cur)
-        except AttribError as exc:
-            if "\n" in str(exc):
+    crashes = hangs = done = 0
+    t0 = t_status = time.monotonic()
+    over = False
+    try:
+        for i in range(execs):
+            data = mutate(rng, rng.choice(seeds), seeds) if i else seeds[0]
+            cur.write_bytes(data)
+            signal.alarm(timeout)
+            try:
+                h.run(data, cur)
+                if rss_mb is not None and _rss_mb() > rss_mb:
+                    raise _OverRss
+            except AttribError as exc:
+                if "\n" in str(exc):
+                    crashes += 1
+                    _save(out, name, "multiline-error", data, str(exc))
+            except _Hang:
+                hangs += 1
+                _save(out, name, "hang", data, f"over {timeout} s")
+            except _OverRss:
                 crashes += 1
-                _save(out, name, "multiline-error", data, str(exc))
-        except _Hang:
-            hangs += 1
-            _save(out, name, "hang", data, f"over {timeout} s")
-        except Exception:  # noqa: BLE001 - what the fuzzer is looking for
-            crashes += 1
-            _save(out, name, "crash", data, traceback.format_exc())
-        finally:
-            signal.alarm(0)
-        now = time.monotonic()
-        if now - t_status > 2 or i == execs - 1:
-            t_status = now
-            rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
-            status.write_text(json.dumps({"execs": i + 1, "crashes": crashes, "hangs": hangs,
-                                          "peak_rss_mb": rss}))  # fmt: skip
-    for p in work.iterdir():
-        p.unlink()
-    work.rmdir()
+                over = True
+                _save(out, name, "rss", data, f"resident set {_rss_mb()} MB > {rss_mb} MB")
+            except Exception:  # noqa: BLE001 - what the fuzzer is looking for
+                crashes += 1
+                _save(out, name, "crash", data, traceback.format_exc())
+            finally:
+                signal.alarm(0)
+            done = i + 1
+            now = time.monotonic()
+            last = done == execs or over or (until is not None and time.time() >= until)
+            if now - t_status > 2 or last:
+                t_status = now
+                _write_status(status, done, crashes, hangs, now - t0)
+            if last:
+                break
+    finally:
+        for f in work.iterdir():
+            f.unlink()
+        work.rmdir()
+    if over:
+        raise SystemExit(3)
     return crashes, hangs
+
+
+def _write_status(status: Path, done: int, crashes: int, hangs: int, secs: float) -> None:
+    tmp = status.with_name(status.name + ".tmp")
+    st = {"execs": done, "crashes": crashes, "hangs": hangs, "peak_rss_mb": _peak_rss_mb(),
+          "seconds": round(secs, 2)}  # fmt: skip
+    tmp.write_text(json.dumps(st))
+    tmp.replace(status)  # never half-written when the driver reads it
 
 
 def _save(out: Path, name: str, kind: str, data: bytes, why: str) -> None:
@@ -320,50 +405,72 @@ def _save(out: Path, name: str, kind: str, data: bytes, why: str) -> None:
     (out / f"{name}-{kind}-{digest}.txt").write_text(why)
 
 
+@dataclass
+class Limits:
+    """What one worker process may use."""
+
+    timeout: int = 30
+    mem_mb: int = 3072
+    rss_mb: int = 2048
+
+
 def campaign(
-    name: str, execs: int, seed: int, out: Path, timeout: int, mem_mb: int
+    name: str, execs: int, seed: int, out: Path, limits: Limits, until: float | None = None
 ) -> dict[str, Any]:
-    """Run a harness in worker processes (restarted after a fatal input) and sum up."""
-    done = crashes = hangs = peak = 0
+    """Run a harness in worker processes (restarted only after a fatal input) and sum up."""
+    done = crashes = hangs = peak = restarts = 0
+    busy = 0.0
     t0 = time.monotonic()
-    round_ = 0
-    while done < execs:
+    while done < execs and (until is None or time.time() < until):
         status = out / f"{name}.status.json"
         status.unlink(missing_ok=True)
         cmd = [sys.executable, __file__, "--worker", "--harness", name, "--execs",
-               str(execs - done), "--seed", str(seed + round_), "--out", str(out),
-               "--timeout", str(timeout)]  # fmt: skip
+               str(execs - done), "--seed", str(seed + 7919 * restarts), "--out", str(out),
+               "--timeout", str(limits.timeout), "--rss-mb", str(limits.rss_mb)]  # fmt: skip
+        if until is not None:
+            cmd += ["--until", repr(until)]
 
         def cap() -> None:
-            lim = mem_mb << 20
+            lim = limits.mem_mb << 20
             resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
 
         proc = subprocess.Popen(cmd, preexec_fn=cap, env={**os.environ, "PYTHONPATH": str(REPO)})
-        last, last_t = -1, time.monotonic()
-        while proc.poll() is None:
-            time.sleep(1)
-            st = _status(status)
-            if st.get("execs", 0) != last:
-                last, last_t = st.get("execs", 0), time.monotonic()
-            elif time.monotonic() - last_t > timeout + 60:  # stuck outside the alarm's reach
-                proc.kill()
+        stalled = _watch(proc, status, limits.timeout)
         st = _status(status)
         ran = int(st.get("execs", 0))
         crashes += int(st.get("crashes", 0))
-        hangs += int(st.get("hangs", 0))
+        hangs += int(st.get("hangs", 0)) + stalled
         peak = max(peak, int(st.get("peak_rss_mb", 0)))
-        if proc.returncode != 0:  # the worker died on an input: save it, count it, go on
+        busy += float(st.get("seconds", 0.0))
+        if proc.returncode not in (0, 3) and not stalled:  # died on an input: save, count, go on
             crashes += 1
             cur = Path((out / f"{name}.current").read_text())
             data = cur.read_bytes() if cur.exists() else b""
             _save(out, name, f"fatal{proc.returncode}", data, f"worker exit {proc.returncode}")
+        if proc.returncode != 0:
             ran += 1
-        done += max(ran, 1)
-        round_ += 1
+            restarts += 1
+        done += ran
     secs = time.monotonic() - t0
     return {"harness": name, "execs": done, "crashes": crashes, "hangs": hangs,
-            "peak_rss_mb": peak, "seconds": round(secs, 1),
-            "execs_per_s": round(done / secs, 1) if secs else None}  # fmt: skip
+            "peak_rss_mb": peak, "restarts": restarts, "seconds": round(secs, 1),
+            "execs_per_s": round(done / busy, 1) if busy else None,
+            "rss_cap_mb": limits.rss_mb, "mem_cap_mb": limits.mem_mb}  # fmt: skip
+
+
+def _watch(proc: subprocess.Popen[bytes], status: Path, timeout: int) -> int:
+    """Wait for the worker; kill it (and return 1) when its progress stalls past the alarm."""
+    last, last_t = -1, time.monotonic()
+    while proc.poll() is None:
+        time.sleep(0.5)
+        n = _status(status).get("execs", 0)
+        if n != last:
+            last, last_t = n, time.monotonic()
+        elif time.monotonic() - last_t > timeout + 60:  # stuck outside the alarm's reach
+            proc.kill()
+            proc.wait()
+            return 1
+    return 0
 
 
 def _status(p: Path) -> dict[str, Any]:
@@ -377,21 +484,39 @@ def main(argv: list[str] | None = None) -> int:
     """Command line; prints one JSON line per harness."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--harness", default="all", help=f"one of: all, {', '.join(harnesses())}")
-    ap.add_argument("--execs", type=int, default=10_000)
+    ap.add_argument("--execs", type=int, default=10_000, help="inputs per harness at most")
+    ap.add_argument("--seconds", type=float, help="wall-time budget of the whole campaign")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("fuzz-out"))
     ap.add_argument("--timeout", type=int, default=30, help="seconds per input before a hang")
     ap.add_argument("--mem-mb", type=int, default=3072, help="address-space cap of the worker")
+    ap.add_argument("--rss-mb", type=int, default=2048, help="resident-set cap of the worker")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--until", type=float, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    names = list(harnesses()) if a.harness == "all" else a.harness.split(",")
+    hs = harnesses()
+    names = list(hs) if a.harness == "all" else a.harness.split(",")
     if a.worker:
-        worker(names[0], a.execs, a.seed, a.out, a.timeout, a.out / f"{names[0]}.status.json")
+        worker(names[0], a.execs, a.seed, a.out, a.timeout, a.out / f"{names[0]}.status.json",
+               until=a.until, rss_mb=a.rss_mb)  # fmt: skip
         return 0
+    unknown = [n for n in names if n not in hs]
+    if unknown:
+        ap.error(f"unknown harness {', '.join(unknown)}; choose from {', '.join(hs)}")
+    names.sort(key=lambda n: not hs[n].fast)  # stable: the fast ones first, then as listed
+    a.out.mkdir(parents=True, exist_ok=True)
+    deadline = None if a.seconds is None else time.time() + a.seconds
+    limits = Limits(a.timeout, a.mem_mb, a.rss_mb)
     bad = 0
-    for name in names:
-        res = campaign(name, a.execs, a.seed, a.out, a.timeout, a.mem_mb)
-        print(json.dumps(res), flush=True)
+    for i, name in enumerate(names):
+        until = None
+        if deadline is not None:  # share the time left among the harnesses still to run
+            until = time.time() + (deadline - time.time()) / (len(names) - i)
+        res = campaign(name, a.execs, a.seed, a.out, limits, until)
+        line = json.dumps(res)
+        print(line, flush=True)
+        with (a.out / "summary.jsonl").open("a") as f:
+            f.write(line + "\n")
         bad += res["crashes"] + res["hangs"]
     return 1 if bad else 0
 
