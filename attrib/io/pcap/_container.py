@@ -17,6 +17,8 @@ import numpy as np
 
 from attrib.errors import FormatError, UnknownFormatError
 from attrib.io._base import ReadContext
+from attrib.io.pcap._pcapng import SHB as PCAPNG_SHB
+from attrib.io.pcap._pcapng import PcapngWalker
 
 __all__ = [
     "PCAP_MAGICS",
@@ -43,7 +45,6 @@ PCAP_MAGICS: dict[bytes, tuple[str, bool]] = {
     b"\x4d\x3c\xb2\xa1": ("<", True),
     b"\xa1\xb2\x3c\x4d": (">", True),
 }
-PCAPNG_SHB = b"\x0a\x0d\x0d\x0a"
 #: read size of one batch of records
 BLOCK_BYTES = 8 * 1024 * 1024
 #: a record claiming more than this many captured bytes means the file lost sync
@@ -378,130 +379,25 @@ def _pcap_batch(
     )
 
 
-@dataclass
-class _Iface:
-    link: int
-    snaplen: int
-    units: int  # timestamp units per second
-    offset_s: int
-
-
 def _iter_pcapng(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[PacketBatch]:
-    path = ctx.stats.path
-    order = "<"
-    ifaces: list[_Iface] = []
-    rec_no = 1
-    last_ts = 0
+    """Packets of a pcapng file; a corrupt block is skipped and the walk resynchronises."""
+    walker = PcapngWalker(ctx)
     rest = head
     eof = False
-    while True:
-        if not eof:
-            data = fh.read(BLOCK_BYTES)
-            eof = not data
-            buf = rest + data
-        else:
-            buf = rest
-        n = len(buf)
-        pos = 0
-        offs: list[int] = []
-        caps: list[int] = []
-        wires: list[int] = []
-        tss: list[int] = []
-        links: list[int] = []
-        first = rec_no
-        while pos + 12 <= n:
-            if buf[pos : pos + 4] == PCAPNG_SHB:
-                bom = buf[pos + 8 : pos + 12]
-                if bom == b"\x4d\x3c\x2b\x1a":
-                    order = "<"
-                elif bom == b"\x1a\x2b\x3c\x4d":
-                    order = ">"
-                else:
-                    raise FormatError(
-                        path, "pcapng section header has a bad byte-order magic", rec_no
-                    )
-            btype, blen = struct.unpack_from(order + "II", buf, pos)
-            if blen < 12 or blen % 4 or blen > 16 * MAX_CAPLEN:
-                raise FormatError(path, f"pcapng block length {blen} is invalid", line=rec_no)
-            if pos + blen > n:
-                break
-            if btype == 0x0A0D0D0A:
-                ifaces = []
-            elif btype == 1:
-                ifaces.append(_parse_idb(buf, pos, blen, order))
-            elif btype in (6, 2, 3):
-                pkt = _packet_block(buf, pos, blen, btype, order, ifaces)
-                if pkt is None:
-                    ctx.bad("pcapng packet block: bad interface, length or timestamp", rec_no)
-                else:
-                    off, cl, wl, ts, lk = pkt
-                    if ts < 0:
-                        ts = last_ts
-                    last_ts = ts
-                    offs.append(off)
-                    caps.append(cl)
-                    wires.append(wl)
-                    tss.append(ts)
-                    links.append(lk)
-                rec_no += 1
-            pos += blen
+    while not eof:
+        data = fh.read(BLOCK_BYTES)
+        eof = not data
+        buf = rest + data
+        first = walker.rec_no
+        pos, pkts = walker.walk(buf, eof)
         rest = buf[pos:]
-        if offs:
+        if pkts.offs:
             yield PacketBatch(
                 buf=buf,
-                offs=np.asarray(offs, dtype=np.int64),
-                caplen=np.asarray(caps, dtype=np.int64),
-                wirelen=np.asarray(wires, dtype=np.int64),
-                ts_ns=np.asarray(tss, dtype=np.int64),
-                link=np.asarray(links, dtype=np.int64),
+                offs=np.asarray(pkts.offs, dtype=np.int64),
+                caplen=np.asarray(pkts.caps, dtype=np.int64),
+                wirelen=np.asarray(pkts.wires, dtype=np.int64),
+                ts_ns=np.asarray(pkts.tss, dtype=np.int64),
+                link=np.asarray(pkts.links, dtype=np.int64),
                 first_record=first,
             )
-        if eof:
-            break
-    if rest:
-        ctx.bad("truncated pcapng block past end of file", rec_no)
-
-
-def _parse_idb(buf: bytes, pos: int, blen: int, order: str) -> _Iface:
-    link, _, snaplen = struct.unpack_from(order + "HHI", buf, pos + 8)
-    units = 1_000_000
-    offset_s = 0
-    o = pos + 16
-    end = pos + blen - 4
-    while o + 4 <= end:
-        code, olen = struct.unpack_from(order + "HH", buf, o)
-        if code == 0:
-            break
-        val = buf[o + 4 : o + 4 + olen]
-        if code == 9 and olen >= 1:
-            r = val[0]
-            units = 2 ** (r & 0x7F) if r & 0x80 else 10 ** min(r, 18)
-        elif code == 14 and olen >= 8:
-            offset_s = struct.unpack(order + "q", val[:8])[0]
-        o += 4 + ((olen + 3) & ~3)
-    return _Iface(link=link, snaplen=snaplen, units=units, offset_s=offset_s)
-
-
-def _packet_block(
-    buf: bytes, pos: int, blen: int, btype: int, order: str, ifaces: list[_Iface]
-) -> tuple[int, int, int, int, int] | None:
-    if btype == 3:  # simple packet block: interface 0, no timestamp
-        if not ifaces or blen < 16:
-            return None
-        wl = struct.unpack_from(order + "I", buf, pos + 8)[0]
-        cl = min(wl, blen - 16)
-        return pos + 12, cl, wl, -1, ifaces[0].link  # no timestamp: the caller carries one
-    if blen < 32:
-        return None
-    if btype == 6:
-        iface, hi, lo, cl, wl = struct.unpack_from(order + "IIIII", buf, pos + 8)
-    else:
-        iface, _, hi, lo, cl, wl = struct.unpack_from(order + "HHIIII", buf, pos + 8)
-    if iface >= len(ifaces) or cl > blen - 32:
-        return None
-    itf = ifaces[iface]
-    t = (hi << 32) | lo
-    ts = (t * 1_000_000_000) // itf.units + itf.offset_s * 1_000_000_000
-    if not 0 <= ts < 1 << 62:  # beyond 2116: a corrupt timestamp or resolution
-        return None
-    return pos + 28, cl, wl, ts, itf.link
