@@ -17,7 +17,6 @@ btest's masked timestamps (``XXXXXXXXXX.XXXXXX``) are kept with a null ``ts`` an
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections import Counter
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 import pyarrow as pa
 
@@ -94,7 +94,7 @@ def sniff(head: bytes) -> str | None:
         return "zeek"
     # logs without a connection id (x509, dhcp, software, stats, ...): Zeek's field layout
     try:
-        rec = json.loads(first)
+        rec = orjson.loads(first)  # not json: a deep line would raise RecursionError
     except ValueError:
         return None
     return "zeek" if isinstance(rec, dict) and looks_like_zeek_record(flatten(rec)) else None
@@ -407,7 +407,7 @@ def is_app_log(path: str | Path) -> bool:
             return line.split(maxsplit=1)[-1].strip() in APP_LOGS
         if line.startswith("{"):
             try:
-                rec = json.loads(line)
+                rec = orjson.loads(line)
             except ValueError:
                 return False
             log = rec.get("_path") or infer_log_type(set(rec))

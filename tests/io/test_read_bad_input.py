@@ -460,3 +460,18 @@ def test_multibyte_zeek_separator_is_a_format_error(tmp_path: Path) -> None:
     p.write_bytes(_conn(2).replace(b"#separator \\x09", b"#separator \\x09\\x09", 1))
     with pytest.raises(FormatError, match=r"conn.log:1: #separator .* is not one byte"):
         read(p)
+
+
+def test_deep_json_first_line_is_not_a_crash_of_the_zeek_sniffers(tmp_path: Path) -> None:
+    """A fuzz find: the Zeek JSON sniffer and ``is_app_log`` parsed the first line with
+    ``json.loads``, whose recursion escaped as ``RecursionError`` from *every* file's sniff."""
+    from attrib.io.detect import sniff_bytes
+    from attrib.io.zeek import is_app_log
+
+    body = b'{"time":' + b"[" * 5000 + b"\n"
+    assert sniff_bytes(body) is None
+    p = tmp_path / "x.log"
+    p.write_bytes(body)
+    assert not is_app_log(p)
+    with pytest.raises(UnknownFormatError, match="unrecognised content"):
+        read(p)

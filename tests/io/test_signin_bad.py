@@ -238,3 +238,11 @@ def test_log_analytics_result_bad_rows_and_truncation(tmp_path):
         "truncated or invalid JSON document": 1,
     }
     assert rep.files[0].first_bad_line["row width differs from columns"] == 2
+
+
+def test_deep_json_text_inside_a_field_is_not_a_crash(tmp_path):
+    """A fuzz find: ``"target": "[[[..."`` (JSON text in a string) hit ``json.loads``, whose
+    recursion escaped as ``RecursionError`` and aborted the whole file (exit 70)."""
+    deep = dict(OKTA, uuid="e2", target="[" * 5000, request={"ipChain": "[" * 5000})
+    df, rep = read(lines(tmp_path / "okta.json", [OKTA, deep]))
+    assert len(df) == 2 and not rep.failed

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from attrib.io._fields import ci_get
 
@@ -28,7 +29,7 @@ def as_list(value: Any) -> list[Any] | None:
         return value
     if isinstance(value, str) and value.lstrip().startswith("["):
         try:
-            out = json.loads(value)
+            out = orjson.loads(value)  # depth-limited (json: RecursionError)
         except ValueError:
             return None
         return out if isinstance(out, list) else None
@@ -52,7 +53,7 @@ def as_mapping(value: Any) -> Mapping[str, Any] | None:
         return value
     if isinstance(value, str) and value.lstrip().startswith("{"):
         try:
-            out = json.loads(value)
+            out = orjson.loads(value)
         except ValueError:
             return None
         return out if isinstance(out, dict) else None
