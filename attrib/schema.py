@@ -364,10 +364,15 @@ def empty_events() -> pd.DataFrame:
     pandas.DataFrame
         Zero rows, every column of :data:`EVENT_DTYPES`.
     """
-    import pandas as pd
+    if not _EMPTY_EVENTS:  # built once: ~60 typed empty Series cost far more than a copy
+        import pandas as pd
 
-    dtypes = __getattr__("EVENT_DTYPES")
-    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
+        dtypes = __getattr__("EVENT_DTYPES")
+        _EMPTY_EVENTS.append(pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()}))
+    return _EMPTY_EVENTS[0].copy(deep=True)
+
+
+_EMPTY_EVENTS: list[pd.DataFrame] = []
 
 
 def conform_events(df: pd.DataFrame) -> pd.DataFrame:
