@@ -348,6 +348,7 @@ def worker(
     signal.signal(signal.SIGALRM, _alarm)
     crashes = hangs = done = 0
     t0 = t_status = time.monotonic()
+    cpu0 = time.process_time()
     over = False
     try:
         for i in range(execs):
@@ -379,7 +380,7 @@ def worker(
             last = done == execs or over or (until is not None and time.time() >= until)
             if now - t_status > 2 or last:
                 t_status = now
-                _write_status(status, done, crashes, hangs, now - t0)
+                _write_status(status, done, crashes, hangs, now - t0, time.process_time() - cpu0)
             if last:
                 break
     finally:
@@ -391,10 +392,12 @@ def worker(
     return crashes, hangs
 
 
-def _write_status(status: Path, done: int, crashes: int, hangs: int, secs: float) -> None:
+def _write_status(
+    status: Path, done: int, crashes: int, hangs: int, secs: float, cpu: float
+) -> None:
     tmp = status.with_name(status.name + ".tmp")
     st = {"execs": done, "crashes": crashes, "hangs": hangs, "peak_rss_mb": _peak_rss_mb(),
-          "seconds": round(secs, 2)}  # fmt: skip
+          "seconds": round(secs, 2), "cpu_seconds": round(cpu, 2)}  # fmt: skip
     tmp.write_text(json.dumps(st))
     tmp.replace(status)  # never half-written when the driver reads it
 
@@ -419,7 +422,7 @@ def campaign(
 ) -> dict[str, Any]:
     """Run a harness in worker processes (restarted only after a fatal input) and sum up."""
     done = crashes = hangs = peak = restarts = 0
-    busy = 0.0
+    busy = cpu = 0.0
     t0 = time.monotonic()
     while done < execs and (until is None or time.time() < until):
         status = out / f"{name}.status.json"
@@ -442,6 +445,7 @@ def campaign(
         hangs += int(st.get("hangs", 0)) + stalled
         peak = max(peak, int(st.get("peak_rss_mb", 0)))
         busy += float(st.get("seconds", 0.0))
+        cpu += float(st.get("cpu_seconds", 0.0))
         if proc.returncode not in (0, 3) and not stalled:  # died on an input: save, count, go on
             crashes += 1
             cur = Path((out / f"{name}.current").read_text())
@@ -455,6 +459,7 @@ def campaign(
     return {"harness": name, "execs": done, "crashes": crashes, "hangs": hangs,
             "peak_rss_mb": peak, "restarts": restarts, "seconds": round(secs, 1),
             "execs_per_s": round(done / busy, 1) if busy else None,
+            "execs_per_cpu_s": round(done / cpu, 1) if cpu else None,
             "rss_cap_mb": limits.rss_mb, "mem_cap_mb": limits.mem_mb}  # fmt: skip
 
 
