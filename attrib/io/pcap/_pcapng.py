@@ -33,6 +33,9 @@ _MINS = np.array([_MIN_LEN[t] for t in sorted(_MIN_LEN)], dtype=np.int64)
 #: offsets examined at once while searching for the next block
 _WINDOW = 1 << 20
 OK, MORE, BAD = 0, 1, 2
+#: per byte order: unpack_from of a block's type and length, and of one length
+_STRUCTS = {o: (struct.Struct(o + "II").unpack_from, struct.Struct(o + "I").unpack_from)
+            for o in "<>"}  # fmt: skip
 
 
 def block_check(buf: bytes, pos: int, order: str, eof: bool) -> tuple[int, int, str]:
@@ -171,7 +174,16 @@ class PcapngWalker:
         pkts = Packets()
         pos = 0
         n = len(buf)
+        head, word = _STRUCTS[self.order]
         while pos < n:
+            if not self.searching and pos + 12 <= n and buf[pos : pos + 4] != SHB:
+                btype, blen = head(buf, pos)  # the common case, checked inline
+                end = pos + blen
+                if 12 <= blen <= MAX_BLOCK and not blen & 3 and end <= n:
+                    if word(buf, end - 4)[0] == blen:
+                        self._block(buf, pos, blen, btype, pkts)
+                        pos = end
+                        continue
             if self.searching:
                 nxt, keep = find_block(buf, pos, self.order, eof)
                 if nxt is None:
@@ -191,8 +203,10 @@ class PcapngWalker:
                 self.searching, self.lost = True, 1
                 pos += 1
                 continue
-            self.order = order
-            self._block(buf, pos, blen, pkts)
+            if order != self.order:
+                self.order = order
+                head, word = _STRUCTS[order]
+            self._block(buf, pos, blen, head(buf, pos)[0], pkts)
             pos += blen
         if eof and self.lost:
             self.ctx.stats.nulled["bytes skipped resynchronising"] += self.lost
@@ -215,8 +229,7 @@ class PcapngWalker:
         self.ctx.stats.nulled["bytes skipped resynchronising"] += self.lost + skipped
         self.searching, self.lost = False, 0
 
-    def _block(self, buf: bytes, pos: int, blen: int, pkts: Packets) -> None:
-        btype = struct.unpack_from(self.order + "I", buf, pos)[0]
+    def _block(self, buf: bytes, pos: int, blen: int, btype: int, pkts: Packets) -> None:
         if btype == 0x0A0D0D0A:
             self.ifaces = []
         elif btype == 1:
