@@ -17,7 +17,7 @@ the worker's peak RSS, one JSON line per harness (also appended to ``OUT/summary
 run, the fast ones first, so time they do not need goes to the slow readers. Run long
 campaigns under ``nice``::
 
-    nice -n 19 python scripts/fuzz.py --harness all --execs 1000000 --out fuzz-out
+    nice -n 19 python scripts/fuzz.py --harness all --execs 1000000 --jobs 2 --out fuzz-out
 
 Mutations are plain byte-level ones (flips, extreme 4-byte values, deletions, duplications,
 splices between seeds, truncation) plus tokens known to hurt parsers (deep nesting, huge
@@ -37,6 +37,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -496,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=int, default=30, help="seconds per input before a hang")
     ap.add_argument("--mem-mb", type=int, default=3072, help="address-space cap of the worker")
     ap.add_argument("--rss-mb", type=int, default=2048, help="resident-set cap of the worker")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes at once (one per core)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--until", type=float, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
@@ -512,18 +514,34 @@ def main(argv: list[str] | None = None) -> int:
     a.out.mkdir(parents=True, exist_ok=True)
     deadline = None if a.seconds is None else time.time() + a.seconds
     limits = Limits(a.timeout, a.mem_mb, a.rss_mb)
-    bad = 0
-    for i, name in enumerate(names):
-        until = None
-        if deadline is not None:  # share the time left among the harnesses still to run
-            until = time.time() + (deadline - time.time()) / (len(names) - i)
-        res = campaign(name, a.execs, a.seed, a.out, limits, until)
-        line = json.dumps(res)
-        print(line, flush=True)
-        with (a.out / "summary.jsonl").open("a") as f:
-            f.write(line + "\n")
-        bad += res["crashes"] + res["hangs"]
-    return 1 if bad else 0
+    todo = list(names)
+    lock = threading.Lock()
+    results: list[dict[str, Any]] = []
+
+    def run_next() -> None:
+        while True:
+            with lock:
+                if not todo:
+                    return
+                name = todo.pop(0)
+                until = None
+                if deadline is not None:  # the time left, shared among the harnesses to run
+                    left = len(todo) + 1
+                    until = time.time() + (deadline - time.time()) * min(a.jobs, left) / left
+            res = campaign(name, a.execs, a.seed, a.out, limits, until)
+            line = json.dumps(res)
+            with lock:
+                print(line, flush=True)
+                with (a.out / "summary.jsonl").open("a") as f:
+                    f.write(line + "\n")
+                results.append(res)
+
+    threads = [threading.Thread(target=run_next) for _ in range(max(1, a.jobs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return 1 if any(r["crashes"] or r["hangs"] for r in results) else 0
 
 
 if __name__ == "__main__":
