@@ -102,7 +102,11 @@ def _candidates(buf: bytes, a: np.ndarray, lo: int, hi: int, order: str) -> list
     blen = _u32(a, q + 4, order)
     at = np.searchsorted(_TYPES, kind).clip(0, len(_TYPES) - 1)
     ok = (_TYPES[at] == kind) & (blen >= _MINS[at]) & (blen % 4 == 0) & (blen <= MAX_BLOCK)
-    found = q[ok].tolist()
+    q, end = q[ok], q[ok] + blen[ok]
+    inside = end <= len(a)  # the trailing length is here: it must agree (else: judge later)
+    keep = ~inside
+    keep[inside] = _u32(a, end[inside] - 4, order) == blen[ok][inside]
+    found = q[keep].tolist()
     i = buf.find(SHB, lo, hi + 3)
     while 0 <= i < hi:  # section headers carry their own byte order
         found.append(i)
