@@ -3,14 +3,16 @@
 Each harness mutates real files (``tests/data`` and ``../shared/data``) and feeds them to the
 public entry point. An input is fine when it reads, or fails with an ``AttribError`` whose
 message is one line; anything else is a *crash* (an unexpected exception, or the worker
-process dying, e.g. by a segmentation fault or the memory cap); an input taking longer than
-``--timeout`` seconds is a *hang*. Crashing and hanging inputs are saved under ``--out``.
+process dying, e.g. by a segmentation fault or the memory cap); an input taking more than
+``--timeout`` seconds of CPU is a *hang*. Crashing and hanging inputs are saved under ``--out``.
 
 Executions run in process: one persistent worker process per harness runs input after input
 (no fork or interpreter start per input; inputs are written to tmpfs, the sniffers and the
 normaliser take the bytes themselves). The worker has an address-space cap (``--mem-mb``) and
-an RSS cap (``--rss-mb``, checked after every input); a watchdog (``SIGALRM`` inside the
-worker, and the driver killing a worker whose progress stalls) catches hangs. The driver
+an RSS cap (``--rss-mb``, checked after every input); a watchdog catches hangs: a CPU-time
+timer inside the worker (``ITIMER_PROF``: on a shared machine a starved worker is slow in wall
+time without hanging), and the driver killing a worker whose progress stalls for ten times
+the timeout in wall time (stuck without using CPU, e.g. a deadlock). The driver
 restarts the worker only when it dies, and reports executions, crashes, hangs, execs/s and
 the worker's peak RSS, one JSON line per harness (also appended to ``OUT/summary.jsonl``).
 ``--seconds`` bounds the whole campaign: the time left is shared among the harnesses still to
@@ -346,7 +348,7 @@ def worker(
     cur = work / f"input{h.suffix}"
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.current").write_text(str(cur))
-    signal.signal(signal.SIGALRM, _alarm)
+    signal.signal(signal.SIGPROF, _alarm)
     crashes = hangs = done = 0
     t0 = t_status = time.monotonic()
     cpu0 = time.process_time()
@@ -355,7 +357,7 @@ def worker(
         for i in range(execs):
             data = mutate(rng, rng.choice(seeds), seeds) if i else seeds[0]
             cur.write_bytes(data)
-            signal.alarm(timeout)
+            signal.setitimer(signal.ITIMER_PROF, timeout)
             try:
                 h.run(data, cur)
                 if rss_mb is not None and _rss_mb() > rss_mb:
@@ -366,7 +368,7 @@ def worker(
                     _save(out, name, "multiline-error", data, str(exc))
             except _Hang:
                 hangs += 1
-                _save(out, name, "hang", data, f"over {timeout} s")
+                _save(out, name, "hang", data, f"over {timeout} s of CPU")
             except _OverRss:
                 crashes += 1
                 over = True
@@ -375,7 +377,7 @@ def worker(
                 crashes += 1
                 _save(out, name, "crash", data, traceback.format_exc())
             finally:
-                signal.alarm(0)
+                signal.setitimer(signal.ITIMER_PROF, 0)
             done = i + 1
             now = time.monotonic()
             last = done == execs or over or (until is not None and time.time() >= until)
@@ -472,7 +474,7 @@ def _watch(proc: subprocess.Popen[bytes], status: Path, timeout: int) -> int:
         n = _status(status).get("execs", 0)
         if n != last:
             last, last_t = n, time.monotonic()
-        elif time.monotonic() - last_t > timeout + 60:  # stuck outside the alarm's reach
+        elif time.monotonic() - last_t > 10 * timeout + 60:  # stuck without using CPU
             proc.kill()
             proc.wait()
             return 1
@@ -494,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, help="wall-time budget of the whole campaign")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("fuzz-out"))
-    ap.add_argument("--timeout", type=int, default=30, help="seconds per input before a hang")
+    ap.add_argument("--timeout", type=int, default=30, help="CPU seconds per input before a hang")
     ap.add_argument("--mem-mb", type=int, default=3072, help="address-space cap of the worker")
     ap.add_argument("--rss-mb", type=int, default=2048, help="resident-set cap of the worker")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes at once (one per core)")
