@@ -128,6 +128,29 @@ def _run_sniff(data: bytes, path: Path) -> None:
     sniff_bytes(data)
 
 
+def _run_pcap_blocks(data: bytes, path: Path) -> None:
+    """Run the capture framing alone (pcap records, pcapng blocks), from memory.
+
+    Read buffers are also a few bytes long, so that damage straddles them; every packet must
+    lie inside its batch's buffer.
+    """
+    import io
+
+    from attrib.io._base import FileStats, ReadContext
+    from attrib.io.pcap import _container
+
+    size = 8 << 20 if data[-1:] < b"\x80" else 64 + data[-1] * 16  # varied by the input itself
+    old, _container.BLOCK_BYTES = _container.BLOCK_BYTES, size
+    try:
+        ctx = ReadContext(stats=FileStats(path=str(path), format="pcap"), chunksize=1 << 16,
+                          max_bad_rows=1 << 30)  # fmt: skip
+        for b in _container.iter_batches(io.BytesIO(data), ctx):
+            if not ((b.offs >= 0) & (b.offs + b.caplen <= len(b.buf))).all():
+                raise AssertionError("a packet lies outside its batch's buffer")
+    finally:
+        _container.BLOCK_BYTES = old
+
+
 def _run_normalize(data: bytes, path: Path) -> None:
     from attrib.enrich.normalize import normalize_ips
 
@@ -211,6 +234,9 @@ def harnesses() -> dict[str, Harness]:
             ),
             _read(),
             ".pcap",
+        ),  # fmt: skip
+        "pcap-blocks": Harness(
+            lambda: _SEEDS_CACHE("pcap"), _run_pcap_blocks, ".pcap", fast=True
         ),  # fmt: skip
         "sniff": Harness(
             lambda: [
