@@ -195,13 +195,15 @@ def test_unknown_ip_protocols_and_sctp_are_unknown_transport(tmp_path: Path) -> 
     ``UNKNOWN_IP_TRANSPORT`` (``ip/main.zeek``, ``unknown_ip_transport/``): one connection
     per address pair and protocol, logged with ports 0, proto ``unknown_transport``, sizes 0,
     no history and conn_state OTH (e.g. an IGMP row: ``0 224.0.0.22 0 unknown_transport -
-    0.835910 0 0 OTH ... - 4 160 0 0``)."""
+    0.835910 0 0 OTH ... - 4 160 0 0``). IPv6 "no next header" (59, a Teredo bubble) makes
+    none: Zeek's ``core.tunnels.teredo`` baseline (with ``ip_proto``) has no such row."""
     igmp = b"\x22\x00\xfa\x01" + b"\0" * 4
     sctp = struct.pack("!HHII", 5000, 38412, 0, 0) + b"\x01\x00\x00\x14" + b"\0" * 16
     frames = [eth(ip4("192.0.2.7", "224.0.0.22", 2, igmp, ttl=1)) for _ in range(4)]
     frames += [eth(ip4("192.0.2.1", "192.0.2.2", 132, sctp)),
                eth(ip4("192.0.2.2", "192.0.2.1", 132, sctp)),
-               eth(ip6(V6A, V6B, 132, b"\0" * 24), etype=0x86DD)]  # fmt: skip
+               eth(ip6(V6A, V6B, 132, b"\0" * 24), etype=0x86DD),
+               eth(ip6(V6B, V6A, 59, b""), etype=0x86DD)]  # fmt: skip
     df = _read(tmp_path, frames)
     assert _rows(df) == [
         ("192.0.2.7", 0, "224.0.0.22", 0, "unknown_transport", 4, 0, 0, 0, 112, 0, "OTH", None),

@@ -51,7 +51,10 @@ SMALL = {
     "core.tunnels.gre": 7,
     "core.tunnels.teredo_bubble_with_payload": 7,
     "scripts.base.protocols.ssh.half-duplex-client": 25,
-    "scripts.base.frameworks.logging.field-extension": 34,
+    # wikipedia.pcap as a default Zeek reads it: its SYN-ACK-first connection from port 80 is
+    # flipped (WantConnection); the field-extension tests read the same trace with ``zeek -b``,
+    # whose likely_server_ports lack 80 (no HTTP analyser loaded), and do not flip it
+    "opt.basic": 34,
 }
 
 

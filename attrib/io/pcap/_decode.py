@@ -446,9 +446,11 @@ def _decode_once(batch: PacketBatch) -> Decoded:
         reason[idx[b + 4 > end[icmp]]] = 5
     # Zeek's IP analyser hands every other protocol but the tunnels (IP in IP, GRE) to its
     # UNKNOWN_IP_TRANSPORT analyser: a connection per address pair and protocol, ports 0, no
-    # payload sizes, no history, conn_state OTH (the sizes stay 0 here; ports are 0 above)
+    # payload sizes, no history, conn_state OTH (the sizes stay 0 here; ports are 0 above).
+    # IPv6's "no next header" (59, e.g. Teredo bubbles) carries nothing: no connection, as in
+    # Zeek's baseline core.tunnels.teredo (logged with ip_proto, no such row)
     other = ip & ~tcp & ~udp & ~icmp & ~later
-    tun = other & isin(proto, (4, 41, 47))
+    tun = other & isin(proto, (4, 41, 47, 59))
     plen[tun] = ip_end[tun] - l4[tun]
     pay[other] = l4[other]
     reason[tun] = _OTHER
