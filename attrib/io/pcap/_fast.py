@@ -20,6 +20,7 @@ __all__ = [
     "PMAX",
     "compact_arena",
     "extras",
+    "hello_records",
     "finalize_all",
     "lookup",
     "format_ipv4",
@@ -1079,4 +1080,33 @@ def client_text(blob: np.ndarray, so: np.ndarray, sl: np.ndarray, rows: np.ndarr
                         out[r] = 2
                         break
             ls = le + 2
+    return out
+
+
+@njit(cache=True, nogil=True)
+def hello_records(blob: np.ndarray, so: np.ndarray, sl: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per stream ``rows``: how many TLS handshake records start with a ClientHello byte.
+
+    Walks the records from the stream's start (SOCKS-prefixed streams, which do not start
+    with a record, count as 2: the caller parses those again) the way ``tls.client_hellos``
+    does: handshake, alert and change-cipher-spec records, stopping at application data or
+    anything else. Two or more mark a stream that may hold a second ClientHello.
+    """
+    out = np.zeros(len(rows), dtype=np.int64)
+    for k in range(len(rows)):
+        i = rows[k]
+        p = so[i]
+        end = so[i] + sl[i]
+        if p >= end or blob[p] != 0x16:
+            out[k] = 2
+            continue
+        n = 0
+        while p + 5 <= end:
+            t = blob[p]
+            if (t != 20 and t != 21 and t != 22) or blob[p + 1] != 3:
+                break
+            if t == 22 and p + 5 < end and blob[p + 5] == 1:
+                n += 1
+            p += 5 + ((np.int64(blob[p + 3]) << 8) | np.int64(blob[p + 4]))
+        out[k] = n
     return out
