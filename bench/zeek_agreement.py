@@ -333,6 +333,7 @@ def main() -> int:
         f"OVERALL: zeek rows {total.zeek}, matched {total.matched} ({pm:.1f}%), identical on "
         f"packets, bytes, conn_state and history {total.same} ({ps:.1f}% of matched)"
     )
+    print("  " + total.line("all"))
     print("by class:")
     for name in sorted(by_class):
         print("  " + by_class[name].line(name))
