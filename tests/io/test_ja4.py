@@ -247,3 +247,18 @@ def test_ja4_of_the_second_client_hello_after_a_hello_retry_request(tmp_path: Pa
         for b in iter_batches(fh, ctx):
             tr.feed(b, decode(b))
     tr.flush()
+
+
+def test_two_client_hellos_in_one_record_are_both_reported(tmp_path: Path) -> None:
+    """Handshake messages may share a record: the compiled tracker must not miss the second."""
+    from _pcap_build import eth, handshake, pcap
+
+    first = _hello_bytes()
+    second = _with_cookie(first)
+    both = first[5:] + second[5:]
+    stream = b"\x16\x03\x03" + len(both).to_bytes(2, "big") + both
+    p = tmp_path / "two.pcap"
+    p.write_bytes(pcap([eth(x) for x in handshake(sp=40000, dp=443, data=stream)]))
+    want = ",".join(ja4(c) for c in client_hellos(first + second))
+    for engine in ("python", "numba"):
+        assert read(p, options={"pcap_engine": engine}).iloc[0]["ja4_all"] == want, engine

@@ -1090,7 +1090,9 @@ def hello_records(blob: np.ndarray, so: np.ndarray, sl: np.ndarray, rows: np.nda
     Walks the records from the stream's start (SOCKS-prefixed streams, which do not start
     with a record, count as 2: the caller parses those again) the way ``tls.client_hellos``
     does: handshake, alert and change-cipher-spec records, stopping at application data or
-    anything else. Two or more mark a stream that may hold a second ClientHello.
+    anything else. Two or more mark a stream that may hold a second ClientHello; so does a
+    first ClientHello that does not exactly fill its record (split over records, or followed
+    by more handshake messages in the same record).
     """
     out = np.zeros(len(rows), dtype=np.int64)
     for k in range(len(rows)):
@@ -1105,8 +1107,13 @@ def hello_records(blob: np.ndarray, so: np.ndarray, sl: np.ndarray, rows: np.nda
             t = blob[p]
             if (t != 20 and t != 21 and t != 22) or blob[p + 1] != 3:
                 break
+            ln = (np.int64(blob[p + 3]) << 8) | np.int64(blob[p + 4])
             if t == 22 and p + 5 < end and blob[p + 5] == 1:
                 n += 1
-            p += 5 + ((np.int64(blob[p + 3]) << 8) | np.int64(blob[p + 4]))
+                if n == 1 and p + 9 <= end:
+                    ml = (np.int64(blob[p + 6]) << 16) | (np.int64(blob[p + 7]) << 8)
+                    if 4 + (ml | np.int64(blob[p + 8])) != ln:
+                        n += 1
+            p += 5 + ln
         out[k] = n
     return out

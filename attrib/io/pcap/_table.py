@@ -311,9 +311,10 @@ class FastTracker:
                      at: np.ndarray, text: dict[str, np.ndarray]) -> None:  # fmt: skip
         """``ja4_all`` of the streams holding a second ClientHello (after a HelloRetryRequest).
 
-        Only streams with two or more handshake records that start like a ClientHello
-        (``F.hello_records``, a superset: a second ClientHello starts a record of its own)
-        are parsed again, by the Python parser.
+        Only the streams ``F.hello_records`` marks — two or more handshake records starting
+        like a ClientHello, or a first ClientHello not filling its record exactly (a second
+        one starts a record of its own, or shares the first one's) — are parsed again, by the
+        Python parser.
         """
         if not len(good):
             return
