@@ -122,6 +122,15 @@ def test_erspan_type_i_ii_and_iii(tmp_path: Path) -> None:
                                                     0x1000, b"\0\0\0\1")))  # fmt: skip
 
 
+def test_mpls_inside_gre_and_ppp(tmp_path: Path) -> None:
+    """MPLS label stacks (bottom-of-stack bit ends them; the payload's version nibble decides)
+    inside GRE protocol 0x8847 (Zeek ``gre/main.zeek``) and PPP protocol 0x0281 (Zeek
+    ``ppp/main.zeek``)."""
+    labels = b"\x00\x01\x00\x40" + b"\x00\x02\x01\x40"  # two labels, the second one bottom
+    _handshake_over(tmp_path, lambda p: _outer(_gre(0x8847, labels + p)))
+    _handshake_over(tmp_path, lambda p: b"\xff\x03\x02\x81" + labels + p, link=9)
+
+
 def test_pptp_enhanced_gre(tmp_path: Path) -> None:
     """Zeek ``gre/GRE.cc``: GRE version 1 must carry protocol 0x880b (PPTP); key always, the
     sequence and acknowledgement fields when flagged; then a 4-byte PPP header whose protocol
