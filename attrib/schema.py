@@ -109,7 +109,8 @@ _EVENT_SPEC: dict[str, object] = {
     "outcome": _Categories(OUTCOMES),
     "error_code": _STR,  # provider error/status code as text (Entra errorCode, Okta reason)
     "ja3": _STR,
-    "ja4": _STR,
+    "ja4": _STR,  # the connection's (first) ClientHello
+    "ja4_all": _STR,  # every ClientHello's JA4 in stream order, ","-joined (HelloRetryRequest)
     "ja4s": _STR,
     "tls_sni": _STR,
     "tls_version": _STR,

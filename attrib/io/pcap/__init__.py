@@ -329,6 +329,7 @@ def _tcp_fields(c: Conn, row: dict[str, object]) -> None:
         chs = client_hellos(stream)
         if chs:
             row["ja4"] = ja4(chs[0])
+            row["ja4_all"] = ",".join(ja4(ch) for ch in chs)
             row["tls_sni"] = chs[0].sni
             row["service"] = "ssl"
             row["rtt_app_ms"] = _ms(c.rdata_ts, c.app_ts)
