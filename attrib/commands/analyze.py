@@ -55,6 +55,9 @@ def analyze_cmd(
     (STIX 2.1), report.html and run.json into the folder, atomically. Inputs may also be
     what `attrib read --out` wrote (events .parquet or .csv).
     """
+    from attrib.enrich.compact import ensure_compact
+
+    ensure_compact()  # a first run on this machine compiles it here, before the heavy imports
     from attrib.pipeline import analyze
 
     result = analyze(

@@ -26,7 +26,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["QUICK_MAX", "CompactEnricher", "Strings", "compact_enricher", "quick_lookup"]
+__all__ = [
+    "QUICK_MAX",
+    "CompactEnricher",
+    "Strings",
+    "compact_enricher",
+    "ensure_compact",
+    "quick_lookup",
+    "release_pages",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -130,40 +138,68 @@ class CompactEnricher:
         self._col.update({c: np.load(folder / f"{c}.npy", mmap_mode="r") for c in _NUM})
 
 
-class _Full:
-    """What :func:`_write` reads of a fully loaded bundle."""
-
-    def __init__(self, bundle: Any) -> None:
-        from attrib.enrich._bundle import side_columns
-
-        self.bundle = bundle
-        self.version = bundle.version_id
-        self._asn_keys, self._col = side_columns(bundle)
-
-
 def _cache_key(data_dir: Path) -> str:
     version = (data_dir / "VERSION.json").read_bytes()
     return hashlib.sha256(version + f"format={FORMAT}".encode()).hexdigest()[:16]
 
 
-def _write(enricher: Any, folder: Path) -> None:
-    b = enricher.bundle
+def _trim() -> None:
+    """Hand the memory a written table used back to the OS (gc, Arrow's pool, malloc_trim)."""
+    import gc
+    import sys
+
+    gc.collect()
+    pa = sys.modules.get("pyarrow")
+    if pa is not None:
+        pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL(None).malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc
+            pass
+
+
+def _write_staged(data_dir: Path, folder: Path) -> None:
+    """The compact form, written one table at a time (~250 MB less at peak).
+
+    The full Enricher holds every table at once (~450 MB); compiling the cache needs each one
+    only while it is written, so the first run on a fresh machine stays as light as the next.
+    """
+    from attrib.enrich import _bundle as B
+
+    version = B.read_version(data_dir)
     for name in _INDEXES:
-        idx = getattr(b, name)
+        idx = B.read_index(data_dir, name)
         for p in _PARTS:
             np.save(folder / f"{name}.{p}.npy", np.ascontiguousarray(getattr(idx, p)))
-    np.save(folder / "asn_keys.npy", np.ascontiguousarray(enricher._asn_keys))
-    for c in _TEXT:
-        Strings.save(enricher._col[c], folder, c)
-    for c in _NUM:
-        np.save(folder / f"{c}.npy", np.ascontiguousarray(enricher._col[c]))
+        del idx
+        _trim()
+    keys, cols = B.asn_columns(B.read_asn_info(data_dir))
+    np.save(folder / "asn_keys.npy", np.ascontiguousarray(keys))
+    for c in ("org", "net_type", "evid"):
+        Strings.save(cols.pop(c), folder, c)
+    for c in ("conf", "vpn"):
+        np.save(folder / f"{c}.npy", np.ascontiguousarray(cols.pop(c)))
+    del cols
+    _trim()
+    locs = B.read_locations(data_dir)
+    for c, src in (("city", "city"), ("loc_cc", "country")):
+        Strings.save(B.obj_array(locs[src]), folder, c)
+        _trim()
+    for c in ("lat", "lon"):
+        np.save(folder / f"{c}.npy", locs[c].to_numpy(dtype=np.float64))
+    del locs
+    _trim()
+    countries = B.read_values(data_dir, "countries", "country")
     meta = {
         "format": FORMAT,
-        "version_id": enricher.version,
-        "countries": [None if v is None else str(v) for v in b.countries],
-        "tag_sets": [str(v) for v in b.tag_sets],
-        "version": b.version,
-        "path": str(b.path),
+        "version_id": B.version_id(version),
+        "countries": [None if v is None else str(v) for v in countries],
+        "tag_sets": [str(v) for v in B.read_values(data_dir, "tag_sets", "tags")],
+        "version": version,
+        "path": str(data_dir),
     }
     (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
@@ -191,14 +227,11 @@ def compact_enricher(data_dir: Path, cache_dir: Path) -> CompactEnricher:
     """
     folder = cache_dir / f"bundle-{_cache_key(data_dir)}"
     if not (folder / "meta.json").is_file():
-        from attrib.enrich._bundle import load_bundle
-
         logger.info("compiling the bundled data for quick lookups into %s", folder)
-        full = _Full(load_bundle(data_dir))
         cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=cache_dir))
         try:
-            _write(full, tmp)
+            _write_staged(data_dir, tmp)
             try:
                 tmp.rename(folder)
             except OSError:  # another process finished first: use its copy
@@ -207,6 +240,72 @@ def compact_enricher(data_dir: Path, cache_dir: Path) -> CompactEnricher:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     return CompactEnricher(folder)
+
+
+def ensure_compact(data_dir: Path | None = None, cache_dir: Path | None = None) -> bool:
+    """Compile the compact bundle now if it is missing; True if it had to be compiled.
+
+    A batch run calls this before it imports its heavy parts, so compiling on a fresh
+    machine (one table at a time, ~200 MB transient) never adds to what the run holds.
+
+    Parameters
+    ----------
+    data_dir, cache_dir
+        As for :func:`compact_enricher` (default: the bundled data, the user's cache folder).
+
+    Returns
+    -------
+    bool
+        Whether the cache was compiled by this call.
+    """
+    from attrib._paths import default_data_dir, user_cache_dir
+
+    data_dir = data_dir or default_data_dir()
+    cache_dir = cache_dir or user_cache_dir()
+    try:
+        folder = cache_dir / f"bundle-{_cache_key(data_dir)}"
+        if (folder / "meta.json").is_file():
+            return False
+        compact_enricher(data_dir, cache_dir)
+        _trim()
+    except OSError as exc:  # unwritable cache or no bundle: the run's own loader says why
+        logger.debug("compact bundle not compiled: %s", exc)
+        return False
+    return True
+
+
+def release_pages(enricher: Any) -> int:
+    """Drop the mapped bundle pages a batch lookup touched from this process's memory.
+
+    A lookup of a few thousand addresses touches most pages of the range indexes (~70 MB,
+    counted in the process's resident set); once the batch is answered they are not needed,
+    and a later lookup maps them again from the page cache. Returns the number of mappings
+    released (0 for a fully loaded Enricher, whose arrays are ordinary memory).
+    """
+    import mmap
+
+    advice = getattr(mmap, "MADV_DONTNEED", None)
+    if advice is None:  # not on this platform: the pages stay, as before
+        return 0
+    arrays: list[Any] = []
+    b = getattr(enricher, "bundle", None)
+    for name in _INDEXES:
+        idx = getattr(b, name, None)
+        arrays += [getattr(idx, p, None) for p in _PARTS]
+    arrays.append(getattr(enricher, "_asn_keys", None))
+    for v in (getattr(enricher, "_col", None) or {}).values():
+        arrays += [v, getattr(v, "_blob", None), getattr(v, "_off", None),
+                   getattr(v, "_present", None)]  # fmt: skip
+    done = 0
+    for a in arrays:
+        m = getattr(a, "_mmap", None)
+        if isinstance(a, np.memmap) and isinstance(m, mmap.mmap) and not m.closed:
+            try:
+                m.madvise(advice)
+                done += 1
+            except (OSError, ValueError):  # refused: the pages stay, as before
+                pass
+    return done
 
 
 def quick_lookup(

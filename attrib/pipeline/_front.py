@@ -115,9 +115,11 @@ def _enrich(enricher: Any, src: pd.Series, show: bool | None) -> pd.DataFrame:
         enricher.lookup(b)
         for b in _progress(batches, "enrichment", total=len(batches), unit="batch", enabled=show)
     ]
-    if not parts:
-        return enricher.lookup(ips)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True) if parts else enricher.lookup(ips)
+    from attrib.enrich.compact import release_pages
+
+    release_pages(enricher)  # the mapped pages this batch touched are not needed any more
+    return out
 
 
 def _n_slices(events: pd.DataFrame) -> int:
