@@ -13,9 +13,11 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from attrib.pipeline._progress import StageProgress
 
 __all__ = ["RunStats", "release_memory", "rss_mb"]
 
@@ -98,20 +100,36 @@ class RunStats:
 
     stages: list[dict[str, Any]] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
+    #: the terminal's progress line (None: none shown)
+    progress: StageProgress | None = None
 
     @contextlib.contextmanager
-    def stage(self, name: str) -> Iterator[dict[str, Any]]:
-        """Time a stage and sample its peak RSS; yields a dict for extra figures (rows...)."""
+    def stage(
+        self, name: str, done: Callable[[], float | None] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Time a stage and sample its peak RSS; yields a dict for extra figures (rows...).
+
+        ``done()`` gives the fraction of the stage done, for the progress line's ETA. The
+        record gets ``rows_per_s`` when the stage set ``rows``.
+        """
         rec: dict[str, Any] = {"stage": name}
         sampler = _Sampler() if rss_mb() is not None else None
         if sampler is not None:
             sampler.start()
+        if self.progress is not None:
+            self.progress.start(name, done)
         t0 = time.perf_counter()
         logger.info("stage %s: started", name)
         try:
             yield rec
         finally:
-            rec["seconds"] = round(time.perf_counter() - t0, 3)
+            dt = time.perf_counter() - t0
+            rec["seconds"] = round(dt, 3)
+            rows = rec.get("rows_in", rec.get("rows"))  # rows_in: a stage that reduces
+            if isinstance(rows, int):
+                rec["rows_per_s"] = round(rows / dt) if dt > 0 else None
+            if self.progress is not None:
+                self.progress.finish(rec.get("rows"))
             release_memory()
             rec["peak_rss_mb"] = round(sampler.stop() if sampler else _maxrss_mb(), 1)
             self.stages.append(rec)
