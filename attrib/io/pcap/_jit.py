@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 notice = logging.getLogger("attrib.notice")
 
 #: captures smaller than this (bytes on disk) are read without numba in ``auto`` mode
-SMALL_CAPTURE_BYTES = 32 << 20
+SMALL_CAPTURE_BYTES = 48 << 20
 _WALK = "attrib.io.pcap._walk"
 _state: dict[str, Any] = {}
 
