@@ -245,8 +245,10 @@ def compact_enricher(data_dir: Path, cache_dir: Path) -> CompactEnricher:
 def ensure_compact(data_dir: Path | None = None, cache_dir: Path | None = None) -> bool:
     """Compile the compact bundle now if it is missing; True if it had to be compiled.
 
-    A batch run calls this before it imports its heavy parts, so compiling on a fresh
-    machine (one table at a time, ~200 MB transient) never adds to what the run holds.
+    A batch run calls this before it imports its heavy parts. The compile (one table at a
+    time, ~370 MB at peak with pandas and pyarrow loaded) runs in a child process, so what it
+    allocated is gone when the run starts: the first run on a fresh machine is as light as the
+    next. If the child fails, the compile is retried here (and raises the one-line error).
 
     Parameters
     ----------
@@ -266,8 +268,18 @@ def ensure_compact(data_dir: Path | None = None, cache_dir: Path | None = None) 
         folder = cache_dir / f"bundle-{_cache_key(data_dir)}"
         if (folder / "meta.json").is_file():
             return False
-        compact_enricher(data_dir, cache_dir)
-        _trim()
+        import subprocess
+        import sys
+
+        code = (
+            "import sys; from pathlib import Path; from attrib.enrich.compact import "
+            "compact_enricher; compact_enricher(Path(sys.argv[1]), Path(sys.argv[2]))"
+        )
+        argv = [sys.executable, "-c", code, str(data_dir), str(cache_dir)]
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        if done.returncode != 0 or not (folder / "meta.json").is_file():
+            compact_enricher(data_dir, cache_dir)
+            _trim()
     except OSError as exc:  # unwritable cache or no bundle: the run's own loader says why
         logger.debug("compact bundle not compiled: %s", exc)
         return False

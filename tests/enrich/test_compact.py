@@ -87,3 +87,13 @@ def test_staged_compile_holds_the_full_loads_arrays(cache: Path, full: Enricher)
             assert np.array_equal(np.asarray(got), want), col
     assert list(c.bundle.countries) == list(full.bundle.countries)
     assert list(c.bundle.tag_sets) == [str(v) for v in full.bundle.tag_sets]
+
+
+def test_ensure_compact_compiles_once_in_a_child(tmp_path: Path) -> None:
+    from attrib.enrich.compact import ensure_compact
+
+    assert ensure_compact(cache_dir=tmp_path) is True  # compiled (in a child process)
+    assert len(list(tmp_path.glob("bundle-*/meta.json"))) == 1
+    assert ensure_compact(cache_dir=tmp_path) is False  # already there: nothing to do
+    c = compact_enricher(default_data_dir(), tmp_path)
+    assert lookup_one(c, "8.8.8.8")["asn"] == 15169
