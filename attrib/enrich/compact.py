@@ -161,6 +161,89 @@ def _trim() -> None:
             pass
 
 
+def _write_index(data_dir: Path, name: str, folder: Path) -> None:
+    """One range index's four ``.npy`` files, written row group by row group.
+
+    The files are what ``np.save`` writes of :func:`attrib.enrich._bundle.read_index`'s arrays
+    (same header, same bytes), without holding them: the city index is ~120 MB.
+    """
+    from attrib.enrich import _bundle as B
+    from attrib.enrich._index import RangeIndex
+    from attrib.errors import DataError
+
+    f4 = B._parquet(data_dir, f"{name}_v4")
+    n4 = f4.metadata.num_rows
+    unsorted = DataError(
+        f"{data_dir / 'enrich' / name}_v4.parquet: segment starts not sorted from 0"
+    )
+    last = -1
+    with (
+        _Npy(folder / f"{name}.v4_starts.npy", np.uint32, n4) as st,
+        _Npy(folder / f"{name}.v4_values.npy", np.int32, n4) as va,
+    ):
+        for g in range(f4.metadata.num_row_groups):
+            t = f4.read_row_group(g, columns=["start", "value"], use_threads=False)
+            starts = t.column("start").to_numpy().astype(np.uint32, copy=False)
+            if not _continues(starts.astype(np.int64), last):
+                raise unsorted
+            last = int(starts[-1]) if len(starts) else last
+            st.write(starts)
+            va.write(t.column("value").to_numpy().astype(np.int32, copy=False))
+    if last < 0:
+        raise unsorted
+    if name == "city" and not (data_dir / "enrich" / f"{name}_v6.parquet").exists():
+        empty = RangeIndex.empty()
+        np.save(folder / f"{name}.v6_starts.npy", np.ascontiguousarray(empty.v6_starts))
+        np.save(folder / f"{name}.v6_values.npy", np.ascontiguousarray(empty.v6_values))
+        return
+    f6 = B._parquet(data_dir, f"{name}_v6")
+    n6 = f6.metadata.num_rows
+    with (
+        _Npy(folder / f"{name}.v6_starts.npy", np.dtype("S16"), n6) as st,
+        _Npy(folder / f"{name}.v6_values.npy", np.int32, n6) as va,
+    ):
+        for g in range(f6.metadata.num_row_groups):
+            t = f6.read_row_group(g, columns=["hi", "lo", "value"], use_threads=False)
+            keys = np.empty((t.num_rows, 2), dtype=">u8")
+            keys[:, 0] = t.column("hi").to_numpy()
+            keys[:, 1] = t.column("lo").to_numpy()
+            st.write(keys.view("S16").ravel())
+            va.write(t.column("value").to_numpy().astype(np.int32, copy=False))
+
+
+def _continues(starts: np.ndarray, last: int) -> bool:
+    """Whether a row group's starts rise strictly and carry on from ``last`` (-1: from 0)."""
+    if len(starts) == 0:
+        return last >= 0
+    first_ok = starts[0] == 0 if last < 0 else starts[0] > last
+    return bool(first_ok) and not np.any(np.diff(starts) <= 0)
+
+
+class _Npy:
+    """A 1-D ``.npy`` file written in pieces (the header ``np.save`` would write, then data)."""
+
+    def __init__(self, path: Path, dtype: Any, n: int) -> None:
+        self.path, self.dtype, self.n, self.got = path, np.dtype(dtype), n, 0
+
+    def __enter__(self) -> _Npy:
+        self.fh = open(self.path, "wb")  # noqa: SIM115 - closed in __exit__
+        header = {"descr": np.lib.format.dtype_to_descr(self.dtype), "fortran_order": False,
+                  "shape": (self.n,)}  # fmt: skip
+        np.lib.format.write_array_header_1_0(self.fh, header)
+        return self
+
+    def write(self, a: np.ndarray) -> None:
+        self.fh.write(np.ascontiguousarray(a, dtype=self.dtype).tobytes())
+        self.got += len(a)
+
+    def __exit__(self, *exc: object) -> None:
+        self.fh.close()
+        if exc[0] is None and self.got != self.n:
+            from attrib.errors import DataError
+
+            raise DataError(f"{self.path.name}: {self.got} of {self.n} rows written")
+
+
 def _write_staged(data_dir: Path, folder: Path) -> None:
     """The compact form, written one table at a time (~250 MB less at peak).
 
@@ -171,10 +254,7 @@ def _write_staged(data_dir: Path, folder: Path) -> None:
 
     version = B.read_version(data_dir)
     for name in _INDEXES:
-        idx = B.read_index(data_dir, name)
-        for p in _PARTS:
-            np.save(folder / f"{name}.{p}.npy", np.ascontiguousarray(getattr(idx, p)))
-        del idx
+        _write_index(data_dir, name, folder)
         _trim()
     keys, cols = B.asn_columns(B.read_asn_info(data_dir))
     np.save(folder / "asn_keys.npy", np.ascontiguousarray(keys))
