@@ -47,14 +47,14 @@ def read_cmd(
         raise OutputError(f"{out}: --out must end in .parquet or .csv")
     report = ReadReport()
     options = {"flow_mapping": flow_mapping} if flow_mapping else {}
-    line = for_run(progress)  # elapsed time and share of the input bytes done
-    if line is not None:
-        line.start("read", byte_fraction(report, inputs))
+    bar = for_run(progress)  # elapsed time and share of the input bytes done
+    if bar is not None:
+        bar.start("read", byte_fraction(report, inputs))
     try:
         df = read(list(inputs), fmt, max_bad_rows=max_bad_rows, report=report, options=options)
     finally:
-        if line is not None:
-            line.finish(report.rows)
+        if bar is not None:
+            bar.finish(report.rows)
     if out:
         write_table(df, out)
     if as_json:
