@@ -112,3 +112,12 @@ def _fast_init(init):  # type: ignore[no-untyped-def]
         self.interval = 0.05
 
     return fast
+
+
+def test_on_by_default_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(prog.sys.stderr, "isatty", lambda: True)
+    assert isinstance(prog.for_run(None), StageProgress)
+    assert prog.for_run(False) is None
+    monkeypatch.setattr(prog.sys.stderr, "isatty", lambda: False)
+    assert prog.for_run(None) is None
+    assert isinstance(prog.for_run(True), StageProgress)  # --progress on a pipe
