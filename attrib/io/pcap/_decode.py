@@ -14,12 +14,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from attrib.io.pcap._container import PacketBatch
+from attrib.io.pcap._jit import kernels
 from attrib.io.pcap._tunnel import LINK_MPLS, UDP_TUNNELS, G, gre, isin, udp_tunnels
-
-try:  # compiled decoder of the common packets (numba, part of the pcap extra)
-    from attrib.io.pcap._walk import decode_simple as _decode_simple
-except ImportError:  # pragma: no cover
-    _decode_simple = None  # type: ignore[assignment]
 
 __all__ = [
     "FAST_FIELDS",
@@ -207,7 +203,7 @@ def decode(batch: PacketBatch, depth: int = 0, compiled: bool = True) -> Decoded
         Header fields in packet order; ``ok`` marks packets with a usable IP and transport
         header.
     """
-    if compiled and depth == 0 and _decode_simple is not None and len(batch):
+    if compiled and depth == 0 and len(batch) and kernels() is not None:
         return _decode_fast(batch)
     return _decode_general(batch, depth)
 
@@ -229,8 +225,9 @@ def _decode_fast(batch: PacketBatch) -> Decoded:
     fwd = np.empty(n, dtype=bool)
     end = batch.offs + batch.caplen
     a = np.frombuffer(batch.buf, dtype=np.uint8)
-    slow = _decode_simple(a, batch.offs, end, batch.link, ICMP4, ICMP6, TUNNEL_PORTS, out, key,
-                          fwd)  # fmt: skip
+    slow = kernels().decode_simple(  # type: ignore[union-attr]
+        a, batch.offs, end, batch.link, ICMP4, ICMP6, TUNNEL_PORTS, out, key, fwd
+    )
     rec = batch.rec if batch.rec is not None else np.arange(n, dtype=np.int64) + batch.first_record
     cols: dict[str, np.ndarray] = dict(zip(FAST_FIELDS, out.T, strict=True))
     d = Decoded(
