@@ -186,9 +186,11 @@ def _table(rows: list[tuple[int, list, list]]) -> None:
             continue
         aw, ac = _med([r["attrib"][0] for r in ref]), _med([r["attrib"][1] for r in ref])
         dw, dc = _med([r["duckdb"][0] for r in ref]), _med([r["duckdb"][1] for r in ref])
-        print(f"{days:>3} days read+aggregate conn.log: attrib/duckdb {aw / dw:.2f}x wall, "
-              f"{ac / dc:.2f}x CPU (attrib {ac:.1f} s CPU, duckdb {dc:.1f} s CPU; peak "
-              f"{max(r['attrib'][2] for r in ref):.0f} / {max(r['duckdb'][2] for r in ref):.0f} MB)")
+        print(
+            f"{days:>3} days read+aggregate conn.log: attrib/duckdb {aw / dw:.2f}x wall, "
+            f"{ac / dc:.2f}x CPU (attrib {ac:.1f} s CPU, duckdb {dc:.1f} s CPU; peak "
+            f"{max(r['attrib'][2] for r in ref):.0f} / {max(r['duckdb'][2] for r in ref):.0f} MB)"
+        )
 
 
 if __name__ == "__main__":
