@@ -445,6 +445,7 @@ def stream_join(
     held = [_lean(c) for c in app]
     rows = pd.concat(held, ignore_index=True) if held else pd.DataFrame({"uid": []})
     held.clear()
+    rows = _compact(rows)
     index = HeldAppRows(rows, [c for c in JOIN_COLUMNS if c in rows.columns]) if len(rows) else None
     del rows
     logger.info("%d Zeek application rows held for the join", len(index.rows) if index else 0)
@@ -459,6 +460,15 @@ def stream_join(
     rest = index.rest() if index is not None else None
     if rest is not None and len(rest):
         yield conform_events(rest)
+
+
+def _compact(rows: pd.DataFrame) -> pd.DataFrame:
+    """Held rows with their repetitive text columns dictionary-encoded (~90 bytes a row less)."""
+    cols = [c for c in ("event_type", *JOIN_COLUMNS) if c in rows.columns]
+    for c in cols:
+        if rows[c].dtype != "category":
+            rows[c] = rows[c].astype("category")
+    return rows
 
 
 def _zeek_conn(df: pd.DataFrame) -> np.ndarray:
