@@ -325,3 +325,42 @@ class DirectedAccumulator:
     def chosen(self) -> tuple[Any, Any]:
         """The accumulator and the recorder of :attr:`direction`."""
         return self.views[self.direction]
+
+    def reclassified(self, context: OrgContext, counts: DirectionCounts) -> int | None:
+        """How many addresses seen would change class under ``context`` (None: unknown).
+
+        What the accumulation did depends on the context only through which source addresses
+        are origins and, for a turned-around view, which side every address sits on.
+
+        Parameters
+        ----------
+        context
+            Another context (e.g. completed by inference after the pass).
+        counts
+            The direction evidence as ``context`` sees it (decides the view used).
+
+        Returns
+        -------
+        int or None
+            0 when the pass under ``context`` would have been the same.
+        """
+        way = self.requested or infer_direction(counts)
+        if way not in self.views:
+            return None
+        acc = self.views[way][0]
+        changed = sum(origin_eligible(v, context) != e
+                      for v, e in zip(acc._ip.values, acc._eligible, strict=True))  # fmt: skip
+        if way != "inbound":  # the turned-around rows depend on every address's side
+            if len(self._sides._cache) >= 1 << 20:
+                return None
+            again = _Sides(context)
+            changed += sum(again._one(ip) != got for ip, got in self._sides._cache.items())
+        return changed
+
+    def adopt(self, context: OrgContext, counts: DirectionCounts) -> None:
+        """Use ``context`` from here on (after :meth:`reclassified` returned 0)."""
+        self.context = context
+        self.counts = counts
+        self._sides = counts._sides if counts._sides is not None else _Sides(context)
+        for acc, _ in self.views.values():
+            acc.context = context

@@ -233,9 +233,9 @@ def streamed_front(
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
     from attrib.pipeline._stream import (
+        InferenceTally,
         StreamResult,
         chain_edges,
-        inference_events,
         stream_origins,
     )
 
@@ -247,18 +247,30 @@ def streamed_front(
     paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     enricher = default_enricher(opts.geoip_dir)
     ctx = opts.context
-    if _needs_inference(ctx):
+    tally = InferenceTally() if _needs_inference(ctx) else None
+
+    def directed_by(c: OrgContext) -> DirectedAccumulator:
+        return DirectedAccumulator(c, opts.direction, lambda: OriginAccumulator(c), StreamResult)
+
+    directed = directed_by(ctx)
+    with stats.stage("read", done=byte_fraction(report, paths)) as rec:
+        rec["includes"] = "Zeek join, feature accumulation" + (
+            " and context inference tally" if tally is not None else "")  # fmt: skip
+        res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw, tally)
+        rec["rows"] = res.events
+    if tally is not None:  # inferred from the same pass; read again only if it must
         with stats.stage("context") as rec:
-            sample = inference_events(paths, win, show, opts.read_kw)
+            sample = tally.sample()
             ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
-    directed = DirectedAccumulator(ctx, opts.direction, lambda: OriginAccumulator(ctx),
-                                   StreamResult)  # fmt: skip
-    with stats.stage("read", done=byte_fraction(report, paths)) as rec:
-        rec["includes"] = "Zeek join and feature accumulation"
-        res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw)
-        rec["rows"] = res.events
+            rec["single_pass"] = ctx is opts.context or tally.adopt(directed, ctx)
+            del tally
+        if not rec["single_pass"]:
+            with stats.stage("read (inferred context)") as rec:
+                directed = directed_by(ctx)
+                res = stream_origins(paths, ReadReport(), ctx, win, show, directed, opts.read_kw)
+                rec["rows"] = res.events
     acc, seen = directed.chosen()  # the chosen direction's accumulator and what it saw
     with stats.stage("enrich") as rec:
         enrichment = _enrich(enricher, pd.Series(sorted(seen.src_ips), dtype="string"), show)
