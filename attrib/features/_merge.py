@@ -63,7 +63,7 @@ def _recode(df: pd.DataFrame, cols: dict[str, np.ndarray]) -> pd.DataFrame:
     out = df.copy()
     for col, lut in cols.items():
         codes = df[col].to_numpy(dtype=np.int64)
-        out[col] = lut[codes].astype(df[col].dtype)
+        out[col] = pd.Series(lut[codes], index=df.index, dtype=df[col].dtype)
     return out
 
 
@@ -93,7 +93,8 @@ def merge_origin(a: OriginAccumulator, b: OriginAccumulator) -> OriginAccumulato
             cols = {c: luts[v] for c, v in CODED[name].items() if v != "trait:k"}
             df = _recode(part, cols)
             if name == "trait":
-                df["value"] = _recode_traits(part, trait_luts).astype(part["value"].dtype)
+                values = _recode_traits(part, trait_luts)
+                df["value"] = pd.Series(values, index=part.index, dtype=part["value"].dtype)
             a._t[name].add(df)
     _merge_hours(a, b, luts["ip"])
     a._has_identity |= b._has_identity
