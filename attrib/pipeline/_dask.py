@@ -68,6 +68,8 @@ logger = logging.getLogger(__name__)
 PathLike = str | os.PathLike[str]
 DASK_INSTALL_HINT = "the dask engine needs dask.distributed: pip install 'attrib[dask]'"
 Window = Callable[[pd.DataFrame], pd.DataFrame]
+#: Seconds to wait for a ``--scheduler`` before giving up.
+CONNECT_TIMEOUT_S = 20
 
 
 class Seen(StreamResult):
@@ -268,7 +270,7 @@ def dask_client(scheduler: str | None, workers: int | None, n_parts: int) -> Ite
         raise ConfigError(DASK_INSTALL_HINT) from None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
         with client:
