@@ -61,6 +61,10 @@ class _Sides:
         self.context = context
         self._cache: dict[str, tuple[bool, bool]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the cache: a worker's state travels, the cache is rebuilt where used."""
+        return {"context": self.context, "_cache": {}}
+
     def _one(self, ip: str) -> tuple[bool, bool]:
         got = self._cache.get(ip)
         if got is None:
