@@ -277,8 +277,10 @@ def dask_client(scheduler: str | None, workers: int | None, n_parts: int) -> Ite
             yield client
         return
     n = workers or max(1, min(os.cpu_count() or 1, n_parts))
+    # ":0": its HTTP server (metrics; the dashboard when bokeh is installed) on a free port,
+    # not on 8787, which another cluster or service may hold
     kw = {"n_workers": n, "threads_per_worker": 1, "processes": True, "memory_limit": 0,
-          "dashboard_address": None, "silence_logs": logging.ERROR}  # fmt: skip
+          "dashboard_address": ":0", "silence_logs": logging.ERROR}  # fmt: skip
     with _quiet("distributed"), LocalCluster(**kw) as cluster, Client(cluster) as client:
         yield client
 

@@ -28,7 +28,7 @@ RTOL = 1e-9
 def scheduler():
     """Two worker processes on this machine, one thread each (never a mock)."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster:  # fmt: skip
+                                  dashboard_address=":0") as cluster:  # fmt: skip
         yield cluster.scheduler_address
 
 
@@ -99,6 +99,21 @@ def test_partitions_keep_the_zeek_join_together_and_split_the_rest(tmp_path):
         ["flows/s0.json.gz"],
         ["flows/s1.json.gz"],
     ]
+
+
+def test_a_parquet_dataset_partitioned_by_day(tmp_path, scheduler):
+    ev = attrib.read([DEMO / "zeek", DEMO / "entra"])
+    day = ev["ts"].dt.strftime("%Y-%m-%d")
+    for d, rows in ev.groupby(day):
+        (tmp_path / f"day={d}").mkdir()
+        rows.to_parquet(tmp_path / f"day={d}" / "part-0.parquet", index=False)
+    kw = {"context": DEMO / "org.toml", "progress": False}
+    stream = attrib.analyze(tmp_path, engine="stream", **kw)
+    dask = attrib.analyze(tmp_path, engine="dask", scheduler=scheduler, **kw)
+    read = next(s for s in dask.meta["stages"] if s["stage"] == "read")
+    assert read["partitions"] == day.nunique() > 1
+    assert stream.meta["counts"]["events"] == len(ev)
+    _same(dask, stream)
 
 
 def test_worker_errors_are_one_line_and_unreadable_files_counted(tmp_path, scheduler):
