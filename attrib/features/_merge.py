@@ -59,17 +59,18 @@ def _lut(into: Vocab, other: Vocab) -> np.ndarray:
     return into.encode(pd.Series(other.values, dtype=object))
 
 
-def _recode(df: pd.DataFrame, cols: dict[str, np.ndarray]) -> pd.DataFrame:
-    out = df.copy()
+def _recode(part: pd.DataFrame, cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A copy of a partial table with its coded columns mapped through ``cols``' tables."""
+    out = part.copy()
     for col, lut in cols.items():
-        codes = df[col].to_numpy(dtype=np.int64)
-        out[col] = pd.Series(lut[codes], index=df.index, dtype=df[col].dtype)
+        codes = part[col].to_numpy(dtype=np.int64)
+        out[col] = pd.Series(lut[codes], index=part.index, dtype=part[col].dtype)
     return out
 
 
-def _recode_traits(df: pd.DataFrame, luts: list[np.ndarray]) -> np.ndarray:
-    value = df["value"].to_numpy(dtype=np.int64)
-    trait = df["trait"].to_numpy(dtype=np.int64)
+def _recode_traits(tr: pd.DataFrame, luts: list[np.ndarray]) -> np.ndarray:
+    value = tr["value"].to_numpy(dtype=np.int64)
+    trait = tr["trait"].to_numpy(dtype=np.int64)
     out = value.copy()
     for k, lut in enumerate(luts):
         m = trait == k
@@ -91,11 +92,11 @@ def merge_origin(a: OriginAccumulator, b: OriginAccumulator) -> OriginAccumulato
     for name, tab in b._t.items():
         for part in tab.parts:
             cols = {c: luts[v] for c, v in CODED[name].items() if v != "trait:k"}
-            df = _recode(part, cols)
+            tr = _recode(part, cols)
             if name == "trait":
                 values = _recode_traits(part, trait_luts)
-                df["value"] = pd.Series(values, index=part.index, dtype=part["value"].dtype)
-            a._t[name].add(df)
+                tr["value"] = pd.Series(values, index=part.index, dtype=part["value"].dtype)
+            a._t[name].add(tr)
     _merge_hours(a, b, luts["ip"])
     a._has_identity |= b._has_identity
     a._has_conn |= b._has_conn
