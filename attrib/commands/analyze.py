@@ -49,6 +49,8 @@ __all__ = ["analyze_cmd"]
                    "(default: the CPUs).")  # fmt: skip
 @click.option("--top", default=10, show_default=True, help="Origins in the printed summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json instead of the summary.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress line per stage on stderr (default: on a terminal).")  # fmt: skip
 def analyze_cmd(
     inputs: tuple[str, ...],
     out: str | None,
@@ -67,6 +69,7 @@ def analyze_cmd(
     workers: int | None,
     top: int,
     as_json: bool,
+    progress: bool | None,
 ) -> None:
     """Analyse INPUTS (files, folders, globs; any supported format) and rank the origins.
 
@@ -74,13 +77,16 @@ def analyze_cmd(
     (STIX 2.1), report.html and run.json into the folder, atomically. Inputs may also be
     what `attrib read --out` wrote (events .parquet or .csv).
     """
+    from attrib.enrich.compact import ensure_compact
+
+    ensure_compact()  # a first run on this machine compiles it here, before the heavy imports
     from attrib.pipeline import analyze
 
     result = analyze(
         list(inputs), out=out, context=config, model=model, store=store, since=since,
         until=until, geoip_dir=geoip_dir, threshold=threshold, keep_events=False, format=fmt,
-        flow_mapping=flow_mapping, direction=direction, engine=engine, scheduler=scheduler,
-        workers=workers,
+        flow_mapping=flow_mapping, direction=direction, progress=progress, engine=engine,
+        scheduler=scheduler, workers=workers,
     )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.meta, indent=2, default=str))

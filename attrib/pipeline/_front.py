@@ -28,6 +28,7 @@ from attrib.features.direction import (
     orient,
 )
 from attrib.io import ReadReport, iter_read, join_events
+from attrib.pipeline._progress import byte_fraction
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
 from attrib.pipeline.options import RunOptions
@@ -115,9 +116,11 @@ def _enrich(enricher: Any, src: pd.Series, show: bool | None) -> pd.DataFrame:
         enricher.lookup(b)
         for b in _progress(batches, "enrichment", total=len(batches), unit="batch", enabled=show)
     ]
-    if not parts:
-        return enricher.lookup(ips)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True) if parts else enricher.lookup(ips)
+    from attrib.enrich.compact import release_pages
+
+    release_pages(enricher)  # the mapped pages this batch touched are not needed any more
+    return out
 
 
 def _n_slices(events: pd.DataFrame) -> int:
@@ -147,6 +150,10 @@ def _days(events: pd.DataFrame, ips: pd.Series) -> pd.DataFrame:
     return g.rename("events").rename_axis(["ip", "day"]).reset_index()
 
 
+def _paths(inputs: PathLike | Iterable[PathLike]) -> list[PathLike]:
+    return [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+
+
 def _needs_inference(ctx: OrgContext) -> bool:
     return not (ctx.home_countries and ctx.services and ctx.offices and ctx.accounts is not None)
 
@@ -165,7 +172,10 @@ def materialised_front(
 
     show = opts.show
 
-    with stats.stage("read") as rec:
+    if not isinstance(inputs, pd.DataFrame):
+        inputs = _paths(inputs)  # a generator is read once, below
+    paths = [] if isinstance(inputs, pd.DataFrame) else inputs
+    with stats.stage("read", done=byte_fraction(report, paths)) as rec:
         events = _read(inputs, report, opts.window[0], opts.window[1], show, opts.read_kw)
         rec["rows"] = len(events)
     with stats.stage("enrich") as rec:
@@ -245,7 +255,7 @@ def streamed_front(
             del sample
     directed = DirectedAccumulator(ctx, opts.direction, lambda: OriginAccumulator(ctx),
                                    StreamResult)  # fmt: skip
-    with stats.stage("read") as rec:
+    with stats.stage("read", done=byte_fraction(report, paths)) as rec:
         rec["includes"] = "Zeek join and feature accumulation"
         res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw)
         rec["rows"] = res.events

@@ -30,6 +30,7 @@ from attrib.errors import ConfigError, InputError
 from attrib.features.direction import DIRECTIONS
 from attrib.io import ReadReport
 from attrib.pipeline._front import _step, materialised_front, streamed_front
+from attrib.pipeline._progress import for_run
 from attrib.pipeline._runstats import RunStats
 from attrib.pipeline.options import RunOptions
 
@@ -259,7 +260,7 @@ def _run(
     from attrib.features.token_evidence import apply_token_evidence
     from attrib.score import load_model
 
-    stats = RunStats()
+    stats = RunStats(progress=for_run(opts.show))
     report = ReadReport()
     show, window, model = opts.show, opts.window, opts.model
     fronts = {"memory": materialised_front, "stream": streamed_front}
@@ -274,6 +275,7 @@ def _run(
         raise InputError(f"no readable input: {len(report.failed)} file(s) skipped ({why})")
     origins = f.origins
     with stats.stage("cluster") as rec, _step("clustering", show):
+        rec["rows_in"] = len(origins)
         clusterer = OriginClusterer().fit(origins)
         origins = origins.assign(cluster=clusterer.cluster_ids_.to_numpy())
         clusters = clusterer.clusters_
