@@ -61,6 +61,10 @@ class _Sides:
         self.context = context
         self._cache: dict[str, tuple[bool, bool]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the cache: a worker's state travels, the cache is rebuilt where used."""
+        return {"context": self.context, "_cache": {}}
+
     def _one(self, ip: str) -> tuple[bool, bool]:
         got = self._cache.get(ip)
         if got is None:
@@ -170,6 +174,12 @@ class DirectionCounts:
         self.outbound += int((conn & src_in & dst_peer).sum())
         self.internal_only += int((conn & src_in & dst_in).sum())
 
+    def merge(self, other: DirectionCounts) -> DirectionCounts:
+        """Add another part's counts to these (in place); return ``self``."""
+        for name in ("events", "no_ts", "identity", "inbound", "outbound", "internal_only"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
     def as_dict(self) -> dict[str, int]:
         """Plain counts for ``run.json``."""
         return {"events": self.events, "without_timestamp": self.no_ts,
@@ -250,6 +260,13 @@ class PeerHosts:
             if len(self._pairs) > 64:
                 self._pairs = [pd.concat(self._pairs, ignore_index=True).drop_duplicates()]
 
+    def merge(self, other: PeerHosts) -> PeerHosts:
+        """Add another part's pairs to these (in place); return ``self``."""
+        self._pairs.extend(other._pairs)
+        if len(self._pairs) > 64:
+            self._pairs = [pd.concat(self._pairs, ignore_index=True).drop_duplicates()]
+        return self
+
     def table(self) -> pd.DataFrame:
         """One row per peer: ``ip``, ``internal_hosts``, ``n_internal_hosts``.
 
@@ -315,6 +332,21 @@ class DirectedAccumulator:
             if d != "inbound":
                 turned = view if d == "outbound" else view.iloc[len(chunk) :]
                 self.peers.add(turned)
+        return self
+
+    def merge(self, other: DirectedAccumulator) -> DirectedAccumulator:
+        """Fold the state another part built (same context and direction) into this one.
+
+        Every view's accumulator and recorder must have a ``merge(other)`` method.
+        """
+        if self.views.keys() != other.views.keys():
+            raise ValueError("cannot merge accumulators of different directions")
+        for d, (acc, note) in self.views.items():
+            o_acc, o_note = other.views[d]
+            acc.merge(o_acc)
+            note.merge(o_note)
+        self.counts.merge(other.counts)
+        self.peers.merge(other.peers)
         return self
 
     @property
