@@ -139,8 +139,18 @@ class CompactEnricher:
 
 
 def _cache_key(data_dir: Path) -> str:
-    version = (data_dir / "VERSION.json").read_bytes()
-    return hashlib.sha256(version + f"format={FORMAT}".encode()).hexdigest()[:16]
+    """The compiled copy's name: the bundle's version, the format, and each table's size/mtime.
+
+    ``VERSION.json`` alone is not enough: a bundle re-derived in place (``scripts/build_data.py``)
+    or two checkouts of different bundles sharing one cache folder would otherwise reuse a copy
+    compiled from other tables. A stat per table costs microseconds.
+    """
+    h = hashlib.sha256((data_dir / "VERSION.json").read_bytes() + f"format={FORMAT}".encode())
+    enrich = data_dir / "enrich"
+    for f in sorted(enrich.glob("*.parquet")) if enrich.is_dir() else ():
+        st = f.stat()
+        h.update(f"\0{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
 
 
 def _trim() -> None:

@@ -97,3 +97,24 @@ def test_ensure_compact_compiles_once_in_a_child(tmp_path: Path) -> None:
     assert ensure_compact(cache_dir=tmp_path) is False  # already there: nothing to do
     c = compact_enricher(default_data_dir(), tmp_path)
     assert lookup_one(c, "8.8.8.8")["asn"] == 15169
+
+
+def test_cache_key_follows_the_tables_not_only_version_json(tmp_path: Path) -> None:
+    """A bundle re-derived in place (same VERSION.json) must not reuse the old compiled copy."""
+    import os
+    import shutil
+
+    from attrib.enrich.compact import _cache_key
+
+    data = tmp_path / "data"
+    (data / "enrich").mkdir(parents=True)
+    shutil.copy(default_data_dir() / "VERSION.json", data / "VERSION.json")
+    table = data / "enrich" / "asn_features.parquet"
+    table.write_bytes(b"x" * 10)
+    k1 = _cache_key(data)
+    assert _cache_key(data) == k1  # stable
+    table.write_bytes(b"y" * 11)
+    k2 = _cache_key(data)
+    st = table.stat()
+    os.utime(table, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    assert len({k1, k2, _cache_key(data)}) == 3
