@@ -67,8 +67,24 @@ def cli(ctx: click.Context, verbose: int, debug: bool) -> None:
         level=level, stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )  # fmt: skip
+    _plain_notices()
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+
+
+def _plain_notices() -> None:
+    """``attrib.notice`` lines (e.g. the first compile of the pcap reader) as ``attrib: ...``.
+
+    Informational, once, without the timestamp and level of the log format.
+    """
+    notice = logging.getLogger("attrib.notice")
+    if not any(getattr(h, "_attrib_plain", False) for h in notice.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("attrib: %(message)s"))
+        h._attrib_plain = True  # type: ignore[attr-defined]
+        notice.addHandler(h)
+    notice.setLevel(logging.INFO)
+    notice.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:

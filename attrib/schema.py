@@ -109,7 +109,8 @@ _EVENT_SPEC: dict[str, object] = {
     "outcome": _Categories(OUTCOMES),
     "error_code": _STR,  # provider error/status code as text (Entra errorCode, Okta reason)
     "ja3": _STR,
-    "ja4": _STR,
+    "ja4": _STR,  # the connection's (first) ClientHello
+    "ja4_all": _STR,  # every ClientHello's JA4 in stream order, ","-joined (HelloRetryRequest)
     "ja4s": _STR,
     "tls_sni": _STR,
     "tls_version": _STR,
@@ -291,8 +292,8 @@ ASN_FEATURE_COLUMNS: tuple[str, ...] = (
     "n_cities", "n_countries", "cities_per_24", "points_per_24", "points_per_city", "runs_per_24",
     "countries_per_24", "top_country_share", "geo_outside_whois", "n_whois_countries",
     "whois_country", "log2_v6_segments", "asn_number", "frac_cloud", "frac_dcrange",
-    "frac_vpnrange", "frac_tor", "frac_relay", "in_datacenter_list", "in_vpn_list",
-    "in_bad_asn_list",
+    "frac_vpnrange", "frac_tor", "frac_relay", "spread_km", "far_share", "top_city_share",
+    "log2_mean_block", "in_datacenter_list", "in_vpn_list", "in_bad_asn_list",
 )  # fmt: skip
 #: Per-ASN answer shipped in ``data/enrich/asn_info.parquet`` (looked up per address).
 ASN_INFO_COLUMNS: tuple[str, ...] = (

@@ -31,8 +31,26 @@ __all__ = ["analyze_cmd"]
               help="Origins are the public sources reaching the organisation (inbound), the "
                    "public peers its internal hosts reach (outbound), or both; default: "
                    "inferred from the data and the context.")  # fmt: skip
+@click.option(
+    "--engine",
+    type=click.Choice(["stream", "memory", "dask"]),
+    default="stream",
+    show_default=True,
+    help="stream: one process, bounded memory; memory: keep the events table; dask: "
+    "partitions on dask.distributed workers (pip install 'attrib[dask]').",
+)
+@click.option(
+    "--scheduler",
+    metavar="tcp://HOST:PORT",
+    help="With --engine dask: a running scheduler (default: a local cluster).",
+)
+@click.option("--workers", type=click.IntRange(min=1),
+              help="With --engine dask and no --scheduler: local worker processes "
+                   "(default: the CPUs).")  # fmt: skip
 @click.option("--top", default=10, show_default=True, help="Origins in the printed summary.")
 @click.option("--json", "as_json", is_flag=True, help="Print run.json instead of the summary.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress line per stage on stderr (default: on a terminal).")  # fmt: skip
 def analyze_cmd(
     inputs: tuple[str, ...],
     out: str | None,
@@ -46,8 +64,12 @@ def analyze_cmd(
     fmt: str | None,
     flow_mapping: str | None,
     direction: str | None,
+    engine: str,
+    scheduler: str | None,
+    workers: int | None,
     top: int,
     as_json: bool,
+    progress: bool | None,
 ) -> None:
     """Analyse INPUTS (files, folders, globs; any supported format) and rank the origins.
 
@@ -55,12 +77,16 @@ def analyze_cmd(
     (STIX 2.1), report.html and run.json into the folder, atomically. Inputs may also be
     what `attrib read --out` wrote (events .parquet or .csv).
     """
+    from attrib.enrich.compact import ensure_compact
+
+    ensure_compact()  # a first run on this machine compiles it here, before the heavy imports
     from attrib.pipeline import analyze
 
     result = analyze(
         list(inputs), out=out, context=config, model=model, store=store, since=since,
         until=until, geoip_dir=geoip_dir, threshold=threshold, keep_events=False, format=fmt,
-        flow_mapping=flow_mapping, direction=direction,
+        flow_mapping=flow_mapping, direction=direction, progress=progress, engine=engine,
+        scheduler=scheduler, workers=workers,
     )  # fmt: skip
     if as_json:
         click.echo(json.dumps(result.meta, indent=2, default=str))

@@ -10,6 +10,7 @@ import click
 from attrib._atomic import write_table
 from attrib.errors import OutputError
 from attrib.io import DEFAULT_MAX_BAD_ROWS, ReadReport, read
+from attrib.pipeline import byte_fraction, for_run
 
 __all__ = ["read_cmd"]
 
@@ -30,6 +31,8 @@ __all__ = ["read_cmd"]
     help="TOML mapping for generic flow CSV/JSON exports.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the read summary as JSON.")
+@click.option("--progress/--no-progress", default=None,
+              help="A progress line on stderr (default: on a terminal).")  # fmt: skip
 def read_cmd(
     inputs: tuple[str, ...],
     out: str | None,
@@ -37,13 +40,21 @@ def read_cmd(
     max_bad_rows: int,
     flow_mapping: str | None,
     as_json: bool,
+    progress: bool | None,
 ) -> None:
     """Read INPUTS (files, folders, globs; any supported format) into canonical events."""
     if out and Path(out).suffix.lower() not in (".parquet", ".csv"):
         raise OutputError(f"{out}: --out must end in .parquet or .csv")
     report = ReadReport()
     options = {"flow_mapping": flow_mapping} if flow_mapping else {}
-    df = read(list(inputs), fmt, max_bad_rows=max_bad_rows, report=report, options=options)
+    bar = for_run(progress)  # elapsed time and share of the input bytes done
+    if bar is not None:
+        bar.start("read", byte_fraction(report, inputs))
+    try:
+        df = read(list(inputs), fmt, max_bad_rows=max_bad_rows, report=report, options=options)
+    finally:
+        if bar is not None:
+            bar.finish(report.rows)
     if out:
         write_table(df, out)
     if as_json:

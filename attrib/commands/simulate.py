@@ -24,6 +24,20 @@ def _overrides(items: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
+#: simulator counts -> how the summary names them, in the order printed
+_COUNT_LABELS: tuple[tuple[str, str], ...] = (
+    ("conn_rows", "conn rows"),
+    ("ssl_rows", "ssl rows"),
+    ("signins", "sign-ins"),
+    ("mail_items_accessed", "MailItemsAccessed"),
+    ("pcap_connections", "pcap connections"),
+    ("origins", "origins"),
+    ("adversary_origins", "adversary origins"),
+    ("attempts", "attempts"),
+    ("chain_edges", "chain edges"),
+)
+
+
 @click.command("simulate")
 @click.option(
     "--preset",
@@ -92,13 +106,11 @@ def simulate_cmd(
         )
         return
     c = res.counts
-    click.echo(f"{res.out}: preset {res.preset}, seed {res.seed}, {c['seconds']} s")
-    click.echo(
-        f"  conn {c['conn_rows']} rows, ssl {c['ssl_rows']}, sign-ins {c['signins']}, "
-        f"MailItemsAccessed {c['mail_items_accessed']}, pcap {c['pcap_connections']} "
-        "connections"
-    )
-    click.echo(
-        f"  origins {c['origins']} ({c['adversary_origins']} adversary), "
-        f"attempts {c['attempts']}, chain edges {c['chain_edges']}"
-    )
+    click.echo(f"{res.out}: preset {res.preset}, seed {res.seed}, {c.get('seconds', '?')} s")
+    # generators report different counts (the token-forgery one has no connection logs):
+    # print the ones this run has, in a fixed order, then any others by name
+    parts = [f"{label} {c[key]}" for key, label in _COUNT_LABELS if key in c]
+    known = {key for key, _ in _COUNT_LABELS} | {"seconds"}
+    parts += [f"{key.replace('_', ' ')} {val}" for key, val in c.items() if key not in known]
+    for i in range(0, len(parts), 5):
+        click.echo("  " + ", ".join(parts[i : i + 5]))

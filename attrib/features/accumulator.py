@@ -169,6 +169,27 @@ class OriginAccumulator:
                 tab.merged()
         return self
 
+    def merge(self, other: OriginAccumulator) -> OriginAccumulator:
+        """Fold the state of another accumulator (same context) into this one.
+
+        The result is what one accumulator reaches on this one's input followed by
+        ``other``'s; merging is associative, so parts built on workers (states pickle) can be
+        combined in any tree. ``other`` is not changed.
+
+        Parameters
+        ----------
+        other
+            An accumulator built on another part of the input.
+
+        Returns
+        -------
+        OriginAccumulator
+            ``self``.
+        """
+        from attrib.features._merge import merge_origin
+
+        return merge_origin(self, other)
+
     def _ip_codes(self, s: pd.Series) -> np.ndarray:
         codes = self._ip.encode(s)
         for v in self._ip.values[len(self._eligible) :]:

@@ -61,6 +61,10 @@ class _Sides:
         self.context = context
         self._cache: dict[str, tuple[bool, bool]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the cache: a worker's state travels, the cache is rebuilt where used."""
+        return {"context": self.context, "_cache": {}}
+
     def _one(self, ip: str) -> tuple[bool, bool]:
         got = self._cache.get(ip)
         if got is None:
@@ -170,6 +174,12 @@ class DirectionCounts:
         self.outbound += int((conn & src_in & dst_peer).sum())
         self.internal_only += int((conn & src_in & dst_in).sum())
 
+    def merge(self, other: DirectionCounts) -> DirectionCounts:
+        """Add another part's counts to these (in place); return ``self``."""
+        for name in ("events", "no_ts", "identity", "inbound", "outbound", "internal_only"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
     def as_dict(self) -> dict[str, int]:
         """Plain counts for ``run.json``."""
         return {"events": self.events, "without_timestamp": self.no_ts,
@@ -250,6 +260,13 @@ class PeerHosts:
             if len(self._pairs) > 64:
                 self._pairs = [pd.concat(self._pairs, ignore_index=True).drop_duplicates()]
 
+    def merge(self, other: PeerHosts) -> PeerHosts:
+        """Add another part's pairs to these (in place); return ``self``."""
+        self._pairs.extend(other._pairs)
+        if len(self._pairs) > 64:
+            self._pairs = [pd.concat(self._pairs, ignore_index=True).drop_duplicates()]
+        return self
+
     def table(self) -> pd.DataFrame:
         """One row per peer: ``ip``, ``internal_hosts``, ``n_internal_hosts``.
 
@@ -317,6 +334,21 @@ class DirectedAccumulator:
                 self.peers.add(turned)
         return self
 
+    def merge(self, other: DirectedAccumulator) -> DirectedAccumulator:
+        """Fold the state another part built (same context and direction) into this one.
+
+        Every view's accumulator and recorder must have a ``merge(other)`` method.
+        """
+        if self.views.keys() != other.views.keys():
+            raise ValueError("cannot merge accumulators of different directions")
+        for d, (acc, note) in self.views.items():
+            o_acc, o_note = other.views[d]
+            acc.merge(o_acc)
+            note.merge(o_note)
+        self.counts.merge(other.counts)
+        self.peers.merge(other.peers)
+        return self
+
     @property
     def direction(self) -> str:
         """The direction used: the requested one, or the inferred one."""
@@ -325,3 +357,42 @@ class DirectedAccumulator:
     def chosen(self) -> tuple[Any, Any]:
         """The accumulator and the recorder of :attr:`direction`."""
         return self.views[self.direction]
+
+    def reclassified(self, context: OrgContext, counts: DirectionCounts) -> int | None:
+        """How many addresses seen would change class under ``context`` (None: unknown).
+
+        What the accumulation did depends on the context only through which source addresses
+        are origins and, for a turned-around view, which side every address sits on.
+
+        Parameters
+        ----------
+        context
+            Another context (e.g. completed by inference after the pass).
+        counts
+            The direction evidence as ``context`` sees it (decides the view used).
+
+        Returns
+        -------
+        int or None
+            0 when the pass under ``context`` would have been the same.
+        """
+        way = self.requested or infer_direction(counts)
+        if way not in self.views:
+            return None
+        acc = self.views[way][0]
+        changed = sum(origin_eligible(v, context) != e
+                      for v, e in zip(acc._ip.values, acc._eligible, strict=True))  # fmt: skip
+        if way != "inbound":  # the turned-around rows depend on every address's side
+            if len(self._sides._cache) >= 1 << 20:
+                return None
+            again = _Sides(context)
+            changed += sum(again._one(ip) != got for ip, got in self._sides._cache.items())
+        return changed
+
+    def adopt(self, context: OrgContext, counts: DirectionCounts) -> None:
+        """Use ``context`` from here on (after :meth:`reclassified` returned 0)."""
+        self.context = context
+        self.counts = counts
+        self._sides = counts._sides if counts._sides is not None else _Sides(context)
+        for acc, _ in self.views.values():
+            acc.context = context

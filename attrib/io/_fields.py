@@ -57,11 +57,25 @@ def ci_get(obj: Any, key: str) -> Any:
     v = obj.get(key)
     if v is not None or key in obj:
         return v
-    low = key.lower()
-    for k, v in obj.items():
-        if isinstance(k, str) and k.lower() == low:
-            return v
-    return None
+    # a miss: match case-insensitively through the lower-cased key map of this record's shape
+    # (records of one export share their keys, so the map is built once per shape)
+    shape = tuple(obj)
+    lower = _LOWER_KEYS.get(shape)
+    if lower is None:
+        if len(_LOWER_KEYS) >= _MAX_SHAPES:
+            _LOWER_KEYS.clear()
+        lower = {}
+        for k in shape:
+            if isinstance(k, str):
+                lower.setdefault(k.lower(), k)
+        _LOWER_KEYS[shape] = lower
+    real = lower.get(key.lower())
+    return None if real is None else obj.get(real)
+
+
+#: record shape (its keys, in order) -> lower-cased key -> the first key with that spelling
+_LOWER_KEYS: dict[tuple[Any, ...], dict[str, Any]] = {}
+_MAX_SHAPES = 4096
 
 
 def pluck(obj: Any, path: Sequence[str]) -> Any:

@@ -33,6 +33,7 @@ from attrib.errors import FormatError, InputError
 from attrib.io._base import ReadContext
 from attrib.io._prefetch import prefetch
 from attrib.io._source import Source, open_source
+from attrib.io._uidjoin import HeldAppRows
 from attrib.io._zeek_json import flatten, read_json_chunks
 from attrib.io._zeek_logs import has_endpoints, looks_like_zeek_record, unused_reason
 from attrib.io._zeek_map import APP_LOGS, SENSOR_FIELDS, field_map, infer_log_type, kind, to_frame
@@ -444,17 +445,34 @@ def stream_join(
     held = [_lean(c) for c in app]
     rows = pd.concat(held, ignore_index=True) if held else pd.DataFrame({"uid": []})
     held.clear()
-    uid = rows["uid"].astype("string") if len(rows) else pd.Series([], dtype="string")
-    used = np.zeros(len(rows), dtype=bool)
-    logger.info("%d Zeek application rows held for the join", len(rows))
+    rows = _compact(rows)
+    index = HeldAppRows(rows, [c for c in JOIN_COLUMNS if c in rows.columns]) if len(rows) else None
+    del rows
+    logger.info("%d Zeek application rows held for the join", len(index.rows) if index else 0)
     for c in other:
-        if len(rows) and c["uid"].notna().any():
-            hit = uid.isin(c["uid"].dropna()).to_numpy(dtype=bool)
-            if hit.any():
-                used |= hit
-                c = conform_events(join_by_uid(pd.concat([c, rows[hit]], ignore_index=True)))
+        if index is not None and len(c) and c["uid"].notna().any():
+            c = conform_events(join_by_uid(c))  # app rows inside the chunk itself, if any
+            conn = _zeek_conn(c)
+            if conn.any():
+                c = index.merge_into(c, conn)
         if len(c):
             yield c
-    rest = rows[~used]
-    if len(rest):
+    rest = index.rest() if index is not None else None
+    if rest is not None and len(rest):
         yield conform_events(rest)
+
+
+def _compact(rows: pd.DataFrame) -> pd.DataFrame:
+    """Held rows with their repetitive text columns dictionary-encoded (~90 bytes a row less)."""
+    cols = [c for c in ("event_type", *JOIN_COLUMNS) if c in rows.columns]
+    for c in cols:
+        if rows[c].dtype != "category":
+            rows[c] = rows[c].astype("category")
+    return rows
+
+
+def _zeek_conn(df: pd.DataFrame) -> np.ndarray:
+    """Zeek conn rows with a uid: the rows application rows merge onto."""
+    zeek = (df["source"] == "zeek").fillna(False).to_numpy(dtype=bool)
+    conn = (df["event_type"] == "conn").fillna(False).to_numpy(dtype=bool)
+    return zeek & conn & df["uid"].notna().to_numpy(dtype=bool)

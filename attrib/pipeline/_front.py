@@ -28,6 +28,7 @@ from attrib.features.direction import (
     orient,
 )
 from attrib.io import ReadReport, iter_read, join_events
+from attrib.pipeline._progress import byte_fraction
 from attrib.pipeline._progress import progress as _progress
 from attrib.pipeline._runstats import RunStats
 from attrib.pipeline.options import RunOptions
@@ -115,9 +116,11 @@ def _enrich(enricher: Any, src: pd.Series, show: bool | None) -> pd.DataFrame:
         enricher.lookup(b)
         for b in _progress(batches, "enrichment", total=len(batches), unit="batch", enabled=show)
     ]
-    if not parts:
-        return enricher.lookup(ips)
-    return pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True) if parts else enricher.lookup(ips)
+    from attrib.enrich.compact import release_pages
+
+    release_pages(enricher)  # the mapped pages this batch touched are not needed any more
+    return out
 
 
 def _n_slices(events: pd.DataFrame) -> int:
@@ -147,6 +150,10 @@ def _days(events: pd.DataFrame, ips: pd.Series) -> pd.DataFrame:
     return g.rename("events").rename_axis(["ip", "day"]).reset_index()
 
 
+def _paths(inputs: PathLike | Iterable[PathLike]) -> list[PathLike]:
+    return [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
+
+
 def _needs_inference(ctx: OrgContext) -> bool:
     return not (ctx.home_countries and ctx.services and ctx.offices and ctx.accounts is not None)
 
@@ -165,7 +172,10 @@ def materialised_front(
 
     show = opts.show
 
-    with stats.stage("read") as rec:
+    if not isinstance(inputs, pd.DataFrame):
+        inputs = _paths(inputs)  # a generator is read once, below
+    paths = [] if isinstance(inputs, pd.DataFrame) else inputs
+    with stats.stage("read", done=byte_fraction(report, paths)) as rec:
         events = _read(inputs, report, opts.window[0], opts.window[1], show, opts.read_kw)
         rec["rows"] = len(events)
     with stats.stage("enrich") as rec:
@@ -223,9 +233,9 @@ def streamed_front(
     from attrib.enrich import default_enricher
     from attrib.features import OriginAccumulator
     from attrib.pipeline._stream import (
+        InferenceTally,
         StreamResult,
         chain_edges,
-        inference_events,
         stream_origins,
     )
 
@@ -237,18 +247,30 @@ def streamed_front(
     paths = [inputs] if isinstance(inputs, str | os.PathLike) else list(inputs)
     enricher = default_enricher(opts.geoip_dir)
     ctx = opts.context
-    if _needs_inference(ctx):
+    tally = InferenceTally() if _needs_inference(ctx) else None
+
+    def directed_by(c: OrgContext) -> DirectedAccumulator:
+        return DirectedAccumulator(c, opts.direction, lambda: OriginAccumulator(c), StreamResult)
+
+    directed = directed_by(ctx)
+    with stats.stage("read", done=byte_fraction(report, paths)) as rec:
+        rec["includes"] = "Zeek join, feature accumulation" + (
+            " and context inference tally" if tally is not None else "")  # fmt: skip
+        res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw, tally)
+        rec["rows"] = res.events
+    if tally is not None:  # inferred from the same pass; read again only if it must
         with stats.stage("context") as rec:
-            sample = inference_events(paths, win, show, opts.read_kw)
+            sample = tally.sample()
             ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
             rec["rows"] = len(sample)
             del sample
-    directed = DirectedAccumulator(ctx, opts.direction, lambda: OriginAccumulator(ctx),
-                                   StreamResult)  # fmt: skip
-    with stats.stage("read") as rec:
-        rec["includes"] = "Zeek join and feature accumulation"
-        res = stream_origins(paths, report, ctx, win, show, directed, opts.read_kw)
-        rec["rows"] = res.events
+            rec["single_pass"] = ctx is opts.context or tally.adopt(directed, ctx)
+            del tally
+        if not rec["single_pass"]:
+            with stats.stage("read (inferred context)") as rec:
+                directed = directed_by(ctx)
+                res = stream_origins(paths, ReadReport(), ctx, win, show, directed, opts.read_kw)
+                rec["rows"] = res.events
     acc, seen = directed.chosen()  # the chosen direction's accumulator and what it saw
     with stats.stage("enrich") as rec:
         enrichment = _enrich(enricher, pd.Series(sorted(seen.src_ips), dtype="string"), show)

@@ -8,9 +8,14 @@ the copies the join makes. The batch CLI therefore streams: chunks go straight i
 The chunks come join-complete from the readers (``iter_read(..., join=True)``: Zeek ssl/ssh/http
 rows merged onto their conn row while streaming, see :func:`attrib.io.zeek.stream_join`).
 
-Context inference needs the data before the accumulator can start (it uses the organisation's
-offices, services and hours), so when the context is incomplete one extra reading pass collects
-what inference looks at (identity rows and distinct connection pairs).
+Context inference reads off the same pass: while the chunks stream into the accumulator (under
+the configured context), :class:`InferenceTally` keeps what inference looks at (identity rows and
+connection pairs with their counts). The accumulation depends on the inferred fields (services,
+offices) only through which addresses are origins and which side of the boundary an address
+sits on; :meth:`InferenceTally.adopt` checks every address seen against the inferred context,
+re-counts the direction evidence from the pair counts, and hands the inferred context to the
+accumulators when nothing the pass did would have been different. Only when an address changes
+class (e.g. an inferred service that also opened connections) does the run read again.
 """
 
 from __future__ import annotations
@@ -26,9 +31,16 @@ import pandas as pd
 from attrib.context import OrgContext
 from attrib.io import ReadReport, iter_read
 from attrib.pipeline._progress import progress as _progress
+from attrib.pipeline._tally import InferenceTally
 from attrib.schema import empty_events
 
-__all__ = ["StreamResult", "chain_edges", "inference_events", "stream_origins"]
+__all__ = [
+    "InferenceTally",
+    "StreamResult",
+    "chain_edges",
+    "inference_events",
+    "stream_origins",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -140,6 +152,7 @@ def stream_origins(
     show: bool | None,
     accumulator: Any,
     read_kw: dict[str, Any] | None = None,
+    tally: InferenceTally | None = None,
 ) -> StreamResult:
     """Read every input once, join-complete, into ``accumulator``.
 
@@ -159,6 +172,8 @@ def stream_origins(
         An :class:`attrib.features.OriginAccumulator` (``update(chunk)``).
     read_kw
         ``format`` and ``options`` for :func:`attrib.io.iter_read`.
+    tally
+        Also keeps what context inference needs (see :class:`InferenceTally`), or None.
 
     Returns
     -------
@@ -167,6 +182,8 @@ def stream_origins(
     """
     res = StreamResult()
     for c in _chunks(inputs, report, "reading", show, window, join=True, read_kw=read_kw):
+        if tally is not None:
+            tally.add(c)
         accumulator.update(c)
         res.note(c)
     logger.info("%s: %d events read", context.name, res.events)

@@ -51,6 +51,13 @@ class RunOptions:
     direction
         ``"inbound"``, ``"outbound"``, ``"both"``, or None to infer it
         (:mod:`attrib.features.direction`).
+    engine
+        ``"memory"`` (materialised front), ``"stream"`` or ``"dask"``; None: ``memory`` when
+        ``keep_events`` else ``stream``.
+    scheduler
+        Dask scheduler address (``tcp://host:port``); None: a LocalCluster on this machine.
+    workers
+        LocalCluster worker processes; None: the CPUs (at most one per partition).
     """
 
     context: OrgContext
@@ -65,3 +72,6 @@ class RunOptions:
     keep_events: bool = True
     read_kw: dict[str, Any] = field(default_factory=dict)
     direction: str | None = None
+    engine: str | None = None
+    scheduler: str | None = None
+    workers: int | None = None

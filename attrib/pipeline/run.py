@@ -30,6 +30,7 @@ from attrib.errors import ConfigError, InputError
 from attrib.features.direction import DIRECTIONS
 from attrib.io import ReadReport
 from attrib.pipeline._front import _step, materialised_front, streamed_front
+from attrib.pipeline._progress import for_run
 from attrib.pipeline._runstats import RunStats
 from attrib.pipeline.options import RunOptions
 
@@ -62,6 +63,9 @@ def _read_kw(fmt: str | None, flow_mapping: PathLike | None) -> dict[str, Any]:
         # loaded here, so that a bad mapping fails before any reading
         kw["options"] = {"flow_mapping": load_mapping(os.fspath(flow_mapping))}
     return kw
+
+
+_MODES = {"memory": "materialised", "stream": "streamed", "dask": "dask"}
 
 
 def _cluster_scores(clusters: pd.DataFrame, origins: pd.DataFrame) -> pd.DataFrame:
@@ -122,6 +126,9 @@ def analyze(
     format: str | None = None,
     flow_mapping: PathLike | None = None,
     direction: str | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> Analysis:
     """Analyse logs and captures: rank origins, find their infrastructure, explain why.
 
@@ -166,6 +173,16 @@ def analyze(
         ``"outbound"`` (public peers its internal hosts reach; each origin lists those hosts
         in ``internal_hosts``) or ``"both"``; None infers it from the data and the context
         (see :mod:`attrib.features.direction`). The choice is in ``meta["direction"]``.
+    engine
+        ``"memory"`` (keep the events table), ``"stream"`` (bounded memory, one process) or
+        ``"dask"`` (partitions read, enriched and aggregated on ``dask.distributed`` workers,
+        partial states merged in a tree; needs ``attrib[dask]``); None: ``"memory"`` when
+        ``keep_events`` else ``"stream"``. All three give the same origins and scores.
+    scheduler
+        With ``engine="dask"``: a running scheduler's address (``tcp://host:port``) whose
+        workers see the input paths; None starts a LocalCluster on this machine.
+    workers
+        With ``engine="dask"`` and no scheduler: worker processes (default: the CPUs).
 
     Returns
     -------
@@ -184,6 +201,7 @@ def analyze(
     t_since, t_until = _timestamp(since, "since"), _timestamp(until, "until")
     if direction is not None and direction not in DIRECTIONS:
         raise ConfigError(f"--direction: {direction!r} is not one of {', '.join(DIRECTIONS)}")
+    engine = _engine(engine, keep_events, inputs, scheduler, workers)
     configured = _context(context)
     from attrib.report.batch import check_output_dir, recover_outputs
 
@@ -193,6 +211,7 @@ def analyze(
         context=configured, window=(t_since, t_until), run_id=run_id, created=created, out=out,
         model=model, geoip_dir=geoip_dir, threshold=threshold, show=progress,
         keep_events=keep_events, read_kw=_read_kw(format, flow_mapping), direction=direction,
+        engine=engine, scheduler=scheduler, workers=workers,
     )  # fmt: skip
     sightings = SightingsStore(store) if store is not None else None
     if out is not None:  # finish (or undo) what a run killed mid-publish left
@@ -203,6 +222,28 @@ def analyze(
     finally:
         if sightings is not None:
             sightings.close()
+
+
+ENGINES = ("memory", "stream", "dask")
+
+
+def _engine(
+    engine: str | None, keep_events: bool, inputs: Any, scheduler: str | None, workers: int | None
+) -> str:
+    """The engine to run: the one asked for, checked, or the one ``keep_events`` implies."""
+    if isinstance(inputs, pd.DataFrame):
+        if engine not in (None, "memory"):
+            raise ConfigError(f"--engine {engine}: an events DataFrame runs in memory only")
+        return "memory"
+    if engine is None:
+        engine = "memory" if keep_events else "stream"
+    if engine not in ENGINES:
+        raise ConfigError(f"--engine: {engine!r} is not one of {', '.join(ENGINES)}")
+    if engine != "dask" and (scheduler or workers):
+        raise ConfigError("--scheduler/--workers: only with --engine dask")
+    if workers is not None and workers < 1:
+        raise ConfigError(f"--workers: {workers} (at least 1)")
+    return engine
 
 
 def _committed(sightings: Any) -> Any:
@@ -219,17 +260,22 @@ def _run(
     from attrib.features.token_evidence import apply_token_evidence
     from attrib.score import load_model
 
-    stats = RunStats()
+    stats = RunStats(progress=for_run(opts.show))
     report = ReadReport()
     show, window, model = opts.show, opts.window, opts.model
-    stream = not opts.keep_events and not isinstance(inputs, pd.DataFrame)
-    front_of = streamed_front if stream else materialised_front
+    fronts = {"memory": materialised_front, "stream": streamed_front}
+    if opts.engine == "dask":
+        from attrib.pipeline._dask import dask_front
+
+        fronts["dask"] = dask_front
+    front_of = fronts[opts.engine or "memory"]
     f = front_of(inputs, report, opts, stats, sightings)  # type: ignore[arg-type]
     if report.failed and not report.files:
         path, why = report.failed[0]
         raise InputError(f"no readable input: {len(report.failed)} file(s) skipped ({why})")
     origins = f.origins
     with stats.stage("cluster") as rec, _step("clustering", show):
+        rec["rows_in"] = len(origins)
         clusterer = OriginClusterer().fit(origins)
         origins = origins.assign(cluster=clusterer.cluster_ids_.to_numpy())
         clusters = clusterer.clusters_
@@ -248,7 +294,7 @@ def _run(
     meta = {
         "run_id": opts.run_id, "created": opts.created.isoformat(), "versions": _versions(),
         "attrib_version": __version__, "inputs": _input_list(report),
-        "read": report.as_dict(), "mode": "streamed" if stream else "materialised",
+        "read": report.as_dict(), "mode": _MODES[opts.engine or "memory"],
         "window": {
             "since": window[0].isoformat() if window[0] is not None else None,
             "until": window[1].isoformat() if window[1] is not None else None,

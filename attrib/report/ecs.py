@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from attrib._atomic import atomic_path
@@ -25,7 +26,53 @@ __all__ = ["ECS_VERSION", "ecs_documents", "write_ecs"]
 ECS_VERSION = "8.11.0"
 
 
+#: the field names of a document shape -> their nesting (leaf: the dotted name), or None
+_TREES: dict[tuple[str, ...], dict[str, Any] | None] = {}
+
+
+def _tree(names: tuple[str, ...]) -> dict[str, Any] | None:
+    """The nesting of dotted names; None when a name is both a leaf and a parent."""
+    tree: dict[str, Any] = {}
+    for name in names:
+        node = tree
+        *parents, leaf = name.split(".")
+        for p in parents:
+            nxt = node.setdefault(p, {})
+            if not isinstance(nxt, dict):
+                return None
+            node = nxt
+        if leaf in node:
+            return None
+        node[leaf] = name
+    return tree
+
+
+def _build(tree: dict[str, Any], flat: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, sub in tree.items():
+        if type(sub) is str:
+            v = flat[sub]
+            if v is not None:
+                out[key] = v
+        else:
+            d = _build(sub, flat)
+            if d:
+                out[key] = d
+    return out
+
+
 def _nest(flat: dict[Any, Any]) -> dict[str, Any]:
+    """Dotted names nested into objects; ``None`` values left out (empty objects too)."""
+    names = tuple(flat)
+    if names not in _TREES:
+        if len(_TREES) > 256:
+            _TREES.clear()
+        _TREES[names] = _tree(names)
+    tree = _TREES[names]
+    return _build(tree, flat) if tree is not None else _nest_slow(flat)
+
+
+def _nest_slow(flat: dict[Any, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in flat.items():
         if value is None:
@@ -39,6 +86,26 @@ def _nest(flat: dict[Any, Any]) -> dict[str, Any]:
             node = nxt
         node[parts[-1]] = value
     return out
+
+
+def _plain_column(s: pd.Series) -> list[Any]:
+    """A column as :func:`attrib.report.values.plain` values, converted column-wise."""
+    dt = s.dtype
+    if isinstance(dt, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dt):
+        t = s if isinstance(dt, pd.DatetimeTZDtype) else s.dt.tz_localize("UTC")
+        text = t.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f").str[:-3] + "Z"
+        return list(text.astype(object).where(s.notna(), None))
+    if pd.api.types.is_float_dtype(dt):
+        a = s.to_numpy(dtype=float, na_value=np.nan)
+        out = a.tolist()
+        for i in np.flatnonzero(~np.isfinite(a)):
+            out[i] = None
+        return out
+    if pd.api.types.is_bool_dtype(dt) or pd.api.types.is_integer_dtype(dt):
+        return list(s.astype(object).where(s.notna(), None))
+    if isinstance(dt, pd.StringDtype):
+        return list(s.astype(object).where(s.notna(), None))
+    return [plain(v) for v in s]
 
 
 def ecs_documents(origins: pd.DataFrame, run_id: str | None = None) -> Iterator[dict[str, Any]]:
@@ -61,8 +128,9 @@ def ecs_documents(origins: pd.DataFrame, run_id: str | None = None) -> Iterator[
     cols = [c for c in origins.columns if c != "reasons_json"]
     ecs = to_ecs(origins[cols], ECS_ORIGIN_FIELDS)
     geo = ("source.geo.location.lat", "source.geo.location.lon")
-    for rec in ecs.to_dict("records"):
-        flat = {k: plain(v) for k, v in rec.items()}
+    names = list(ecs.columns)
+    for values in zip(*(_plain_column(ecs.iloc[:, i]) for i in range(len(names))), strict=True):
+        flat = dict(zip(names, values, strict=True))
         flat["@timestamp"] = flat.get("attrib.last_seen") or flat.get("attrib.first_seen")
         flat["ecs.version"] = ECS_VERSION
         flat["event.kind"] = "enrichment"

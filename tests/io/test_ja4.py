@@ -176,3 +176,89 @@ def test_ja4_and_sni_of_tls_through_socks_in_a_capture(tmp_path: Path) -> None:
         for b in iter_batches(fh, ctx):
             tr.feed(b, decode(b))
     tr.flush()
+
+
+# --- every ClientHello of a connection (HelloRetryRequest) ---------------------------------------
+
+
+def _with_cookie(record: bytes) -> bytes:
+    """The client's second ClientHello after a HelloRetryRequest (RFC 8446 4.1.2): the first
+    one with the server's cookie extension (44) added."""
+    body = record[9:]
+    p = 34
+    p += 1 + body[p]  # session id
+    p += 2 + int.from_bytes(body[p : p + 2], "big")  # cipher suites
+    p += 1 + body[p]  # compression methods
+    exts = body[p + 2 :] + b"\x00\x2c\x00\x06\x00\x04cook"
+    body = body[:p] + len(exts).to_bytes(2, "big") + exts
+    msg = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x03" + len(msg).to_bytes(2, "big") + msg
+
+
+def _spec_ja4_c(ch: ClientHello) -> str:
+    """JA4's third part as FoxIO's specification words it: SHA-256 (12 hex digits) of the
+    sorted extensions in 4-digit hex without SNI (0000) and ALPN (0010), ``_``, then the
+    signature algorithms in their order."""
+    import hashlib
+
+    exts = sorted(
+        f"{e:04x}" for e in ch.extensions if e not in (0, 0x10) and (e & 0x0F0F) != 0x0A0A
+    )
+    sig = ",".join(f"{s:04x}" for s in ch.sig_algs)
+    return hashlib.sha256(f"{','.join(exts)}_{sig}".encode()).hexdigest()[:12]
+
+
+def test_ja4_of_the_second_client_hello_after_a_hello_retry_request(tmp_path: Path) -> None:
+    """Both ClientHellos are reported in ``ja4_all`` (stream order, ","-joined), by both
+    trackers and the compiled one checked against the Python parsers (``verify=True``);
+    ``ja4`` stays the first. The second differs by one extension (the cookie): a count one
+    higher, the same cipher hash, an extension hash over the list with 002c."""
+    from _pcap_build import eth, ip4, pcap, tcp
+
+    from attrib.io.pcap._table import FastTracker
+
+    first = _hello_bytes()
+    second = _with_cookie(first)
+    ccs = b"\x14\x03\x03\x00\x01\x01"
+    hrr = b"\x16\x03\x03\x00\x04\x02\x00\x00\x00"  # stands for the server's flight
+    c, s, cli, srv = 1000, 5000, "192.0.2.1", "198.51.100.5"
+    a = c + 1 + len(first)
+    frames = [eth(p) for p in [
+        ip4(cli, srv, 6, tcp(40000, 443, c, 0, 0x02)),
+        ip4(srv, cli, 6, tcp(443, 40000, s, c + 1, 0x12)),
+        ip4(cli, srv, 6, tcp(40000, 443, c + 1, s + 1, 0x10)),
+        ip4(cli, srv, 6, tcp(40000, 443, c + 1, s + 1, 0x18, data=first)),
+        ip4(srv, cli, 6, tcp(443, 40000, s + 1, a, 0x18, data=hrr)),
+        ip4(cli, srv, 6, tcp(40000, 443, a, s + 1 + len(hrr), 0x18, data=ccs + second)),
+    ]]  # fmt: skip
+    p = tmp_path / "hrr.pcap"
+    p.write_bytes(pcap(frames))
+    ch1, ch2 = client_hellos(first + ccs + second)
+    j1, j2 = ja4(ch1), ja4(ch2)
+    assert j1 != j2 and j1.split("_")[1] == j2.split("_")[1]
+    assert int(j2[6:8]) == int(j1[6:8]) + 1 and j2[:6] == j1[:6] and j2[8:10] == j1[8:10]
+    assert j1.split("_")[2] == _spec_ja4_c(ch1) and j2.split("_")[2] == _spec_ja4_c(ch2)
+    for engine in ("python", "numba"):
+        row = read(p, options={"pcap_engine": engine}).iloc[0]
+        assert (row["ja4"], row["ja4_all"]) == (j1, f"{j1},{j2}"), engine
+    ctx = ReadContext(stats=FileStats(path=str(p)))
+    tr = FastTracker(cap=64, verify=True)
+    with open(p, "rb") as fh:
+        for b in iter_batches(fh, ctx):
+            tr.feed(b, decode(b))
+    tr.flush()
+
+
+def test_two_client_hellos_in_one_record_are_both_reported(tmp_path: Path) -> None:
+    """Handshake messages may share a record: the compiled tracker must not miss the second."""
+    from _pcap_build import eth, handshake, pcap
+
+    first = _hello_bytes()
+    second = _with_cookie(first)
+    both = first[5:] + second[5:]
+    stream = b"\x16\x03\x03" + len(both).to_bytes(2, "big") + both
+    p = tmp_path / "two.pcap"
+    p.write_bytes(pcap([eth(x) for x in handshake(sp=40000, dp=443, data=stream)]))
+    want = ",".join(ja4(c) for c in client_hellos(first + second))
+    for engine in ("python", "numba"):
+        assert read(p, options={"pcap_engine": engine}).iloc[0]["ja4_all"] == want, engine

@@ -67,3 +67,14 @@ def test_cli_bad_parameter_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "bogus" in err[0]
+
+
+def test_cli_simulate_token_forgery_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The token-forgery generator has no connection logs: its summary names what it has."""
+    code = main(["simulate", "--preset", "token_forgery", "--set", "users=40", "--set", "days=3",
+                 "--out", str(tmp_path / "t")])  # fmt: skip
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "sign-ins" in out and "conn rows" not in out

@@ -18,6 +18,7 @@ See ``docs/pcap.md``.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import logging
@@ -34,6 +35,7 @@ from attrib.errors import UnknownFormatError
 from attrib.io._base import ReadContext
 from attrib.io._prefetch import prefetch
 from attrib.io._source import Source
+from attrib.io.pcap import _jit
 from attrib.io.pcap._conn import Conn, Tracker, conn_state, reassemble
 from attrib.io.pcap._container import PacketBatch, is_capture
 from attrib.io.pcap._decode import LINKTYPES, REASONS, Decoded
@@ -127,7 +129,8 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
     pandas.DataFrame
         Connection events conforming to :data:`attrib.schema.EVENT_DTYPES`.
     """
-    fast = ctx.options.get("pcap_engine", "auto") != "python" and _numba_available()
+    fast = _jit.choose(str(ctx.options.get("pcap_engine", "auto")), _size(source))
+    ctx = dataclasses.replace(ctx, options={**ctx.options, "pcap_compiled": fast})
     frames = _read_fast(source, ctx) if fast else _read_reference(source, ctx)
     pending: list[pd.DataFrame] = []
     rows = 0
@@ -142,16 +145,16 @@ def read_chunks(source: Source, ctx: ReadContext, fmt: str) -> Iterator[pd.DataF
             pending, rows = ([rest], len(rest)) if len(rest) else ([], 0)
     if pending:
         yield pd.concat(pending, ignore_index=True)
+    if fast:
+        _jit.note_compiled()
 
 
-def _numba_available() -> bool:
+def _size(source: Source) -> int | None:
+    """The capture's size on disk (None when it cannot be known)."""
     try:
-        import numba  # noqa: F401
-    except ImportError:  # pragma: no cover - numba is part of the pcap extra
-        logger.warning("numba is not installed: using the slower reference connection tracker "
-                       "(pip install 'attrib[pcap]')")  # fmt: skip
-        return False
-    return True
+        return int(source.path.stat().st_size)
+    except (OSError, AttributeError, TypeError):
+        return None
 
 
 def _batches(source: Source, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
@@ -329,6 +332,7 @@ def _tcp_fields(c: Conn, row: dict[str, object]) -> None:
         chs = client_hellos(stream)
         if chs:
             row["ja4"] = ja4(chs[0])
+            row["ja4_all"] = ",".join(ja4(ch) for ch in chs)
             row["tls_sni"] = chs[0].sni
             row["service"] = "ssl"
             row["rtt_app_ms"] = _ms(c.rdata_ts, c.app_ts)

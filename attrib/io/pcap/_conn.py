@@ -18,7 +18,7 @@ import numpy as np
 from attrib.io.pcap._container import PacketBatch
 from attrib.io.pcap._decode import Decoded
 
-__all__ = ["Conn", "Tracker", "conn_state", "reassemble"]
+__all__ = ["Conn", "Tracker", "conn_state", "flip_roles", "reassemble"]
 
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 #: Zeek's inactivity timeouts (seconds) by IP protocol; others use the udp value
@@ -121,6 +121,24 @@ class Conn:
         return (self.did_close[0] and self.did_close[1]) or RESET in self.st
 
 
+_PAIRS = ("pkts", "ipb", "size", "st", "prev", "start", "lseq", "aseq", "fin", "hl_syn",
+          "hl_fin", "hl_rst", "rx", "rx_th", "zw", "zw_th", "did_close", "udp_seen")  # fmt: skip
+
+
+def flip_roles(c: Conn) -> None:
+    """Zeek's ``Connection::FlipRoles``: swap originator and responder, append ``^``.
+
+    The endpoints' counters and states change sides; the letters already in the history and
+    the record of which were seen (Zeek's ``hist_seen``) stay as they are.
+    """
+    c.orig, c.resp = c.resp, c.orig
+    c.fwd_is_orig = not c.fwd_is_orig
+    for name in _PAIRS:
+        v = getattr(c, name)
+        v[0], v[1] = v[1], v[0]
+    c.hist.append("^")
+
+
 def _set(c: Conn, e: int, s: int) -> None:
     c.prev[e] = c.st[e]
     c.st[e] = s
@@ -221,6 +239,12 @@ def _state_machine(c: Conn, e: int, p: int, syn: int, fin: int, rst: int, ack_f:
             if e == 0:
                 _set(c, e, SYN_ACK_SENT if ack_f else SYN_SENT)
             else:
+                if not ack_f and st[p] == SYN_ACK_SENT:
+                    # Zeek's SYN/SYN-ACK reversal (UpdateInactiveState): the SYN-ACK was seen
+                    # first; FlipRoles swaps the endpoints, then the peer is established
+                    flip_roles(c)
+                    e, p = p, e
+                    _set(c, p, ESTABLISHED)
                 if st[p] == SYN_SENT:
                     _set(c, p, ESTABLISHED)
                 _set(c, e, ESTABLISHED)
@@ -358,8 +382,8 @@ class Tracker:
         dst = (_addr(b, l3, ipv, False), int(d.dport[i]))
         proto = int(d.proto[i])
         flip = False
-        if proto == 6:
-            if not (fl & 2):
+        if proto == 6:  # Zeek's TCPAnalyzer::WantConnection: started without a SYN, or by a SYN-ACK
+            if not (fl & 2) or fl & 16:
                 if src[1] in LIKELY_SERVER_PORTS:
                     if dst[1] in LIKELY_SERVER_PORTS:
                         flip = not (fl & 2) and src[1] < dst[1]

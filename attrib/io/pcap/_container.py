@@ -17,6 +17,7 @@ import numpy as np
 
 from attrib.errors import FormatError, UnknownFormatError
 from attrib.io._base import ReadContext
+from attrib.io.pcap._jit import kernels, wanted
 from attrib.io.pcap._pcapng import SHB as PCAPNG_SHB
 from attrib.io.pcap._pcapng import PcapngWalker
 
@@ -31,10 +32,6 @@ __all__ = [
     "truncated_record",
 ]
 
-try:  # compiled record walk (numba, part of the pcap extra); a plain loop otherwise
-    from attrib.io.pcap._walk import scan_pcap as _scan_pcap
-except ImportError:  # pragma: no cover
-    _scan_pcap = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +160,7 @@ def resume_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext, pending: bytes, re
     """
     path = ctx.stats.path
     order, frac_mult, link, limit = pcap_header(head, path)
+    compiled = wanted(ctx)
     rest = pending
     lost = 0  # bytes skipped in the current loss of sync (carried across blocks)
     while True:
@@ -182,7 +180,8 @@ def resume_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext, pending: bytes, re
                 lost += nxt - pos
                 ctx.stats.nulled["bytes skipped resynchronising"] += lost
                 lost, start = 0, nxt
-            pos, batch, bad = _walk(buf, start, order, limit, frac_mult, link, rec_no)
+            pos, batch, bad = _walk(buf, start, order, limit, frac_mult, link, rec_no,
+                                    compiled)  # fmt: skip
             if batch is not None:
                 yield batch
                 rec_no += len(batch)
@@ -204,13 +203,13 @@ def resume_pcap(fh: IO[bytes], head: bytes, ctx: ReadContext, pending: bytes, re
 
 
 def _walk(buf: bytes, start: int, order: str, limit: int, frac_mult: int, link: int,
-          rec_no: int) -> tuple[int, PacketBatch | None, bool]:  # fmt: skip
+          rec_no: int, compiled: bool = True) -> tuple[int, PacketBatch | None, bool]:  # fmt: skip
     """Whole records from ``start``.
 
     Returns the offset after them, their batch, and whether a bad header (at that offset)
     stopped the walk.
     """
-    if _scan_pcap is not None:
+    if compiled and kernels() is not None:
         pos, batch, bad = _scan_fast(buf, start, order, limit, frac_mult, link, rec_no)
     else:
         pos, starts, bad = _scan(buf, start, order, limit)
@@ -324,7 +323,9 @@ def _scan_fast(buf: bytes, start: int, order: str, limit: int, frac_mult: int, l
     a = np.frombuffer(buf, dtype=np.uint8, offset=start)
     m = len(a) // 16 + 1
     offs, cap, wire, ts = (np.empty(m, dtype=np.int64) for _ in range(4))
-    k, pos, bad = _scan_pcap(a, order == ">", limit, frac_mult, offs, cap, wire, ts)
+    k, pos, bad = kernels().scan_pcap(  # type: ignore[union-attr]
+        a, order == ">", limit, frac_mult, offs, cap, wire, ts
+    )
     pos += start
     if not k:
         return pos, None, bool(bad)

@@ -2,8 +2,9 @@
 
 Every field is gathered with numpy fancy indexing over the batch buffer; reads past a packet's
 captured length are masked, never taken from the next record. Supported link types: Ethernet
-(802.1Q/802.1ad/QinQ, PPPoE session, MPLS), Linux SLL and SLL2, raw IPv4/IPv6 (101, 12, 14,
-228, 229), BSD null/loopback (0) and OpenBSD loop (108).
+(Cisco FabricPath, 802.1Q/802.1ad/QinQ, 802.1ah PBB, VN-Tag, PPPoE session, MPLS), PPP (9) and
+PPP in HDLC framing (50), Linux SLL and SLL2, raw IPv4/IPv6 (101, 12, 14, 228, 229), BSD
+null/loopback (0) and OpenBSD loop (108). Tunnels: :mod:`attrib.io.pcap._tunnel`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from attrib.io.pcap._container import PacketBatch
-
-try:  # compiled decoder of the common packets (numba, part of the pcap extra)
-    from attrib.io.pcap._walk import decode_simple as _decode_simple
-except ImportError:  # pragma: no cover
-    _decode_simple = None  # type: ignore[assignment]
+from attrib.io.pcap._jit import kernels
+from attrib.io.pcap._tunnel import LINK_MPLS, UDP_TUNNELS, G, gre, isin, udp_tunnels
 
 __all__ = [
     "FAST_FIELDS",
@@ -31,8 +29,9 @@ __all__ = [
 ]
 
 #: link types this decoder understands
-LINKTYPES = {0: "null", 1: "ethernet", 12: "raw", 14: "raw", 101: "raw", 108: "loop",
-             113: "sll", 228: "ipv4", 229: "ipv6", 276: "sll2"}  # fmt: skip
+LINKTYPES = {0: "null", 1: "ethernet", 9: "ppp", 12: "raw", 14: "raw", 50: "ppp-hdlc",
+             101: "raw", 108: "loop", 113: "sll", 228: "ipv4", 229: "ipv6",
+             276: "sll2"}  # fmt: skip
 _V4, _V6 = 0x0800, 0x86DD
 _IPV6_EXT = (0, 43, 60, 135, 139, 140)
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
@@ -77,33 +76,6 @@ REASONS = (
     "decapsulated tunnel", "other IP protocol",
 )  # fmt: skip
 _TUNNEL, _OTHER = 7, 8
-#: UDP ports of tunnels we decapsulate: VXLAN, Geneve, Teredo, GTP-U
-_UDP_TUNNELS = (4789, 6081, 3544, 2152, 5072)
-
-
-class _G:
-    """Bounds-safe gathers over one buffer."""
-
-    def __init__(self, buf: bytes) -> None:
-        self.a = np.frombuffer(buf, dtype=np.uint8)
-        self.last = len(self.a) - 1
-
-    def u8(self, p: np.ndarray) -> np.ndarray:
-        return np.take(self.a, p, mode="clip").astype(np.int64)
-
-    def u16(self, p: np.ndarray) -> np.ndarray:
-        return (self.u8(p) << 8) | self.u8(p + 1)
-
-    def u32(self, p: np.ndarray) -> np.ndarray:
-        return (self.u16(p) << 16) | self.u16(p + 2)
-
-
-def _isin(x: np.ndarray, values: tuple[int, ...]) -> np.ndarray:
-    """``np.isin`` for a handful of values (much cheaper on small batches)."""
-    out = x == values[0]
-    for v in values[1:]:
-        out |= x == v
-    return out
 
 
 def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -111,35 +83,29 @@ def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
     return h ^ (h >> np.uint64(29))
 
 
-def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np.ndarray, ...]:
+def _link(g: G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np.ndarray, ...]:
     n = len(off)
     et = np.zeros(n, dtype=np.int64)
     l3 = off.copy()
     known = np.zeros(n, dtype=bool)
     eth = link == 1
-    et[eth] = g.u16(off[eth] + 12)
-    l3[eth] = off[eth] + 14
-    for _ in range(3):  # 802.1Q / 802.1ad / QinQ
-        m = eth & _isin(et, (0x8100, 0x88A8, 0x9100))
-        if not m.any():
-            break
-        et[m] = g.u16(l3[m] + 2)
-        l3[m] += 4
-    m = eth & (et == 0x8864)  # PPPoE session
-    if m.any():
-        ppp = g.u16(l3[m] + 6)
-        et[m] = np.where(ppp == 0x21, _V4, np.where(ppp == 0x57, _V6, 0))
-        l3[m] += 8
-    m = eth & _isin(et, (0x8847, 0x8848))  # MPLS: skip labels to bottom of stack
-    for _ in range(4):
-        if not m.any():
-            break
-        bos = (g.u8(l3[m] + 2) & 1) == 1
-        l3[m] += 4
-        idx = np.flatnonzero(m)
-        et[idx[bos]] = -1  # decide by version nibble
-        m[idx[bos]] = False
-    known |= eth
+    if eth.any():  # Cisco FabricPath (0x8903): a 16-byte header before the Ethernet one
+        b = off[eth]
+        b = np.where(g.u16(b + 12) == 0x8903, b + 16, b)
+        et[eth] = g.u16(b + 12)
+        l3[eth] = b + 14
+    ppp = isin(link, (9, 50))
+    if ppp.any():  # PPP (9: HDLC-like framing when it starts ff 03) and PPP in HDLC (50)
+        b = off[ppp]
+        hdlc = (link[ppp] == 50) | ((g.u8(b) == 0xFF) & (g.u8(b + 1) == 0x03))
+        pp = np.where(hdlc, g.u16(b + 2), g.u16(b))
+        et[ppp] = np.where(pp == 0x21, _V4, np.where(pp == 0x57, _V6,
+                                                     np.where(pp == 0x281, 0x8847, 0)))  # fmt: skip
+        l3[ppp] = b + np.where(hdlc, 4, 2)
+    mpls = link == LINK_MPLS
+    et[mpls] = 0x8847
+    _ethertypes(g, et, l3, eth | ppp | mpls)
+    known |= eth | ppp | mpls
     m = link == 113
     et[m] = g.u16(off[m] + 14)
     l3[m] = off[m] + 16
@@ -148,7 +114,7 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
     et[m] = g.u16(off[m])
     l3[m] = off[m] + 20
     known |= m
-    m = _isin(link, (12, 14, 101))
+    m = isin(link, (12, 14, 101))
     et[m] = -1
     known |= m
     et[link == 228] = _V4
@@ -162,7 +128,7 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
             if shift:  # host byte order: pick the interpretation that is small
                 sw = (g.u8(b + 3) << 24) | (g.u8(b + 2) << 16) | (g.u8(b + 1) << 8) | g.u8(b)
                 af = np.where(af > 0xFFFF, sw, af)
-            et[m] = np.where(af == 2, _V4, np.where(_isin(af, (10, 24, 28, 30)), _V6, 0))
+            et[m] = np.where(af == 2, _V4, np.where(isin(af, (10, 24, 28, 30)), _V6, 0))
             l3[m] = b + 4
             known |= m
     byver = et == -1
@@ -170,6 +136,48 @@ def _link(g: _G, off: np.ndarray, end: np.ndarray, link: np.ndarray) -> tuple[np
         v = g.u8(l3[byver]) >> 4
         et[byver] = np.where(v == 4, _V4, np.where(v == 6, _V6, 0))
     return et, l3, known
+
+
+_VLAN = (0x8100, 0x88A8, 0x9100)
+
+
+def _ethertypes(g: G, et: np.ndarray, l3: np.ndarray, rows: np.ndarray) -> None:
+    """Follow the Ethernet-family headers of ``rows`` to the network layer, in place.
+
+    As Zeek's packet analysers dispatch on ethertypes: 802.1Q / 802.1ad / QinQ tags, 802.1ah
+    PBB (0x88e7: a 4-byte I-tag and the customer addresses, then the customer ethertype),
+    VN-Tag (0x8926: 6 bytes, followed by a VLAN tag only, as in Zeek's ``vntag/main.zeek``),
+    PPPoE sessions (IPv4/IPv6 in PPP) and MPLS label stacks (to the bottom of the stack; the
+    payload's version nibble decides). ``et`` becomes 0x0800, 0x86DD or something else.
+    """
+    m = rows.copy()
+    for _ in range(6):
+        m &= isin(et, _VLAN + (0x88E7, 0x8926))
+        if not m.any():
+            break
+        b = l3[m]
+        t = et[m]
+        vl = isin(t, _VLAN)
+        pbb = t == 0x88E7
+        nxt = np.where(vl, g.u16(b + 2), np.where(pbb, g.u16(b + 16), g.u16(b + 4)))
+        vn = t == 0x8926
+        nxt[vn & ~isin(nxt, _VLAN)] = 0
+        et[m] = nxt
+        l3[m] = b + np.where(vl, 4, np.where(pbb, 18, 6))
+    m = rows & (et == 0x8864)  # PPPoE session
+    if m.any():
+        ppp = g.u16(l3[m] + 6)
+        et[m] = np.where(ppp == 0x21, _V4, np.where(ppp == 0x57, _V6, 0))
+        l3[m] += 8
+    m = rows & isin(et, (0x8847, 0x8848))  # MPLS: skip labels to bottom of stack
+    for _ in range(4):
+        if not m.any():
+            break
+        bos = (g.u8(l3[m] + 2) & 1) == 1
+        l3[m] += 4
+        idx = np.flatnonzero(m)
+        et[idx[bos]] = -1  # decide by version nibble
+        m[idx[bos]] = False
 
 
 def decode(batch: PacketBatch, depth: int = 0, compiled: bool = True) -> Decoded:
@@ -195,7 +203,7 @@ def decode(batch: PacketBatch, depth: int = 0, compiled: bool = True) -> Decoded
         Header fields in packet order; ``ok`` marks packets with a usable IP and transport
         header.
     """
-    if compiled and depth == 0 and _decode_simple is not None and len(batch):
+    if compiled and depth == 0 and len(batch) and kernels() is not None:
         return _decode_fast(batch)
     return _decode_general(batch, depth)
 
@@ -205,7 +213,7 @@ FAST_FIELDS = ("ipv", "l3", "ip_len", "ttl", "df", "ipid", "proto", "l4", "sport
                "seq", "ack", "flags", "thl", "win", "plen", "pay")  # fmt: skip
 #: UDP ports of decapsulated tunnels, as a lookup table for the compiled decoder
 TUNNEL_PORTS = np.zeros(65536, dtype=np.bool_)
-TUNNEL_PORTS[list(_UDP_TUNNELS)] = True
+TUNNEL_PORTS[list(UDP_TUNNELS)] = True
 
 
 def _decode_fast(batch: PacketBatch) -> Decoded:
@@ -217,8 +225,9 @@ def _decode_fast(batch: PacketBatch) -> Decoded:
     fwd = np.empty(n, dtype=bool)
     end = batch.offs + batch.caplen
     a = np.frombuffer(batch.buf, dtype=np.uint8)
-    slow = _decode_simple(a, batch.offs, end, batch.link, ICMP4, ICMP6, TUNNEL_PORTS, out, key,
-                          fwd)  # fmt: skip
+    slow = kernels().decode_simple(  # type: ignore[union-attr]
+        a, batch.offs, end, batch.link, ICMP4, ICMP6, TUNNEL_PORTS, out, key, fwd
+    )
     rec = batch.rec if batch.rec is not None else np.arange(n, dtype=np.int64) + batch.first_record
     cols: dict[str, np.ndarray] = dict(zip(FAST_FIELDS, out.T, strict=True))
     d = Decoded(
@@ -273,7 +282,7 @@ def _decode_general(batch: PacketBatch, depth: int) -> Decoded:
     d = _decode_once(batch)
     if depth >= 3:
         return d
-    g = _G(batch.buf)
+    g = G(batch.buf)
     which, inner, link = _tunnels(g, d)
     if not len(which):
         return d
@@ -297,90 +306,35 @@ def _merge(d: Decoded, di: Decoded) -> Decoded:
     return Decoded(**out)
 
 
-def _tunnels(g: _G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outer packets carrying a tunnel: (indices, inner offsets, inner link types)."""
+def _tunnels(g: G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outer packets carrying a tunnel: (indices, inner offsets, inner link types).
+
+    First fragments are decapsulated too (as far as the inner headers were captured in them):
+    Zeek reassembles the outer datagram first, and the inner packet's sizes come from its own
+    headers; the later fragments' bytes go to the outer connection.
+    """
     n = len(d.ok)
     inner = np.full(n, -1, dtype=np.int64)
     link = np.zeros(n, dtype=np.int64)
-    ipok = (d.reason == 0) | (d.reason == _OTHER)
+    ipok = ((d.reason == 0) | (d.reason == _OTHER)) & (d.frag < 2)
     l4 = d.l4
-    m = ipok & _isin(d.proto, (4, 41)) & (d.frag == 0)  # IP in IP
+    m = ipok & isin(d.proto, (4, 41))  # IP in IP
     inner[m], link[m] = l4[m], 101
-    m = ipok & (d.proto == 47) & (d.frag == 0)  # GRE
+    m = ipok & (d.proto == 47)  # GRE
     if m.any():
-        b = l4[m]
-        fl = g.u16(b)
-        pt = g.u16(b + 2)
-        hl = 4 + 4 * ((fl >> 15) & 1) + 4 * ((fl >> 13) & 1) + 4 * ((fl >> 12) & 1)
-        off = b + hl
-        lk = np.where(_isin(pt, (0x0800, 0x86DD)), 101, np.where(pt == 0x6558, 1, 0))
-        ers2 = pt == 0x88BE
-        ers3 = pt == 0x22EB
-        off = np.where(ers2, off + 8, np.where(ers3, off + 12, off))
-        lk = np.where(ers2 | ers3, 1, lk)
-        inner[m] = np.where(lk > 0, off, -1)
-        link[m] = lk
-    u = (d.reason == 0) & (d.proto == 17) & (d.frag == 0)
-    for port in _UDP_TUNNELS:
-        m = u & ((d.dport == port) | (d.sport == port))
-        if port == 3544:  # relays answer from other ports: recognise IPv6 in UDP by its length
-            m = u & (inner < 0)
-        if not m.any():
-            continue
-        b = d.pay[m]
-        if port == 4789:
-            off, lk = b + 8, np.ones(len(b), dtype=np.int64)
-        elif port == 6081:
-            off = b + 8 + (g.u8(b) & 0x3F) * 4
-            pt = g.u16(b + 2)
-            lk = np.where(pt == 0x6558, 1, np.where(_isin(pt, (0x0800, 0x86DD)), 101, 0))
-        elif port == 3544:
-            off = b.copy()
-            for _ in range(2):  # authentication / origin indication headers
-                t = g.u16(off)
-                auth = t == 0x0001
-                off = np.where(auth, off + 13 + g.u8(off + 2) + g.u8(off + 3), off)
-                off = np.where(t == 0x0000, off + 8, off)
-            v6 = (g.u8(off) >> 4) == 6
-            exact = g.u16(off + 4) + 40 == b + d.plen[m] - off
-            named = (d.dport[m] == port) | (d.sport[m] == port)
-            lk = np.where(v6 & (named | exact), 101, 0)
-        elif port == 5072:  # AYIYA: 8-byte header, identity, signature, then the IP packet
-            # as Zeek's AYIYA analyser: identity 1 << (byte0 >> 4) bytes, signature
-            # (byte1 >> 4) * 4 bytes; only opcode 1 (forward) with next header 4 or 41 carries one
-            idl = np.left_shift(1, g.u8(b) >> 4)
-            off = b + 8 + idl + (g.u8(b + 1) >> 4) * 4
-            fwd = (g.u8(b + 2) & 0x0F) == 1
-            ipv = g.u8(np.minimum(off, b + d.plen[m])) >> 4
-            nh = g.u8(b + 3)
-            carried = ((nh == 4) & (ipv == 4)) | ((nh == 41) & (ipv == 6))
-            lk = np.where(fwd & carried & (off < b + d.plen[m]), 101, 0)
-        else:  # GTP-U version 1, T-PDU
-            f = g.u8(b)
-            off = b + 8 + np.where(f & 0x07, 4, 0)
-            ext = (f & 0x04) > 0
-            nxt = np.where(ext, g.u8(off - 1), 0)
-            for _ in range(4):
-                more = nxt > 0
-                if not more.any():
-                    break
-                ln = g.u8(off) * 4
-                off = np.where(more, off + ln, off)
-                nxt = np.where(more & (ln > 0), g.u8(off - 1), 0)
-            ok_t = ((f >> 5) == 1) & (g.u8(b + 1) == 0xFF)
-            lk = np.where(ok_t & _isin(g.u8(off) >> 4, (4, 6)), 101, 0)
-        inner[m] = np.where(lk > 0, off, -1)
-        link[m] = lk
+        inner[m], link[m] = gre(g, l4[m], d.l3[m] + d.ip_len[m])
+    u = (d.reason == 0) & (d.proto == 17) & (d.frag < 2)
+    udp_tunnels(g, u, d.sport, d.dport, d.pay, d.plen, inner, link)
     which = np.flatnonzero((inner >= 0) & (link > 0) & (inner < d.end))
     # IP-level tunnels (GRE, IP in IP) have no session of their own in Zeek's conn.log
-    ipt = which[_isin(d.proto[which], (4, 41, 47))]
+    ipt = which[isin(d.proto[which], (4, 41, 47))]
     d.ok[ipt] = False
     d.reason[ipt] = _TUNNEL
     return which, inner[which], link[which]
 
 
 def _decode_once(batch: PacketBatch) -> Decoded:
-    g = _G(batch.buf)
+    g = G(batch.buf)
     off, end = batch.offs, batch.offs + batch.caplen
     n = len(off)
     et, l3, known = _link(g, off, end, batch.link)
@@ -432,7 +386,7 @@ def _decode_once(batch: PacketBatch) -> Decoded:
         p = b + 40
         fr = np.zeros(len(b), dtype=np.int64)
         for _ in range(8):
-            ext = _isin(nh, _IPV6_EXT)
+            ext = isin(nh, _IPV6_EXT)
             fm = nh == 44
             ah = nh == 51
             if not (ext.any() or fm.any() or ah.any()):
@@ -487,9 +441,16 @@ def _decode_once(batch: PacketBatch) -> Decoded:
         pay[icmp] = b + 8
         idx = np.flatnonzero(icmp)
         reason[idx[b + 4 > end[icmp]]] = 5
+    # Zeek's IP analyser hands every other protocol but the tunnels (IP in IP, GRE) to its
+    # UNKNOWN_IP_TRANSPORT analyser: a connection per address pair and protocol, ports 0, no
+    # payload sizes, no history, conn_state OTH (the sizes stay 0 here; ports are 0 above).
+    # IPv6's "no next header" (59, e.g. Teredo bubbles) carries nothing: no connection, as in
+    # Zeek's baseline core.tunnels.teredo (logged with ip_proto, no such row)
     other = ip & ~tcp & ~udp & ~icmp & ~later
-    plen[other] = ip_end[other] - l4[other]
-    reason[other] = _OTHER
+    tun = other & isin(proto, (4, 41, 47, 59))
+    plen[tun] = ip_end[tun] - l4[tun]
+    pay[other] = l4[other]
+    reason[tun] = _OTHER
     ok = reason == 0
     first = batch.first_record
     hs = _mix(h_src, sport)

@@ -20,6 +20,7 @@ __all__ = [
     "PMAX",
     "compact_arena",
     "extras",
+    "hello_records",
     "finalize_all",
     "lookup",
     "format_ipv4",
@@ -190,12 +191,29 @@ def _tcp(S: np.ndarray, H: np.ndarray, c: int, e: int, ts: int, fl: int, seq: in
         S[c, LSEQ0 + e] = one_past
     elif plen > 0:
         _scaled(S, H, c, 84, e, RX0, RXT0)
-    _machine(S, c, e, p, syn, fin, rst, ackf, plen)
+    _machine(S, H, c, e, p, syn, fin, rst, ackf, plen)
+
+
+#: per-endpoint column pairs (originator's, responder's = +1) that a role flip swaps
+_PAIRED = np.array([PK0, IB0, SZ0, ST0, PV0, START0, LSEQ0, ASEQ0, FIN0, HLS0, HLF0, HLR0, RX0,
+                    RXT0, ZW0, ZWT0, DC0, US0, OPORT], dtype=np.int64)  # fmt: skip
 
 
 @njit(cache=True)
-def _machine(S: np.ndarray, c: int, e: int, p: int, syn: bool, fin: bool, rst: bool, ackf: bool,
-             plen: int) -> None:  # fmt: skip
+def _flip_roles(S: np.ndarray, H: np.ndarray, c: int) -> None:
+    """Zeek's ``Connection::FlipRoles`` (as ``_conn.flip_roles``); addresses: ``flip_a``."""
+    for k in _PAIRED:
+        t = S[c, k]
+        S[c, k] = S[c, k + 1]
+        S[c, k + 1] = t
+    S[c, FWD] = 1 - S[c, FWD]
+    S[c, FLIP] += 2  # the caller (track) swaps the addresses and takes the 2 off again
+    _add(S, H, c, 94)
+
+
+@njit(cache=True)
+def _machine(S: np.ndarray, H: np.ndarray, c: int, e: int, p: int, syn: bool, fin: bool,
+             rst: bool, ackf: bool, plen: int) -> None:  # fmt: skip
     s = S[c, ST0 + e]
     if s == INACTIVE:
         if syn:
@@ -203,6 +221,10 @@ def _machine(S: np.ndarray, c: int, e: int, p: int, syn: bool, fin: bool, rst: b
                 _set(S, c, e, SYN_ACK_SENT if ackf else SYN_SENT)
                 S[c, ATTEMPT0] = S[c, LAST]
             else:
+                if not ackf and S[c, ST0 + p] == SYN_ACK_SENT:  # SYN/SYN-ACK reversal
+                    _flip_roles(S, H, c)
+                    e, p = p, e
+                    _set(S, c, p, ESTABLISHED)
                 if S[c, ST0 + p] == SYN_SENT:
                     _set(S, c, p, ESTABLISHED)
                 _set(S, c, e, ESTABLISHED)
@@ -397,7 +419,7 @@ def _new(S: np.ndarray, H: np.ndarray, c: int, j: int, ts: int, proto: int, ipv:
     S[c, FIRSTPKT] = j
     flip = False
     if proto == 6:
-        if not (fl & 2) and server[sp]:
+        if (not (fl & 2) or (fl & 16)) and server[sp]:  # started without a SYN, or a SYN-ACK
             flip = (not (fl & 2) and sp < dp) if server[dp] else True
     elif proto == 17:
         flip = server[sp] and not server[dp]
@@ -496,6 +518,12 @@ def track(S: np.ndarray, H: np.ndarray, Q: np.ndarray, OPT: np.ndarray, A: np.nd
             _extras(S, Q, OPT, meta, arena, buf, c, e, t, fk, pl, k, ttl[k], df[k], ipid[k],
                     win[k], ipv[k], seq[k], l4[k], thl[k], pay[k], end[k])  # fmt: skip
             _tcp(S, H, c, e, t, fk, seq[k], ack[k], pl, win[k])
+            if S[c, FLIP] >= 2:  # the roles flipped: swap the addresses too
+                S[c, FLIP] -= 2
+                for i in range(16):
+                    t8 = A[c, i]
+                    A[c, i] = A[c, 16 + i]
+                    A[c, 16 + i] = t8
         else:
             S[c, LAST] = t
             if pl > 0:
@@ -1052,4 +1080,40 @@ def client_text(blob: np.ndarray, so: np.ndarray, sl: np.ndarray, rows: np.ndarr
                         out[r] = 2
                         break
             ls = le + 2
+    return out
+
+
+@njit(cache=True, nogil=True)
+def hello_records(blob: np.ndarray, so: np.ndarray, sl: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per stream ``rows``: how many TLS handshake records start with a ClientHello byte.
+
+    Walks the records from the stream's start (SOCKS-prefixed streams, which do not start
+    with a record, count as 2: the caller parses those again) the way ``tls.client_hellos``
+    does: handshake, alert and change-cipher-spec records, stopping at application data or
+    anything else. Two or more mark a stream that may hold a second ClientHello; so does a
+    first ClientHello that does not exactly fill its record (split over records, or followed
+    by more handshake messages in the same record).
+    """
+    out = np.zeros(len(rows), dtype=np.int64)
+    for k in range(len(rows)):
+        i = rows[k]
+        p = so[i]
+        end = so[i] + sl[i]
+        if p >= end or blob[p] != 0x16:
+            out[k] = 2
+            continue
+        n = 0
+        while p + 5 <= end:
+            t = blob[p]
+            if (t != 20 and t != 21 and t != 22) or blob[p + 1] != 3:
+                break
+            ln = (np.int64(blob[p + 3]) << 8) | np.int64(blob[p + 4])
+            if t == 22 and p + 5 < end and blob[p + 5] == 1:
+                n += 1
+                if n == 1 and p + 9 <= end:
+                    ml = (np.int64(blob[p + 6]) << 16) | (np.int64(blob[p + 7]) << 8)
+                    if 4 + (ml | np.int64(blob[p + 8])) != ln:
+                        n += 1
+            p += 5 + ln
+        out[k] = n
     return out

@@ -40,14 +40,7 @@ from attrib.io.pcap._decode import (
     decode,
     decode_rest,
 )
-
-try:  # the one-pass walk needs numba (part of the pcap extra)
-    from attrib.io.pcap._walk import NROWS, ROWS, walk_decode
-except ImportError:  # pragma: no cover
-    walk_decode = None  # type: ignore[assignment]
-    ROWS = ("wirelen", "ts")  # type: ignore[assignment]
-
-_WIRELEN, _TS = ROWS.index("wirelen"), ROWS.index("ts")
+from attrib.io.pcap._jit import kernels, wanted
 
 __all__ = ["BLOCK_BYTES", "iter_decoded", "release"]
 
@@ -64,7 +57,7 @@ class _Block:
     def __init__(self, size: int, cap: int, pool: deque[_Block]) -> None:
         self.buf = bytearray(size)
         self.a = np.frombuffer(self.buf, dtype=np.uint8)
-        self.M = np.empty((cap, NROWS), dtype=np.int64)  # a packet per row
+        self.M = np.empty((cap, _nrows()), dtype=np.int64)  # a packet per row
         self.ok = np.empty(cap, dtype=bool)
         self.reason = np.empty(cap, dtype=np.int8)
         self.key = np.empty(cap, dtype=np.uint64)
@@ -107,16 +100,24 @@ def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch,
         batch once done with it (and its Decoded) to let its block be reused.
     """
     head = fh.read(24)
-    if walk_decode is None or head[:4] not in PCAP_MAGICS or not hasattr(fh, "readinto"):
+    compiled = wanted(ctx) and kernels() is not None
+    if not compiled or head[:4] not in PCAP_MAGICS or not hasattr(fh, "readinto"):
         for batch in batches_after(fh, head, ctx):
-            yield batch, decode(batch)
+            yield batch, decode(batch, compiled=compiled)
         return
     yield from _walk(fh, head, ctx)
+
+
+def _nrows() -> int:
+    return int(kernels().NROWS)  # type: ignore[union-attr]
 
 
 def _walk(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
     path = ctx.stats.path
     order, frac_mult, link, limit = pcap_header(head, path)
+    w = kernels()
+    assert w is not None  # the caller checked
+    walk_decode, wirelen_at, ts_at = w.walk_decode, w.ROWS.index("wirelen"), w.ROWS.index("ts")
     big = order == ">"
     pool: deque[_Block] = deque()
     size, cap = BLOCK_BYTES, max(int(BLOCK_BYTES * _PACKETS_PER_BYTE), 64)
@@ -131,14 +132,14 @@ def _walk(fh: IO[bytes], head: bytes, ctx: ReadContext) -> Iterator[tuple[Packet
         k, pos, bad, ns = walk_decode(block.a, n, big, limit, frac_mult, link, rec_no, ICMP4,
                                       ICMP6, TUNNEL_PORTS, block.M, block.ok, block.reason,
                                       block.key, block.fwd, block.slow)  # fmt: skip
-        if bad or (k and not block.M[:k, _WIRELEN].all()):
+        if bad or (k and not block.M[:k, wirelen_at].all()):
             # a corrupt header or a zero-length record (junk): this block and the rest go
             # through the resynchronising reader, from this block's first record
             for batch in resume_pcap(fh, head, ctx, bytes(block.a[:n]), rec_no, last_ts):
                 yield batch, decode(batch)
             return
         if k:
-            last_ts = int(block.M[k - 1, _TS] // 1_000_000_000)
+            last_ts = int(block.M[k - 1, ts_at] // 1_000_000_000)
         if k == len(block.ok):  # the block filled up with packets: larger arrays from now on
             cap *= 2
         if k:
@@ -175,7 +176,7 @@ def _fill(fh: IO[bytes], buf: bytearray, start: int) -> int:
 
 
 def _batch(block: _Block, k: int, rec_no: int, ns: int) -> tuple[PacketBatch, Decoded]:
-    row = dict(zip(ROWS, block.M[:k].T, strict=True))
+    row = dict(zip(kernels().ROWS, block.M[:k].T, strict=True))  # type: ignore[union-attr]
     batch = PacketBatch(buf=block.buf, offs=row["offs"], caplen=row["caplen"],  # type: ignore[arg-type]
                         wirelen=row["wirelen"], ts_ns=row["ts"], link=row["link"],
                         first_record=rec_no, owner=block)  # fmt: skip

@@ -40,8 +40,8 @@ logger = logging.getLogger(__name__)
 _SERVER = np.zeros(65536, dtype=np.bool_)
 _SERVER[list(LIKELY_SERVER_PORTS)] = True
 #: text columns of TCP connections filled from the SYN and the originator's first payload
-TCP_TEXT = ("tcp_fp", "tcp_os", "tunnel_hint", "ja4", "tls_sni", "service", "ssh_client",
-            "user_agent")  # fmt: skip
+TCP_TEXT = ("tcp_fp", "tcp_os", "tunnel_hint", "ja4", "ja4_all", "tls_sni", "service",
+            "ssh_client", "user_agent")  # fmt: skip
 #: state-matrix columns of a finished connection that reach the events table (``out["S"]``)
 _OUT_COLS = ("TS0", "LAST", "PROTO", "OPORT", "RPORT", "SZ0", "SZ1", "PK0", "PK1", "IB0", "IB1",
              "CSTATE", "IPV")  # fmt: skip
@@ -278,7 +278,9 @@ class FastTracker:
                             logger.warning("ClientHello parsers disagree; please report")
                     vals.append(fpj)
                 text["ja4"][at[hello]] = self._intern("ja4", vals)[inv]
+                text["ja4_all"][at[hello]] = self._intern("ja4_all", vals)[inv]
             good = hello[text["ja4"][at[hello]] >= 0]
+            self._more_hellos(blob_b, so, sl, good, at, text)
             snib_b = snib.data
             named = good[snl[good] >= 0]
             text["tls_sni"][at[named]] = self._intern("tls_sni", [
@@ -305,6 +307,26 @@ class FastTracker:
         if self.verify:
             self._verify(rows, blob.tobytes(), so, sl, kind, text, at)
 
+    def _more_hellos(self, blob: memoryview, so: np.ndarray, sl: np.ndarray, good: np.ndarray,
+                     at: np.ndarray, text: dict[str, np.ndarray]) -> None:  # fmt: skip
+        """``ja4_all`` of the streams holding a second ClientHello (after a HelloRetryRequest).
+
+        Only the streams ``F.hello_records`` marks — two or more handshake records starting
+        like a ClientHello, or a first ClientHello not filling its record exactly (a second
+        one starts a record of its own, or shares the first one's) — are parsed again, by the
+        Python parser.
+        """
+        if not len(good):
+            return
+        a = np.frombuffer(blob, dtype=np.uint8)
+        n_rec = F.hello_records(a, so, sl, good)
+        for i in np.flatnonzero(n_rec >= 2).tolist():
+            o, n = int(so[good[i]]), int(sl[good[i]])
+            chs = client_hellos(bytes(blob[o : o + n]))
+            if len(chs) > 1:
+                j = at[good[i]]
+                text["ja4_all"][j] = self._intern("ja4_all", [",".join(ja4(c) for c in chs)])[0]
+
     def _verify(self, rows: np.ndarray, blob: bytes, so: np.ndarray, sl: np.ndarray,
                 kind: np.ndarray, text: dict[str, np.ndarray], at: np.ndarray) -> None:  # fmt: skip
         """Assert the compiled results equal the Python reference's (tests only)."""
@@ -326,6 +348,7 @@ class FastTracker:
             assert (kind[i] == 1) == bool(chs), ("hello", stream)
             if chs:
                 assert text["ja4"][at[i]] == ja4(chs[0]), ("ja4", stream)
+                assert text["ja4_all"][at[i]] == ",".join(ja4(c) for c in chs), ("all", stream)
                 assert text["tls_sni"][at[i]] == chs[0].sni, ("sni", stream)
             elif stream and tls_start(stream) < 0:
                 banner, agent = ssh_banner(stream), http_user_agent(stream)

@@ -1,0 +1,229 @@
+"""Link layers, tunnels and unknown IP protocols the pcap reader decodes as Zeek does.
+
+Every capture is built from bytes and read by both engines (the Python reference tracker and
+the compiled one), which must give the same table; the expected rows are what Zeek logs for the
+same packets, per the Zeek packet analyser named in each test
+(``src/packet_analysis/protocol/...`` and ``scripts/base/packet-protocols/...`` of zeek/zeek).
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import pandas as pd
+from _pcap_build import eth, handshake, ip4, ip6, pcap, tcp, udp
+
+from attrib.io import read
+
+V6A = bytes.fromhex("20010db8000000000000000000000001")
+V6B = bytes.fromhex("20010db8000000000000000000000002")
+MACS = b"\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb"
+COLS = ["src_ip", "src_port", "dst_ip", "dst_port", "proto", "pkts_out", "pkts_in",
+        "bytes_out", "bytes_in", "ip_bytes_out", "ip_bytes_in", "conn_state", "history"]  # fmt: skip
+
+
+def _read(tmp_path: Path, frames: list[bytes], link: int = 1) -> pd.DataFrame:
+    """Both engines' tables of a capture (asserted equal), sorted by time and ports."""
+    p = tmp_path / "c.pcap"
+    p.write_bytes(pcap(frames, link=link))
+    ref = read(p, options={"pcap_engine": "python"})
+    fast = read(p)
+    pd.testing.assert_frame_equal(ref.drop(columns="uid"), fast.drop(columns="uid"))
+    return fast.sort_values(["ts", "src_port"]).reset_index(drop=True)
+
+
+def _rows(df: pd.DataFrame) -> list[tuple[object, ...]]:
+    return [tuple(None if pd.isna(v) else v for v in r) for r in df[COLS].itertuples(index=False)]
+
+
+#: Zeek's conn.log row of :func:`handshake` (as tests/io/test_pcap.py checks it over Ethernet)
+HANDSHAKE = ("192.0.2.1", 40000, "198.51.100.5", 80, "tcp", 5, 3, 5, 6, 225, 126, "SF",
+             "ShADdFf")  # fmt: skip
+
+
+def _handshake_over(tmp_path: Path, wrap: object, link: int = 1) -> None:
+    frames = [wrap(p) for p in handshake()]  # type: ignore[operator]
+    assert _rows(_read(tmp_path, frames, link)) == [HANDSHAKE]
+
+
+# --- link layers -----------------------------------------------------------------------------
+
+
+def test_ppp_link_type_9_with_and_without_hdlc_framing(tmp_path: Path) -> None:
+    """Zeek ``ppp/PPP.cc``: ff 03 starts HDLC-like framing (protocol after it), else the
+    protocol is the first two bytes; 0x0021 is IPv4 (``ppp/main.zeek``)."""
+    _handshake_over(tmp_path, lambda p: b"\xff\x03\x00\x21" + p, link=9)
+    _handshake_over(tmp_path, lambda p: b"\x00\x21" + p, link=9)
+
+
+def test_ppp_in_hdlc_link_type_50(tmp_path: Path) -> None:
+    """Zeek ``ppp_serial/PPPSerial.cc``: a 4-byte header, the protocol in bytes 2-3."""
+    _handshake_over(tmp_path, lambda p: b"\x0f\x00\x00\x21" + p, link=50)
+
+
+def test_ppp_carrying_ipv6(tmp_path: Path) -> None:
+    """PPP protocol 0x0057 is IPv6 (Zeek ``ppp/main.zeek``)."""
+    pkts = [
+        ip6(V6A, V6B, 17, udp(5000, 53, b"q" * 10)),
+        ip6(V6B, V6A, 17, udp(53, 5000, b"a" * 30)),
+    ]
+    df = _read(tmp_path, [b"\xff\x03\x00\x57" + p for p in pkts], link=9)
+    assert _rows(df) == [("2001:db8::1", 5000, "2001:db8::2", 53, "udp", 1, 1, 10, 30, 58, 78,
+                          "SF", "Dd")]  # fmt: skip
+
+
+def test_cisco_fabricpath(tmp_path: Path) -> None:
+    """Zeek ``ethernet/Ethernet.cc``: ethertype 0x8903 at bytes 12-13 means a 16-byte
+    FabricPath header, then the Ethernet frame (baseline ``core.cisco-fabric-path``)."""
+    fp = MACS + b"\x89\x03\x00\x00"  # outer addresses, ethertype, FTAG/TTL
+    _handshake_over(tmp_path, lambda p: fp + eth(p))
+
+
+def test_802_1ah_pbb(tmp_path: Path) -> None:
+    """Zeek ``pbb/PBB.cc``: after ethertype 0x88e7 a 4-byte I-tag, then the customer
+    addresses and ethertype (backbone VLAN tag in front, as in provider networks)."""
+    itag = b"\x00\x01\x00\x01"
+    _handshake_over(tmp_path, lambda p: eth(itag + eth(p), etype=0x88E7, vlans=(100,)))
+
+
+def test_vn_tag_then_vlan(tmp_path: Path) -> None:
+    """Zeek ``vntag/VNTag.cc``: 6 bytes after 0x8926, the next ethertype in the last two; Zeek
+    dispatches only VLAN tags from there (``vntag/main.zeek``), so IP straight after it is not
+    decoded."""
+    vn = b"\x80\x01\x00\x02"
+    _handshake_over(tmp_path, lambda p: eth(vn + b"\x81\x00\x00\x0a\x08\x00" + p, etype=0x8926))
+    frames = [eth(vn + b"\x08\x00" + p, etype=0x8926) for p in handshake()]
+    assert _read(tmp_path, frames).empty
+
+
+# --- tunnels ---------------------------------------------------------------------------------
+
+
+def _gre(proto: int, payload: bytes, flags: int = 0, extra: bytes = b"") -> bytes:
+    return struct.pack("!HH", flags, proto) + extra + payload
+
+
+def _outer(inner: bytes, proto: int = 47) -> bytes:
+    return eth(ip4("10.0.0.1", "10.0.0.2", proto, inner))
+
+
+def test_erspan_type_i_ii_and_iii(tmp_path: Path) -> None:
+    """Zeek ``gre/GRE.cc``: 0x88be without the sequence flag is ERSPAN type I (the Ethernet
+    frame right after GRE), with it type II (8-byte ERSPAN header); 0x22eb is type III (12
+    bytes, 8 more when the O bit of byte 11 is set). GRE outer packets make no connection."""
+    _handshake_over(tmp_path, lambda p: _outer(_gre(0x88BE, eth(p))))
+    _handshake_over(tmp_path, lambda p: _outer(_gre(0x88BE, b"\x10" + b"\0" * 7 + eth(p),
+                                                    0x1000, b"\0\0\0\1")))  # fmt: skip
+    h3 = b"\x20" + b"\0" * 10
+    _handshake_over(tmp_path, lambda p: _outer(_gre(0x22EB, h3 + b"\x00" + eth(p), 0x1000,
+                                                    b"\0\0\0\1")))  # fmt: skip
+    _handshake_over(tmp_path, lambda p: _outer(_gre(0x22EB, h3 + b"\x01" + b"\0" * 8 + eth(p),
+                                                    0x1000, b"\0\0\0\1")))  # fmt: skip
+
+
+def test_mpls_inside_gre_and_ppp(tmp_path: Path) -> None:
+    """MPLS label stacks (bottom-of-stack bit ends them; the payload's version nibble decides)
+    inside GRE protocol 0x8847 (Zeek ``gre/main.zeek``) and PPP protocol 0x0281 (Zeek
+    ``ppp/main.zeek``)."""
+    labels = b"\x00\x01\x00\x40" + b"\x00\x02\x01\x40"  # two labels, the second one bottom
+    _handshake_over(tmp_path, lambda p: _outer(_gre(0x8847, labels + p)))
+    _handshake_over(tmp_path, lambda p: b"\xff\x03\x02\x81" + labels + p, link=9)
+
+
+def test_pptp_enhanced_gre(tmp_path: Path) -> None:
+    """Zeek ``gre/GRE.cc``: GRE version 1 must carry protocol 0x880b (PPTP); key always, the
+    sequence and acknowledgement fields when flagged; then a 4-byte PPP header whose protocol
+    0x0021/0x0057 is IPv4/IPv6."""
+    key = b"\x00\x20\x00\x07"  # payload length, call id
+    _handshake_over(tmp_path, lambda p: _outer(_gre(0x880B, b"\xff\x03\x00\x21" + p,
+                                                    0x3081, key + b"\0\0\0\5" + b"\0\0\0\4")))  # fmt: skip
+    # PPP control protocol (LCP 0xc021) and GRE routing: not IP, nothing logged
+    assert _read(tmp_path, [_outer(_gre(0x880B, b"\xff\x03\xc0\x21" + p, 0x2001, key))
+                            for p in handshake()]).empty  # fmt: skip
+    assert _read(tmp_path, [_outer(_gre(0x0800, p, 0x4000)) for p in handshake()]).empty
+
+
+def test_gre_in_udp(tmp_path: Path) -> None:
+    """RFC 8086 GRE over udp/4754 (Zeek ``gre/main.zeek``: ``gre_ports``): the inner
+    connection is decoded and the outer UDP one stays in conn.log, as for VXLAN."""
+    frames = [eth(ip4("10.0.0.1", "10.0.0.2", 17, udp(50000, 4754, _gre(0x0800, p))))
+              for p in handshake()]  # fmt: skip
+    df = _read(tmp_path, frames)
+    rows = _rows(df)
+    assert HANDSHAKE in rows
+    outer = [r for r in rows if r[4] == "udp"]
+    assert [(r[:5], r[5], r[6], r[11]) for r in outer] == [
+        (("10.0.0.1", 50000, "10.0.0.2", 4754, "udp"), 8, 0, "S0")
+    ]
+
+
+def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
+    """Zeek reassembles outer IPv4 fragments before the GTP-U analyser
+    (``gtpv1/GTPv1.cc``) sees the datagram: the inner packet comes from the first fragment,
+    its sizes from its own headers; the outer UDP connection gets the whole datagram's bytes."""
+    frames = []
+    for i, p in enumerate(handshake(data=b"x" * 600)):
+        gtp = struct.pack("!BBHI", 0x30, 0xFF, len(p), 1) + p
+        dgram = udp(2152, 2152, gtp)
+        first, rest = dgram[:504], dgram[504:]
+        if not rest:
+            frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, dgram, ident=100 + i)))
+            continue
+        tl = 20 + len(dgram)
+        frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, first, ident=100 + i,
+                              flags_frag=0x2000, total=20 + len(first))))  # fmt: skip
+        frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, rest, ident=100 + i,
+                              flags_frag=504 // 8, total=tl - len(first))))  # fmt: skip
+    rows = _rows(_read(tmp_path, frames))
+    inner = [r for r in rows if r[4] == "tcp"]
+    assert inner == [HANDSHAKE[:7] + (600, 6, 5 * 40 + 620, 126, "SF", "ShADdFf")]
+    outer = [r for r in rows if r[4] == "udp"]
+    assert len(outer) == 1 and outer[0][5] == 8
+
+
+def test_teredo_origin_indication_and_authentication(tmp_path: Path) -> None:
+    """Zeek ``teredo/Teredo.cc``: an authentication header (0x0001, lengths of client id and
+    auth value, 8-byte nonce, confirmation byte) and an origin indication (0x0000, 8 bytes)
+    before the IPv6 packet; the outer UDP connection stays (one packet: no duration, so no
+    sizes, as Zeek's conn.log leaves them unset)."""
+    auth = b"\x00\x01\x02\x03" + b"id" + b"abc" + b"\0" * 8 + b"\0"
+    orig = b"\x00\x00\xaa\xbb" + b"\0" * 4
+    inner = ip6(V6A, V6B, 17, udp(7000, 8000, b"z" * 12))
+    frames = [eth(ip4("10.0.0.1", "10.0.0.2", 17, udp(3544, 40000, auth + orig + inner)))]
+    rows = _rows(_read(tmp_path, frames))
+    assert ("2001:db8::1", 7000, "2001:db8::2", 8000, "udp", 1, 0, None, None, 60, 0, "S0",
+            "D") in rows  # fmt: skip
+
+
+# --- unknown IP protocols ----------------------------------------------------------------------
+
+
+def test_unknown_ip_protocols_and_sctp_are_unknown_transport(tmp_path: Path) -> None:
+    """Zeek's IP analyser hands protocols other than TCP/UDP/ICMP and the tunnels to
+    ``UNKNOWN_IP_TRANSPORT`` (``ip/main.zeek``, ``unknown_ip_transport/``): one connection
+    per address pair and protocol, logged with ports 0, proto ``unknown_transport``, sizes 0,
+    no history and conn_state OTH (e.g. an IGMP row: ``0 224.0.0.22 0 unknown_transport -
+    0.835910 0 0 OTH ... - 4 160 0 0``). IPv6 "no next header" (59, a Teredo bubble) makes
+    none: Zeek's ``core.tunnels.teredo`` baseline (with ``ip_proto``) has no such row."""
+    igmp = b"\x22\x00\xfa\x01" + b"\0" * 4
+    sctp = struct.pack("!HHII", 5000, 38412, 0, 0) + b"\x01\x00\x00\x14" + b"\0" * 16
+    frames = [eth(ip4("192.0.2.7", "224.0.0.22", 2, igmp, ttl=1)) for _ in range(4)]
+    frames += [eth(ip4("192.0.2.1", "192.0.2.2", 132, sctp)),
+               eth(ip4("192.0.2.2", "192.0.2.1", 132, sctp)),
+               eth(ip6(V6A, V6B, 132, b"\0" * 24), etype=0x86DD),
+               eth(ip6(V6B, V6A, 59, b""), etype=0x86DD)]  # fmt: skip
+    df = _read(tmp_path, frames)
+    assert _rows(df) == [
+        ("192.0.2.7", 0, "224.0.0.22", 0, "unknown_transport", 4, 0, 0, 0, 112, 0, "OTH", None),
+        ("192.0.2.1", 0, "192.0.2.2", 0, "unknown_transport", 1, 1, 0, 0, 52, 52, "OTH", None),
+        ("2001:db8::1", 0, "2001:db8::2", 0, "unknown_transport", 1, 0, None, None, 64, 0,
+         "OTH", None),
+    ]  # fmt: skip
+
+
+def test_tcp_over_ipv4_with_a_wrong_version_is_still_skipped(tmp_path: Path) -> None:
+    """Not every odd packet becomes a connection: a bad IP header stays a counted skip."""
+    bad = bytearray(ip4("192.0.2.1", "192.0.2.2", 6, tcp(1, 2, 0, 0, 2)))
+    bad[0] = 0x55
+    assert _read(tmp_path, [eth(bytes(bad))]).empty
