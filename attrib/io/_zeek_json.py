@@ -37,14 +37,28 @@ def _map_for(log_type: str) -> dict[str, str]:
     return m
 
 
-def flatten(rec: dict[str, Any]) -> dict[str, Any]:
-    """Flatten nested objects (``{"id": {"orig_h": ...}}``) into Zeek's dotted names."""
+#: Deepest object nesting flattened: Zeek nests one or two levels (``id.orig_h``); deeper is
+#: hostile or not Zeek. An explicit bound, not the interpreter's recursion limit (which depends
+#: on the caller's stack and on whatever raised it).
+MAX_FLATTEN_DEPTH = 64
+
+
+def flatten(rec: dict[str, Any], _depth: int = 0) -> dict[str, Any]:
+    """Flatten nested objects (``{"id": {"orig_h": ...}}``) into Zeek's dotted names.
+
+    Raises
+    ------
+    RecursionError
+        The record nests objects deeper than :data:`MAX_FLATTEN_DEPTH`.
+    """
     if not any(isinstance(v, dict) for v in rec.values()):
         return rec
+    if _depth >= MAX_FLATTEN_DEPTH:
+        raise RecursionError(f"JSON objects nested deeper than {MAX_FLATTEN_DEPTH}")
     out: dict[str, Any] = {}
     for k, v in rec.items():
         if isinstance(v, dict):
-            for k2, v2 in flatten(v).items():
+            for k2, v2 in flatten(v, _depth + 1).items():
                 out[f"{k}.{k2}"] = v2
         else:
             out[k] = v

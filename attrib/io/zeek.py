@@ -98,7 +98,12 @@ def sniff(head: bytes) -> str | None:
         rec = orjson.loads(first)  # not json: a deep line would raise RecursionError
     except ValueError:
         return None
-    return "zeek" if isinstance(rec, dict) and looks_like_zeek_record(flatten(rec)) else None
+    if not isinstance(rec, dict):
+        return None
+    try:
+        return "zeek" if looks_like_zeek_record(flatten(rec)) else None
+    except RecursionError:  # objects nested past flatten's bound: not a Zeek record
+        return None
 
 
 def read_chunks(source: Source, ctx: ReadContext, fmt: str = "zeek") -> Iterator[pd.DataFrame]:

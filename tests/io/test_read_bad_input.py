@@ -475,3 +475,24 @@ def test_deep_json_first_line_is_not_a_crash_of_the_zeek_sniffers(tmp_path: Path
     assert not is_app_log(p)
     with pytest.raises(UnknownFormatError, match="unrecognised content"):
         read(p)
+
+
+def test_flatten_depth_is_bounded_not_the_stack() -> None:
+    """Deep nesting is refused by an explicit bound, whatever the recursion limit is."""
+    import sys
+
+    from attrib.io._zeek_json import MAX_FLATTEN_DEPTH, flatten
+    from attrib.io.zeek import sniff
+
+    rec: dict[str, object] = {"v": 1}
+    for _ in range(MAX_FLATTEN_DEPTH + 1):
+        rec = {"a": rec}
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(100_000)  # another library raised it: the bound must still hold
+    try:
+        with pytest.raises(RecursionError):
+            flatten(rec)
+    finally:
+        sys.setrecursionlimit(old)
+    assert sniff(b'{"a":' * 100 + b"1" + b"}" * 100 + b"\n") is None
+    assert flatten({"id": {"orig_h": "192.0.2.1"}}) == {"id.orig_h": "192.0.2.1"}
