@@ -80,11 +80,12 @@ def test_commodity_sprayers_are_noisy_and_guess_accounts(demo_a: SimulationResul
     p = demo_a.params
     t = pd.read_parquet(demo_a.paths["truth"])
     spray = t[t["kind"] == "commodity_spray"]
-    assert len(spray) == p.spray_ips_per_day * p.days
+    # a share of the residential-proxy drips comes back on later days from the same address
+    assert 0.6 * p.spray_ips_per_day * p.days < len(spray) < p.spray_ips_per_day * p.days
     assert (spray["label"] == "confounder").all()
-    # each address is active for one day only
     life = spray["last_active"] - spray["first_active"]
-    assert (life <= pd.Timedelta(days=1)).all() if hasattr(life, "dt") else (life <= 86400).all()
+    one_day = life <= pd.Timedelta(days=1) if hasattr(life, "dt") else life <= 86400
+    assert 0.7 < one_day.mean() < 1.0
     si = aio.read(demo_a.paths["signins"])
     s = si[si["src_ip"].isin(set(spray["ip"]))]
     assert (s["outcome"] == "failure").all()
