@@ -54,6 +54,16 @@ CONTEXT_DESCRIPTIONS: dict[str, str] = {
 #: dominate its tooling's figure).
 _PEER_CLIP = 10.0
 CONTEXT_COLUMNS: tuple[str, ...] = tuple(CONTEXT_DESCRIPTIONS)
+#: Origin features the scorer does not take as inputs (they stay in the origins table). Raw
+#: counts of origins sharing a fingerprint scale with the tenant's size and its population's
+#: User-Agent diversity, and the share of guessed (non-existent) account names depends on a
+#: sprayer's name list: all properties of one simulated world rather than behaviour relative
+#: to the tenant. Without them the model ranked all three scenarios of another generator
+#: better, at the same own held-out AP (docs/scoring.md, "What 1.3.0 changed").
+NOT_INPUTS = frozenset({
+    "ua_peers", "ja4_peers", "tcp_fp_peers", "err_unknown_account_share",
+    "ua_peers_unknown_share",
+})  # fmt: skip
 
 
 def short_lived_residential(origins: pd.DataFrame) -> pd.Series:
