@@ -48,7 +48,7 @@ MAX_MODEL_BYTES = 16 * 1024 * 1024
 #: sha256 of the models shipped in ``models/`` (update with the model; a test checks).
 SHIPPED_SHA256 = {
     "attrib-scorer-1.2.0.json": "41313cf0fa4b6bb70729c8330140b78a1805adb236ff4589e309290a16a0611f",
-    "attrib-nettype-1.0.0.json": "fe644ffff9e07ff17a8af58ac3bcafe5422b4147eac662a10fda0d71a2c72b8b",
+    "attrib-nettype-1.1.0.json": "ae67769eca73d789961d0a6a06feb413a22acf09b47476b07e329c9247829919",
 }
 
 

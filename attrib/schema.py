@@ -291,8 +291,8 @@ ASN_FEATURE_COLUMNS: tuple[str, ...] = (
     "n_cities", "n_countries", "cities_per_24", "points_per_24", "points_per_city", "runs_per_24",
     "countries_per_24", "top_country_share", "geo_outside_whois", "n_whois_countries",
     "whois_country", "log2_v6_segments", "asn_number", "frac_cloud", "frac_dcrange",
-    "frac_vpnrange", "frac_tor", "frac_relay", "in_datacenter_list", "in_vpn_list",
-    "in_bad_asn_list",
+    "frac_vpnrange", "frac_tor", "frac_relay", "spread_km", "far_share", "top_city_share",
+    "log2_mean_block", "in_datacenter_list", "in_vpn_list", "in_bad_asn_list",
 )  # fmt: skip
 #: Per-ASN answer shipped in ``data/enrich/asn_info.parquet`` (looked up per address).
 ASN_INFO_COLUMNS: tuple[str, ...] = (

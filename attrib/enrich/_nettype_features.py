@@ -17,7 +17,11 @@ Evidence per ASN (IPv4 unless said otherwise):
 * published ranges: share of the space in cloud, datacenter, VPN ranges; Tor exits, iCloud
   Private Relay egress;
 * list membership: X4BNet datacenter / VPN ASN lists, brianhama bad-asn-list;
-* IPv6 segments announced.
+* IPv6 segments announced;
+* geographic dispersion: the address-weighted mean distance (km) of the space from its own
+  centroid, the share of the space more than 500 km from it, and the share in the largest
+  city -- a town's fibre network sits within tens of km, an enterprise's offices and a
+  hoster's points of presence are far apart, a datacenter is one city.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ NUMERIC = (
     "cities_per_24", "points_per_24", "points_per_city", "runs_per_24", "countries_per_24",
     "top_country_share", "geo_outside_whois", "n_whois_countries", "log2_v6_segments", "asn_number",
     "frac_cloud", "frac_dcrange", "frac_vpnrange", "frac_tor", "frac_relay",
+    "spread_km", "far_share", "top_city_share", "log2_mean_block",
 )  # fmt: skip
 
 #: Boolean list-membership columns.
@@ -184,6 +189,9 @@ def asn_evidence(
     geo_addr = np.bincount(code[both], weights=length[both], minlength=n)
     main_whois = _top_value(code[has_who], wcc[has_who], length[has_who], n)
 
+    spread, far = _dispersion(g_code, length[has_geo], locations, g_loc, n)
+    top_city = _top_share(g_code, place[g_loc], length[has_geo], n, n_addr)
+
     out = orgs[["asn", "org"]].reset_index(drop=True).copy()
     out["n_addr"] = n_addr.astype(np.int64)
     n24 = np.maximum(n_addr / 256.0, 1.0)
@@ -201,6 +209,10 @@ def asn_evidence(
     out["top_country_share"] = np.where(n_addr > 0, top_share, np.nan)
     out["geo_outside_whois"] = np.where(geo_addr > 0, outside / np.maximum(geo_addr, 1), np.nan)
     out["n_whois_countries"] = n_whois
+    out["spread_km"] = np.where(n_cities > 0, spread, np.nan)
+    out["far_share"] = np.where(n_cities > 0, far, np.nan)
+    out["top_city_share"] = np.where(n_cities > 0, top_city, np.nan)
+    out["log2_mean_block"] = np.log2(np.maximum(n_addr, 1.0) / np.maximum(blocks, 1))
     names = np.asarray(cc_names, dtype=object)
     out["whois_country"] = pd.Series(
         [names[k] if k >= 0 else None for k in main_whois], dtype="string", index=out.index
@@ -217,6 +229,30 @@ def asn_evidence(
     for col in LISTS:
         out[col] = out["asn"].isin(lists.get(col, set()))
     return out
+
+
+_EARTH_KM = 6371.0
+_FAR_KM = 500.0
+
+
+def _dispersion(
+    code: np.ndarray, w: np.ndarray, locations: pd.DataFrame, loc: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per ASN: weighted mean distance (km) from the centroid, share of weight beyond 500 km."""
+    if len(code) == 0:
+        return np.zeros(n), np.zeros(n)
+    lat = np.radians(locations["lat"].to_numpy(np.float64, na_value=np.nan))[loc]
+    lon = np.radians(locations["lon"].to_numpy(np.float64, na_value=np.nan))[loc]
+    ok = np.isfinite(lat) & np.isfinite(lon)
+    code, w, lat, lon = code[ok], w[ok].astype(np.float64), lat[ok], lon[ok]
+    xyz = np.column_stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    tot = np.bincount(code, weights=w, minlength=n)
+    cen = np.column_stack([np.bincount(code, weights=w * xyz[:, k], minlength=n) for k in range(3)])
+    cen = cen / np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-12)
+    ang = np.arccos(np.clip((xyz * cen[code]).sum(axis=1), -1.0, 1.0)) * _EARTH_KM
+    spread = np.bincount(code, weights=w * ang, minlength=n) / np.maximum(tot, 1)
+    far = np.bincount(code, weights=w * (ang > _FAR_KM), minlength=n) / np.maximum(tot, 1)
+    return spread, far
 
 
 def _top_share(

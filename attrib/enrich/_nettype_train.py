@@ -45,16 +45,23 @@ log = logging.getLogger(__name__)
 
 #: Seed terms that label access and institutional classes (narrow on purpose).
 SEEDS: dict[str, str] = {
-    "education": r"universit\w*|college|academy|\bschools?\b|polytechn\w*|hochschule|\beducation"
-    r"|research (?:and|&) education|academic|\bensino\b|\bnren\b",
+    "education": r"universit\w*|univerzit\w*|uniwersytet\w*|yliopisto|egyetem|college"
+    r"|academy|akademi\w*|\bschools?\b|polytechn\w*|hochschule|h[oö]gskola\w*|\beducation"
+    r"|research (?:and|&) education|research network|academic|\bensino\b|\bnren\b"
+    r"|forschungsnetz|tieteen|kunnskap",
     "government": r"ministry|ministerio|minist[eè]re|government|municipality|\bgov\b|\bcity of\b"
     r"|\bcounty of\b|\bstate of\b|\bkommune?\b|\bgemeente\b|\bprefeitura\b|\bgobierno\b"
-    r"|\bsenate\b|\bparliament\b|\bfederal (?:agency|office|ministry)",
-    "mobile": r"mobile|cellular|\bgsm\b|\blte\b|m[oó]vil(?:es)?\b|celular",
-    "residential": r"broadband|\bcable\b|\bdsl\b|\bfib(?:er|re|ra)\b|ftth|telecom\w*|telekom\w*"
+    r"|\bsenate\b|\bparliament\b|\bfederal (?:agency|office|ministry)|\bmagistrat\b"
+    r"|\bfederal reserve\b|\bstadt\b|\bayuntamiento\b|\bmairie\b|\bcomune di\b",
+    "mobile": r"mobile|mobilfunk|mobiln\w*|mobitel|cellular|celular|selul[ae]r|\bgsm\b|\blte\b"
+    r"|\b[345]g\b|m[oó]vil(?:es)?\b|m[oó]vel\b|\bwireless telecom",
+    "residential": r"broadband|bredband\w*|bredb[aå]nd|\bcable\b|\bkabel\w*|\bdsl\b"
+    r"|\bfib(?:er|re|ra)\b|glasfaser|glasvezel|valokuitu|kuitu|stadsn[aä]\w*|ftth|telecom\w*|telekom\w*"
     r"|\binternet service provider",
-    "business": r"\bbank\b|\bbanco\b|insurance|versicherung|airlines?\b|pharma\w*|automotive"
-    r"|\bmotors?\b|petroleum|chemicals?\b|manufactur\w*|\bstores\b|\bretail",
+    "business": r"\bbank\b|\bbanco\b|\bbanque\b|insurance|versicherung|assurance|airlines?\b"
+    r"|airways|pharma\w*|automotive|\bmotors?\b|petroleum|chemicals?\b|chemie|manufactur\w*"
+    r"|\bstores\b|\bretail|\boil\b|aerospace|semiconductor|logistics|\bfoods?\b"
+    r"|beverages?|tobacco|\bsteel\b|\bmining\b",
 }
 _SEED_RE = re.compile("|".join(f"(?:{v})" for v in SEEDS.values()), re.IGNORECASE)
 

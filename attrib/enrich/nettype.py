@@ -44,7 +44,7 @@ CDN_ASNS: frozenset[int] = frozenset({
     10576, 209, 40934, 36183, 20446,
 })  # fmt: skip
 
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 MODEL_NAME = f"attrib-nettype-{MODEL_VERSION}.json"
 
 #: Second access class kept as ``net_type_alt`` when its probability is at least this share of

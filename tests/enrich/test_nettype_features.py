@@ -58,6 +58,30 @@ def test_size_and_spread(evidence: pd.DataFrame) -> None:
     assert pd.isna(e.loc[300, "geo_outside_whois"]) and pd.isna(e.loc[300, "max_block_share"])
 
 
+def test_dispersion(evidence: pd.DataFrame) -> None:
+    e = evidence.set_index("asn")
+    # AS200: one city -> no spread; AS100: Paris/Lyon/Berlin, a few hundred km from its centroid
+    assert e.loc[200, "spread_km"] == pytest.approx(0.0, abs=1e-6)
+    assert e.loc[200, "far_share"] == 0.0 and e.loc[200, "top_city_share"] == 1.0
+    assert 250 < e.loc[100, "spread_km"] < 600
+    assert e.loc[100, "top_city_share"] == pytest.approx(0.5)  # Berlin holds half
+    assert e.loc[100, "log2_mean_block"] == pytest.approx(8.0)  # 512 addresses in 2 blocks
+    assert pd.isna(e.loc[300, "spread_km"]) and pd.isna(e.loc[300, "top_city_share"])
+
+
+def test_dispersion_far_share() -> None:
+    # one /24 split between Paris and Tokyo: both halves are far from the centroid
+    orgs = pd.DataFrame({"asn": [100], "org": ["Far"]})
+    locs = pd.DataFrame({"city": ["Paris", "Tokyo"], "country": ["FR", "JP"],
+                         "lat": [48.85, 35.68], "lon": [2.35, 139.69]})  # fmt: skip
+    e = asn_evidence(
+        orgs, _seg([0, 256, 512], [-1, 0, -1]), _seg([0, 256, 384, 512], [-1, 0, 1, -1]), locs,
+        _seg([0], [0]), np.array(["FR"], dtype=object), _seg([0], [-1]), np.array([], dtype=object),
+        np.array([], dtype=np.int32), {},
+    )  # fmt: skip
+    assert e.loc[0, "far_share"] == 1.0 and e.loc[0, "spread_km"] > 4000
+
+
 def test_ranges_lists_and_v6(evidence: pd.DataFrame) -> None:
     e = evidence.set_index("asn")
     assert e.loc[100, "frac_cloud"] == pytest.approx(0.5) and e.loc[200, "frac_cloud"] == 0.0

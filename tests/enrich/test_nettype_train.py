@@ -49,6 +49,15 @@ def test_weak_labels_from_seeds_sources_and_shape() -> None:
     assert pd.isna(y2[5]) and y2[4] == "hosting"
 
 
+def test_seeds_in_several_languages() -> None:
+    ev = _ev(["Uniwersytet Przykladowy", "Exempel Stadsnaet AB", "PT Contoh Selular",
+              "Magistrat der Stadt Beispiel", "Beispiel Chemie AG", "Exempel Hogskola",
+              "Compania Movil SA", "Ejemplo 4G Wireless"])  # fmt: skip
+    y = weak_labels(ev, frozenset())
+    assert y.tolist() == ["education", "residential", "mobile", "government", "business",
+                          "education", "mobile", "mobile"]  # fmt: skip
+
+
 def test_source_members_and_broadband_shape() -> None:
     ev = _ev(["a", "b", "c"], frac_dcrange=[0.6, 0.4, 0.0], in_bad_asn_list=[False, False, True],
              n_addr=[1 << 20, 1 << 20, 1 << 19], n_cities=[150, 150, 150],
