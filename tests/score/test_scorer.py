@@ -71,6 +71,17 @@ def test_fit_returns_self_and_learned_state(data, monkeypatch):
     assert list(est.classes_) == [0, 1]
 
 
+def test_world_specific_features_are_not_inputs():
+    from attrib.features import FEATURE_COLUMNS
+    from attrib.score._context import NOT_INPUTS
+    from attrib.score.scorer import _feature_catalogue
+
+    cols, _ = _feature_catalogue()
+    assert NOT_INPUTS <= set(FEATURE_COLUMNS)  # still computed, still in the origins table
+    assert not NOT_INPUTS & set(cols)
+    assert set(cols) == set(FEATURE_COLUMNS) - NOT_INPUTS
+
+
 def test_numeric_fallback_without_catalogue(data, monkeypatch):
     X, y = data
     monkeypatch.setattr("attrib.score.scorer._feature_catalogue", lambda: ((), {}))
