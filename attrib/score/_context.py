@@ -42,8 +42,28 @@ CONTEXT_DESCRIPTIONS: dict[str, str] = {
         "{value} other origins with its tooling (User-Agent + TLS) only fail on the "
         "organisation's accounts"
     ),
+    "ctx_tool_peer_accounts": (
+        "the other origins with its tooling that only fail try {value} of the organisation's "
+        "accounts each"
+    ),
+    "ctx_tool_peer_days": (
+        "the other origins with its tooling that only fail come back on {value} days each"
+    ),
 }
+#: Per-origin breadth is clipped here before the tooling means (one noisy member must not
+#: dominate its tooling's figure).
+_PEER_CLIP = 10.0
 CONTEXT_COLUMNS: tuple[str, ...] = tuple(CONTEXT_DESCRIPTIONS)
+#: Origin features the scorer does not take as inputs (they stay in the origins table). Raw
+#: counts of origins sharing a fingerprint scale with the tenant's size and its population's
+#: User-Agent diversity, and the share of guessed (non-existent) account names depends on a
+#: sprayer's name list: all properties of one simulated world rather than behaviour relative
+#: to the tenant. Without them the model ranked all three scenarios of another generator
+#: better, at the same own held-out AP (docs/scoring.md, "What 1.3.0 changed").
+NOT_INPUTS = frozenset({
+    "ua_peers", "ja4_peers", "tcp_fp_peers", "err_unknown_account_share",
+    "ua_peers_unknown_share",
+})  # fmt: skip
 
 
 def short_lived_residential(origins: pd.DataFrame) -> pd.Series:
@@ -189,4 +209,34 @@ def context_frame(origins: pd.DataFrame) -> pd.DataFrame:
         _, peers = _loo_share(key, failing, has)
         out[f"{prefix}_routine_share"] = share.to_numpy()
         out[f"{prefix}_campaign_peers"] = peers.fillna(0.0).to_numpy()
+    key = _tool_key(origins)
+    for col, name in (
+        ("n_accounts", "ctx_tool_peer_accounts"),
+        ("active_days", "ctx_tool_peer_days"),
+    ):
+        out[name] = _loo_mean(key, origins, col, failing).to_numpy()
     return out
+
+
+def _loo_mean(key: pd.Series, origins: pd.DataFrame, col: str, member: pd.Series) -> pd.Series:
+    """Leave-one-out mean of ``col`` (clipped) over the *other* flagged members of a key.
+
+    Campaign structure, not size: exits of one operation each try several accounts over
+    several days (low and slow); commodity spraying makes one or two attempts per address.
+    NaN when the key has no other flagged member or ``col`` is absent.
+    """
+    out = pd.Series(np.nan, index=origins.index)
+    if col not in origins.columns:
+        return out
+    v = pd.to_numeric(origins[col], errors="coerce").clip(upper=_PEER_CLIP)
+    m = member & key.notna() & v.notna()
+    if not m.any():
+        return out
+    kv = key.where(key.notna(), -1).to_numpy(dtype=np.int64)
+    vals = v.where(m, 0.0).to_numpy(dtype=np.float64)
+    cnt = m.to_numpy(dtype=np.float64)
+    s = pd.Series(vals).groupby(kv, sort=False).transform("sum").to_numpy() - vals
+    c = pd.Series(cnt).groupby(kv, sort=False).transform("sum").to_numpy() - cnt
+    with np.errstate(invalid="ignore", divide="ignore"):
+        res = np.where((c > 0) & key.notna().to_numpy(), s / c, np.nan)
+    return pd.Series(res, index=origins.index)

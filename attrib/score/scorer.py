@@ -30,7 +30,7 @@ from sklearn.utils.validation import assert_all_finite, check_is_fitted, column_
 
 from attrib._paths import default_models_dir
 from attrib.errors import ModelError
-from attrib.score._context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, context_frame
+from attrib.score._context import CONTEXT_COLUMNS, CONTEXT_DESCRIPTIONS, NOT_INPUTS, context_frame
 from attrib.score._explain import counter_arrays, detail_texts, explain_arrays
 from attrib.score._io import (
     FORMAT,
@@ -47,7 +47,7 @@ __all__ = ["MODEL_NAME", "MODEL_VERSION", "OriginScorer", "load_model", "model_p
 logger = logging.getLogger(__name__)
 
 #: Version of the shipped model (bumped when it is retrained with other data or features).
-MODEL_VERSION = "1.2.0"
+MODEL_VERSION = "1.3.0"
 #: Counter-evidence items per origin at most: the strongest feature that lowered its score
 #: (one keeps scoring within twice 1.1.0's cost; see docs/scoring.md).
 COUNTER_TOP = 1
@@ -79,7 +79,7 @@ def _feature_catalogue() -> tuple[tuple[str, ...], dict[str, str]]:
         from attrib import features as f
     except ImportError:  # pragma: no cover - features package always ships
         return (), {}
-    cols = tuple(getattr(f, "FEATURE_COLUMNS", ()))
+    cols = tuple(c for c in getattr(f, "FEATURE_COLUMNS", ()) if c not in NOT_INPUTS)
     desc = dict(getattr(f, "FEATURE_DESCRIPTIONS", {}))
     return cols, desc
 

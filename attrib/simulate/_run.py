@@ -18,6 +18,7 @@ from attrib.simulate._pcap_writer import PcapWriter
 from attrib.simulate._profiles import DEVICES
 from attrib.simulate._traffic import conn_rows, device_fields, ssl_rows, zeek_uids
 from attrib.simulate._zeek_writer import CONN_FIELDS, SSL_FIELDS, ZeekWriter
+from attrib.simulate.background import background_day, build_background
 from attrib.simulate.campaigns import Campaign, build_campaign, campaign_day, rtt_ms
 from attrib.simulate.org import Org, build_org, write_org_toml
 from attrib.simulate.population import (
@@ -150,6 +151,14 @@ def _spray_sessions(ctx: _Ctx, spray: pd.DataFrame) -> pd.DataFrame:
             "hello": _SPRAY_HELLO[s["tool"].to_numpy(dtype=int)],
         }
     )
+    df["rtt_ms"] = ctx.rtt_to(df["ip"].to_numpy())
+    df["app_rtt_ms"] = df["rtt_ms"] + ctx.rng.uniform(0.5, 4.0, len(df))
+    return df
+
+
+def _background_sessions(ctx: _Ctx, sess: pd.DataFrame) -> pd.DataFrame:
+    """Connection-only background (website audience, crawlers, VPN probes, mail), direct."""
+    df = sess.reset_index(drop=True)
     df["rtt_ms"] = ctx.rtt_to(df["ip"].to_numpy())
     df["app_rtt_ms"] = df["rtt_ms"] + ctx.rng.uniform(0.5, 4.0, len(df))
     return df
@@ -525,6 +534,7 @@ def run(p: SimParams, seed: int, out: Path, sampler: Sampler | None = None) -> d
     t0 = pd.Timestamp(p.start, tz="UTC").timestamp()
     pop = build_population(p, org, pool, rng, t0)
     camps = [build_campaign(c, p, org, pool, rng, t0) for c in p.campaigns]
+    bg = build_background(p, pool, rng, t0, pop.truth, pop.addresses)
     extra = [org.offices]
     ctx = _Ctx(p, org, pop, camps, pd.DataFrame(), t0, rng)
     if p.two_sided:
@@ -568,7 +578,8 @@ def run(p: SimParams, seed: int, out: Path, sampler: Sampler | None = None) -> d
             if len(sps):
                 bs = pd.concat([bs, sps], ignore_index=True)
             adv = pd.concat(sess, ignore_index=True) if sess else bs.iloc[:0]
-            allsess = pd.concat([bs, adv.drop(columns=["_camp", "_att"])], ignore_index=True)
+            back = _background_sessions(ctx, background_day(bg, p, day, t0, rng))
+            allsess = pd.concat([bs, back, adv.drop(columns=["_camp", "_att"])], ignore_index=True)
             order = np.argsort(allsess["ts"].to_numpy(), kind="stable")
             allsess = allsess.iloc[order].reset_index(drop=True)
             conn = conn_rows(allsess, org.services, p.domain, rng)

@@ -39,7 +39,9 @@ def conn_rows(
     Parameters
     ----------
     s
-        Sessions: ``ts``, ``ip``, ``service`` (``vpn``/``owa``/``ssh``/``scan``), ``stack``,
+        Sessions: ``ts``, ``ip``, ``service`` (``vpn``/``owa``/``ssh``/``scan``, and the
+        connection-only ``web``/``probe``/``smtp`` of :mod:`attrib.simulate.background`),
+        ``stack``,
         ``hello`` (profile or empty), ``rtt_ms`` (transport) and ``app_rtt_ms``.
     services
         Role -> address of the organisation's public services.
@@ -54,41 +56,51 @@ def conn_rows(
         Zeek conn.log columns plus ``hello`` and ``sni`` for the ssl.log.
     """
     n = len(s)
-    code = pd.Categorical(s["service"], categories=["vpn", "owa", "ssh", "scan"]).codes
+    cats = ["vpn", "owa", "ssh", "scan", "web", "probe", "smtp"]
+    code = pd.Categorical(s["service"], categories=cats).codes
     stack = s["stack"].to_numpy()
     vpn, owa, ssh, scan = code == 0, code == 1, code == 2, code == 3
-    port = np.where(ssh, 22, 443)
+    web, probe, smtp = code == 4, code == 5, code == 6
+    port = np.where(ssh, 22, np.where(smtp, 25, 443))
     port = np.where(scan, rng.choice(_SCAN_PORTS, n), port)
+    port = np.where(web & (rng.random(n) < 0.2), 80, port)
     role_code = np.where(scan, rng.integers(0, 3, n), code)
-    dst_role = np.array(["vpn", "owa", "ssh"], dtype=object)[np.clip(role_code, 0, 2)]
+    roles = np.array(["vpn", "owa", "ssh", "vpn", "web", "vpn", "owa"], dtype=object)
+    dst_role = roles[np.clip(role_code, 0, len(roles) - 1)]
     open_ = ~scan | ((port == 443) & (role_code != 2)) | ((port == 22) & (role_code == 2))
     rtt = s["rtt_ms"].to_numpy(dtype=float) / 1000.0
     app = s["app_rtt_ms"].to_numpy(dtype=float) / 1000.0
     dur = np.select(
-        [vpn, owa, ssh],
+        [vpn, owa, ssh, web, smtp],
         [
             rng.lognormal(np.log(1800), 1.0, n),
             rng.lognormal(np.log(20), 1.2, n),
             rng.lognormal(np.log(600), 1.0, n),
+            rng.lognormal(np.log(6), 1.0, n),
+            rng.lognormal(np.log(3), 0.8, n),
         ],
         default=app * 3 + rng.lognormal(np.log(0.05), 0.5, n),
     )
     dur = dur + 3 * app
     ob = np.select(
-        [vpn, owa, ssh],
+        [vpn, owa, ssh, web, smtp],
         [
             dur * rng.lognormal(np.log(3000), 0.8, n),
             rng.lognormal(np.log(2500), 0.7, n),
             rng.lognormal(np.log(8000), 1.0, n),
+            rng.lognormal(np.log(1500), 0.6, n),
+            rng.lognormal(np.log(20000), 1.2, n),
         ],
         default=rng.integers(250, 700, n),
     )
     rb = np.select(
-        [vpn, owa, ssh],
+        [vpn, owa, ssh, web, smtp],
         [
             ob * rng.lognormal(np.log(4), 0.6, n),
             rng.lognormal(np.log(30000), 1.0, n),
             rng.lognormal(np.log(40000), 1.2, n),
+            rng.lognormal(np.log(60000), 1.3, n),
+            rng.lognormal(np.log(900), 0.4, n),
         ],
         default=rng.integers(1200, 4500, n),
     )
@@ -111,6 +123,8 @@ def conn_rows(
     rp = np.where(rej, 1, np.where(s0, 0, rp))
     hdr = pd.Series(stack).map(_HDR).fillna(52).to_numpy(dtype=np.int64)
     service = np.where(ssh, "ssh", "ssl").astype(object)
+    service[smtp] = "smtp"
+    service[web & (port == 80)] = "http"
     service[closed] = None
     service[scan & open_ & (port == 22)] = "ssh"
     scan_tls = scan & open_ & (port == 443)
@@ -119,15 +133,19 @@ def conn_rows(
     hello[scan_tls] = "zgrab"
     hello[(service != "ssl")] = ""
     sni_host = {"vpn": f"vpn.{domain}", "owa": f"mail.{domain}", "ssh": None}
+    sni_host["web"] = f"www.{domain}"
     sni = pd.Series(dst_role).map(sni_host).to_numpy(dtype=object)
     sni[hello == "zgrab"] = None
+    # fingerprinting fleets often connect by address, without a server name
+    sni[probe & (rng.random(n) < 0.5)] = None
+    dst = pd.Series(dst_role).map(services).fillna(services["owa"])
     return frame(
         {
             "ts": s["ts"].to_numpy(dtype=float),
             "uid": zeek_uids(rng, n),
             "id.orig_h": s["ip"].to_numpy(),
             "id.orig_p": _ephemeral(rng, stack),
-            "id.resp_h": pd.Series(dst_role).map(services).to_numpy(dtype=object),
+            "id.resp_h": dst.to_numpy(dtype=object),
             "id.resp_p": port,
             "proto": "tcp",
             "service": service,

@@ -152,7 +152,8 @@ def build_org(p: SimParams, pool: AddressPool, rng: np.random.Generator) -> Org:
     head = ipaddress.ip_network(cidrs[0])
     egress = ipaddress.ip_address(offices["ip"].iloc[0])
     hosts = [str(h) for h in head.hosts() if h != egress]
-    services = {"vpn": hosts[0], "owa": hosts[1], "ssh": hosts[2]}
+    # the public website shares the head office's range (not a sign-in service)
+    services = {"vpn": hosts[0], "owa": hosts[1], "ssh": hosts[2], "web": hosts[3]}
     pool.used.update(hosts)
     return Org(
         name=p.org_name,

@@ -355,16 +355,36 @@ def _sprayers(
     ips[local] = got_l["ip"].to_numpy()
     ips[~burst & ~local] = got_w["ip"].to_numpy()
     day = rng.permutation(np.repeat(np.arange(p.days), max(p.spray_ips_per_day, 0)))
+    tool = rng.integers(0, len(SPRAY_TOOLS), total)
+    _recurring_drips(rng, p.spray_return_share, ips, day, tool, ~burst)
     start = t0 + day * DAY
     truth.append(_truth(ips, "commodity_spray", "confounder", start, start + DAY))
-    return frame(
-        {
-            "ip": ips,
-            "day": day,
-            "burst": burst,
-            "tool": rng.integers(0, len(SPRAY_TOOLS), total),
-        }
-    )
+    return frame({"ip": ips, "day": day, "burst": burst, "tool": tool})
+
+
+def _recurring_drips(
+    rng: np.random.Generator,
+    share: float,
+    ips: np.ndarray,
+    day: np.ndarray,
+    tool: np.ndarray,
+    drip: np.ndarray,
+) -> None:
+    """Residential-proxy addresses that come back: a share of drips reuse an earlier one.
+
+    Proxy pools hand the same exit to a spraying tool again on later days, so commodity
+    spraying also produces addresses seen on several days, with the same tool (in place).
+    """
+    idx = np.flatnonzero(drip)
+    if share <= 0 or len(idx) < 2:
+        return
+    idx = idx[np.argsort(day[idx], kind="stable")]
+    first_of_day = np.searchsorted(day[idx], day[idx], side="left")
+    back = rng.random(len(idx)) < share
+    pick = rng.random(len(idx))
+    for pos in np.flatnonzero(back & (first_of_day > 0)):
+        src = idx[int(pick[pos] * first_of_day[pos])]
+        ips[idx[pos]], tool[idx[pos]] = ips[src], tool[src]
 
 
 def sprayers_day(

@@ -9,6 +9,10 @@ population, the confounders and the campaigns from wide ranges, per seed:
 * DHCP churn from hours to months, 0-90% of homes renumbered daily;
 * carrier-grade NAT from 0% to 60% of employees, 3-60 employees per address, sessions from an
   hour to a month, on mobile carriers or on fixed-line broadband (``cgnat_net_type``);
+* connection-only background (:mod:`attrib.simulate.background`): a website audience of a
+  few to hundreds of visitors a day, crawlers, VPN-portal fingerprinting fleets and mail
+  senders at rates from negligible to heavy; commodity spraying whose residential-proxy
+  addresses come back on later days (0-60% of drips);
 * typing mistakes, MFA prompts, corporate / commercial VPN, Private Relay, travel, scanners and
   commodity spraying at rates from negligible to heavy;
 * one to three campaigns, each SOHO-only, VPS-only or hybrid, with exit pools from a handful to
@@ -175,6 +179,20 @@ def randomised_params(name: str, seed: int) -> SimParams:
         spray_local_share=float(rng.uniform(0.0, 0.6)),
         spray_valid_account_share=float(rng.uniform(0.2, 0.9)),
         admins=int(rng.integers(1, 6)),
+        # drawn after the rest, so the earlier draws of a seed are unchanged
+        spray_return_share=float(rng.uniform(0.0, 0.6)),
+        web_visitors_per_day=_logu(rng, 5.0, 250.0),
+        web_local_share=float(rng.uniform(0.2, 0.9)),
+        web_mobile_share=float(rng.uniform(0.1, 0.6)),
+        web_return_share=float(rng.uniform(0.0, 0.4)),
+        web_pages_per_visit=_logu(rng, 1.0, 10.0),
+        crawlers=int(round(_logu(rng, 2.0, 80.0))),
+        crawler_conns_per_day=_logu(rng, 0.5, 20.0),
+        vpn_probers_per_day=_logu(rng, 0.2, 10.0),
+        vpn_prober_return_share=float(rng.uniform(0.0, 0.6)),
+        mail_senders=int(round(_logu(rng, 3.0, 200.0))),
+        mail_sender_active_share=float(rng.uniform(0.1, 0.9)),
+        mails_per_sender_day=_logu(rng, 0.5, 10.0),
         compress="gz",
         campaigns=campaigns,
     )

@@ -57,7 +57,7 @@ def test_init_stores_params_only():
 
 CTX = ["ctx_cluster_size", "ctx_cluster_short_res_peers", "ctx_cluster_short_res_share",
        "ctx_cluster_routine_share", "ctx_cluster_campaign_peers", "ctx_tool_routine_share",
-       "ctx_tool_campaign_peers"]  # fmt: skip
+       "ctx_tool_campaign_peers", "ctx_tool_peer_accounts", "ctx_tool_peer_days"]  # fmt: skip
 
 
 def test_fit_returns_self_and_learned_state(data, monkeypatch):
@@ -69,6 +69,17 @@ def test_fit_returns_self_and_learned_state(data, monkeypatch):
     # the catalogue's features present in the table, in catalogue order, then cluster context
     assert est.features_ == ["failure_ratio", "attempts_per_account_day", *CTX]
     assert list(est.classes_) == [0, 1]
+
+
+def test_world_specific_features_are_not_inputs():
+    from attrib.features import FEATURE_COLUMNS
+    from attrib.score._context import NOT_INPUTS
+    from attrib.score.scorer import _feature_catalogue
+
+    cols, _ = _feature_catalogue()
+    assert NOT_INPUTS <= set(FEATURE_COLUMNS)  # still computed, still in the origins table
+    assert not NOT_INPUTS & set(cols)
+    assert set(cols) == set(FEATURE_COLUMNS) - NOT_INPUTS
 
 
 def test_numeric_fallback_without_catalogue(data, monkeypatch):
@@ -255,6 +266,28 @@ def test_campaign_context_leave_one_out():
     # tooling "tool|j": a, b, d all fail only, none routine
     assert ctx["ctx_tool_campaign_peers"].tolist() == [2, 2, 0, 2, 0]
     assert ctx["ctx_tool_routine_share"].tolist() == pytest.approx([0.0, 0.0, 1.0, 0.0, 1.0])
+
+
+def test_tool_peer_breadth_leave_one_out():
+    df = pd.DataFrame(
+        {
+            "ip": ["a", "b", "c", "d", "e"],
+            "top_user_agent": ["tool", "tool", "browser", "tool", "browser"],
+            "top_ja4": ["j", "j", "k", "j", "k"],
+            "failure_ratio": [1.0, 0.9, 0.0, 1.0, 0.05],
+            "tenant_routine_accounts": [0.0, 0.0, 5.0, 0.0, 3.0],
+            "n_accounts": [3.0, 5.0, 1.0, 20.0, 2.0],
+            "active_days": [1.0, 2.0, 9.0, 4.0, 9.0],
+        }
+    )
+    ctx = add_context(df)
+    # a's failing tooling peers: b (5 accounts) and d (20, clipped to 10); never itself
+    assert ctx["ctx_tool_peer_accounts"].tolist()[:2] == [7.5, 6.5]
+    assert ctx["ctx_tool_peer_days"].tolist()[:2] == [3.0, 2.5]
+    # no other failing origin shares c's or e's tooling: unknown, not zero
+    assert ctx[["ctx_tool_peer_accounts", "ctx_tool_peer_days"]].iloc[[2, 4]].isna().all().all()
+    # without the breadth columns the feature is missing, never invented
+    assert add_context(df.drop(columns="n_accounts"))["ctx_tool_peer_accounts"].isna().all()
 
 
 def test_edges_midpoints_and_quantiles():

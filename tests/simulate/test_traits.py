@@ -80,11 +80,12 @@ def test_commodity_sprayers_are_noisy_and_guess_accounts(demo_a: SimulationResul
     p = demo_a.params
     t = pd.read_parquet(demo_a.paths["truth"])
     spray = t[t["kind"] == "commodity_spray"]
-    assert len(spray) == p.spray_ips_per_day * p.days
+    # a share of the residential-proxy drips comes back on later days from the same address
+    assert 0.6 * p.spray_ips_per_day * p.days < len(spray) < p.spray_ips_per_day * p.days
     assert (spray["label"] == "confounder").all()
-    # each address is active for one day only
     life = spray["last_active"] - spray["first_active"]
-    assert (life <= pd.Timedelta(days=1)).all() if hasattr(life, "dt") else (life <= 86400).all()
+    one_day = life <= pd.Timedelta(days=1) if hasattr(life, "dt") else life <= 86400
+    assert 0.7 < one_day.mean() < 1.0
     si = aio.read(demo_a.paths["signins"])
     s = si[si["src_ip"].isin(set(spray["ip"]))]
     assert (s["outcome"] == "failure").all()
@@ -96,5 +97,6 @@ def test_commodity_sprayers_are_noisy_and_guess_accounts(demo_a: SimulationResul
     fails = si[si["outcome"] == "failure"]
     assert fails["src_ip"].isin(set(spray["ip"])).sum() > 3 * fails["src_ip"].isin(exits).sum()
     # bursts from hosting networks, drip through residential space
-    per_ip = s.groupby("src_ip", observed=True).size()
+    # (per address and day: a returning drip address adds a few attempts on each day)
+    per_ip = s.groupby(["src_ip", s["ts"].dt.floor("D")], observed=True).size()
     assert per_ip.max() >= 20 and per_ip.median() <= 5
