@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["frame"]
+__all__ = ["frame", "truth_frame"]
 
 
 def _column(v: Any, n: int) -> Any:
@@ -48,3 +48,21 @@ def frame(columns: dict[str, Any]) -> pd.DataFrame:
             n = len(v)
             break
     return pd.DataFrame({k: _column(v, n) for k, v in columns.items()}, copy=False)
+
+
+def truth_frame(
+    ips: object, kind: str, label: str, start: object, end: object, **extra: object
+) -> pd.DataFrame:
+    """Truth rows of one population: address, label, kind, role (= kind), activity window."""
+    return frame(
+        {
+            "ip": ips,
+            "label": label,
+            "kind": kind,
+            "campaign": None,
+            "role": kind,
+            "first_active": start,
+            "last_active": end,
+            **extra,
+        }
+    )

@@ -25,6 +25,7 @@ import pandas as pd
 
 from attrib.simulate._addresses import AddressPool
 from attrib.simulate._frames import frame
+from attrib.simulate._frames import truth_frame as _truth
 from attrib.simulate._profiles import DEVICES
 from attrib.simulate.presets import SimParams
 
@@ -60,20 +61,6 @@ class Background:
     crawlers: pd.DataFrame
     probes: pd.DataFrame
     senders: np.ndarray
-
-
-def _truth(ips: object, kind: str, label: str, start: object, end: object) -> pd.DataFrame:
-    return frame(
-        {
-            "ip": ips,
-            "label": label,
-            "kind": kind,
-            "campaign": None,
-            "role": kind,
-            "first_active": start,
-            "last_active": end,
-        }
-    )
 
 
 def _visitors(

@@ -19,6 +19,7 @@ import pandas as pd
 
 from attrib.simulate._addresses import AddressPool
 from attrib.simulate._frames import frame
+from attrib.simulate._frames import truth_frame as _truth
 from attrib.simulate.org import Org
 from attrib.simulate.presets import SimParams
 
@@ -89,23 +90,6 @@ def day_offset_h(tz: str, t0: float, day: int) -> float:
     ts = pd.Timestamp(t0 + day * DAY + 43200, unit="s", tz="UTC").tz_convert(ZoneInfo(tz))
     off = ts.utcoffset()
     return off.total_seconds() / 3600 if off is not None else 0.0
-
-
-def _truth(
-    ips: object, kind: str, label: str, start: object, end: object, **extra: object
-) -> pd.DataFrame:
-    return frame(
-        {
-            "ip": ips,
-            "label": label,
-            "kind": kind,
-            "campaign": None,
-            "role": kind,
-            "first_active": start,
-            "last_active": end,
-            **extra,
-        }
-    )
 
 
 def _home_leases(
