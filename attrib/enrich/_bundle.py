@@ -99,15 +99,11 @@ def location_columns(locs: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def _read(path: Path, name: str) -> pd.DataFrame:
-    p = path / "enrich" / f"{name}.parquet"
+    f = _parquet(path, name)  # missing or unopenable: a DataError naming the file
     try:
-        return pq.read_table(p).to_pandas()
-    except FileNotFoundError:
-        raise DataError(
-            f"{p}: bundled enrichment table missing (run `attrib data update` or "
-            "`python scripts/build_data.py`)"
-        ) from None
+        return f.read().to_pandas()
     except Exception as exc:  # pyarrow raises a zoo of types on corrupt files
+        p = path / "enrich" / f"{name}.parquet"
         raise DataError(f"{p}: bundled enrichment table unreadable: {exc}") from None
 
 

@@ -110,9 +110,14 @@ def _visitors(
     )
     first = t0 + day * DAY
     truth = _truth(ips, "web_visitor", "benign", first, first + DAY)
-    last = visits.groupby("ip", sort=False)["day"].max()
-    truth["last_active"] = t0 + (truth["ip"].map(last).fillna(0).to_numpy(dtype=float) + 1) * DAY
+    _end_at_last_day(truth, visits, t0)
     return visits.drop_duplicates(["ip", "day"]), parts, truth
+
+
+def _end_at_last_day(truth: pd.DataFrame, days: pd.DataFrame, t0: float) -> None:
+    """Set each truth row's ``last_active`` to the end of its address's last day in ``days``."""
+    last = days.groupby("ip", sort=False)["day"].max()
+    truth["last_active"] = t0 + (truth["ip"].map(last).fillna(0).to_numpy(dtype=float) + 1) * DAY
 
 
 def build_background(
@@ -188,9 +193,8 @@ def _probers(
     hello = rng.choice(np.array(_PROBE_HELLOS, dtype=object), len(ips))
     out = frame({"ip": ips[rep][keep], "day": pday[keep], "hello": hello[rep][keep]})
     out = out.drop_duplicates(["ip", "day"])
-    last = out.groupby("ip", sort=False)["day"].max()
     tr = _truth(ips, "vpn_scanner", "confounder", t0 + day * DAY, t0 + (day + 1) * DAY)
-    tr["last_active"] = t0 + (tr["ip"].map(last).fillna(0).to_numpy(dtype=float) + 1) * DAY
+    _end_at_last_day(tr, out, t0)
     truth.append(tr)
     return out
 

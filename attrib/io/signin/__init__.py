@@ -207,7 +207,7 @@ def _batches(
 ) -> Iterator[list[dict[str, Any]]]:
     if header is None:
         _refuse_unreadable(source, fmt, head_records(head))
-        return _json_batches(source, ctx, fmt)
+        return _accepted(iter_record_batches(source, ctx), ctx, fmt)
     names = {h.split("[")[0].strip().lstrip("\ufeff").lower() for h in header}
     if fmt == "m365" and "auditdata" in names:
         _require_columns(source, header, (("AuditData",),))
@@ -224,7 +224,7 @@ def _batches(
         _require_columns(source, header, _ENTRA_CSV_REQUIRED)
         # the header vouches for every row: a sign-in with empty cells is kept, its gaps null
         return ([row for _, row in b] for b in iter_csv_batches(source, ctx))
-    return _row_batches(source, ctx, fmt)
+    return _accepted(iter_csv_batches(source, ctx), ctx, fmt)
 
 
 def _refuse_unreadable(source: Source, fmt: str, recs: list[dict[str, Any]]) -> None:
@@ -242,19 +242,11 @@ def _refuse_unreadable(source: Source, fmt: str, recs: list[dict[str, Any]]) -> 
             )
 
 
-def _row_batches(source: Source, ctx: ReadContext, fmt: str) -> Iterator[list[dict[str, Any]]]:
-    for batch in iter_csv_batches(source, ctx):
-        keep = []
-        for lineno, row in batch:
-            if _accepts(fmt, row):
-                keep.append(row)
-            else:
-                ctx.bad(f"not an {fmt} record", lineno)
-        yield keep
-
-
-def _json_batches(source: Source, ctx: ReadContext, fmt: str) -> Iterator[list[dict[str, Any]]]:
-    for batch in iter_record_batches(source, ctx):
+def _accepted(
+    batches: Iterator[list[tuple[int, dict[str, Any]]]], ctx: ReadContext, fmt: str
+) -> Iterator[list[dict[str, Any]]]:
+    """The records of each ``(line, record)`` batch that ``fmt`` accepts; the others counted."""
+    for batch in batches:
         keep = []
         for lineno, rec in batch:
             if _accepts(fmt, rec):
