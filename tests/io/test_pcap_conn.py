@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from _pcap_build import eth, handshake, pcap
+from _pcap_build import eth, handshake, ip4, pcap, tcp
 
 from attrib.io import read
 
@@ -20,9 +20,10 @@ COLS = ["src_ip", "src_port", "dst_ip", "dst_port", "pkts_out", "pkts_in", "byte
         "bytes_in", "ip_bytes_out", "ip_bytes_in", "conn_state", "history"]  # fmt: skip
 
 
-def _rows(tmp_path: Path, frames: list[bytes]) -> list[tuple[object, ...]]:
+def _rows(tmp_path: Path, frames: list[bytes],
+          times: list[float] | None = None) -> list[tuple[object, ...]]:  # fmt: skip
     p = tmp_path / "c.pcap"
-    p.write_bytes(pcap(frames))
+    p.write_bytes(pcap(frames, times=times))
     ref = read(p, options={"pcap_engine": "python"})
     fast = read(p)
     pd.testing.assert_frame_equal(ref.drop(columns="uid"), fast.drop(columns="uid"))
@@ -58,4 +59,38 @@ def test_mid_stream_start_from_the_server_side(tmp_path: Path) -> None:
     rows = _rows(tmp_path, frames)
     assert [(r[0], r[1], r[2], r[3], r[-1]) for r in rows] == [
         ("192.0.2.1", 40000, "198.51.100.5", 80, "^dDFfA")
+    ]
+
+
+def _half_close(gap: float) -> tuple[list[bytes], list[float]]:
+    """The server's FIN-ACK and the client's ACK, then ``gap`` s later the client's FIN-ACK
+    and the server's ACK (as in Zeek's Teredo.pcap, connections 1576/1577 to port 80)."""
+    cli, srv, c, s = "192.0.2.1", "198.51.100.5", 1000, 5000
+    pkts = [
+        ip4(srv, cli, 6, tcp(80, 40000, s, c, 0x11)),
+        ip4(cli, srv, 6, tcp(40000, 80, c, s + 1, 0x10)),
+        ip4(cli, srv, 6, tcp(40000, 80, c, s + 1, 0x11)),
+        ip4(srv, cli, 6, tcp(80, 40000, s + 1, c + 1, 0x10)),
+    ]
+    return [eth(p) for p in pkts], [0.0, 0.0004, gap, gap + 0.08]
+
+
+def test_a_close_while_the_peer_has_sent_nothing_ends_the_connection(tmp_path: Path) -> None:
+    """``TCPSessionAdapter::ConnectionClosed``: the server's FIN comes while the client's
+    endpoint is still inactive, so the close is complete (``close_complete``: the peer is
+    INACTIVE) and the connection is deleted ``tcp_close_delay`` (5 s) later, although the
+    client never closed. The client's FIN 7 s on starts a new connection: Zeek's baseline
+    ``core.tunnels.teredo`` logs ``^fA`` SHR and then ``Fa`` SH for the same 5-tuple."""
+    frames, times = _half_close(7.0)
+    assert _rows(tmp_path, frames, times) == [
+        ("192.0.2.1", 40000, "198.51.100.5", 80, 1, 1, 0, 0, 40, 40, "SHR", "^fA"),
+        ("192.0.2.1", 40000, "198.51.100.5", 80, 1, 1, 0, 0, 40, 40, "SH", "Fa"),
+    ]
+
+
+def test_a_half_closed_connection_lives_through_the_close_delay(tmp_path: Path) -> None:
+    """The same packets 3 s apart (inside the 5 s close delay) stay one connection."""
+    frames, times = _half_close(3.0)
+    assert _rows(tmp_path, frames, times) == [
+        ("192.0.2.1", 40000, "198.51.100.5", 80, 2, 2, 0, 0, 80, 80, "SF", "^fAFa"),
     ]

@@ -34,7 +34,7 @@ _NAMES = (
     "LSEQ0 LSEQ1 ASEQ0 ASEQ1 FIN0 FIN1 HSEEN HLEN HLS0 HLS1 HLF0 HLF1 HLR0 HLR1 RX0 RX1 RXT0 "
     "RXT1 ZW0 ZW1 ZWT0 ZWT1 DC0 DC1 SYNTS SYNACKTS ACKTS RDATATS APPTS IPID2 US0 US1 TIMEOUT "
     "FINISHED FIRSTPKT FLIP SYNPKT SYN_TTL SYN_DF SYN_IPID SYN_WIN OPN PN OPORT RPORT CSTATE "
-    "ATTEMPT0 SYNOLEN"
+    "ATTEMPT0 SYNOLEN ALONE NFLIP"
 ).split()
 #: column name -> index in the state matrix
 COLS = {n: i for i, n in enumerate(_NAMES)}
@@ -47,7 +47,7 @@ OMAX = 40
  START1, LSEQ0, LSEQ1, ASEQ0, ASEQ1, FIN0, FIN1, HSEEN, HLEN, HLS0, HLS1, HLF0, HLF1, HLR0, HLR1,
  RX0, RX1, RXT0, RXT1, ZW0, ZW1, ZWT0, ZWT1, DC0, DC1, SYNTS, SYNACKTS, ACKTS, RDATATS, APPTS,
  IPID2, US0, US1, TIMEOUT, FINISHED, FIRSTPKT, FLIP, SYNPKT, SYN_TTL, SYN_DF, SYN_IPID, SYN_WIN,
- OPN, PN, OPORT, RPORT, CSTATE, ATTEMPT0, SYNOLEN) = range(NCOLS)  # fmt: skip
+ OPN, PN, OPORT, RPORT, CSTATE, ATTEMPT0, SYNOLEN, ALONE, NFLIP) = range(NCOLS)  # fmt: skip
 
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 _M32 = 0xFFFFFFFF
@@ -214,6 +214,19 @@ def _flip_roles(S: np.ndarray, H: np.ndarray, c: int) -> None:
 @njit(cache=True)
 def _machine(S: np.ndarray, H: np.ndarray, c: int, e: int, p: int, syn: bool, fin: bool,
              rst: bool, ackf: bool, plen: int) -> None:  # fmt: skip
+    closed_before = S[c, DC0 + e] != 0
+    _transition(S, H, c, e, p, syn, fin, rst, ackf, plen)
+    if S[c, FLIP] >= 2:  # the SYN/SYN-ACK reversal swapped the endpoints
+        e, p = p, e
+    # Zeek's ConnectionClosed: a close while the peer has sent nothing completes the
+    # connection (close_complete), which is then removed after tcp_close_delay
+    if (fin or rst) and not closed_before and S[c, DC0 + e] != 0 and S[c, ST0 + p] == INACTIVE:
+        S[c, ALONE] = 1
+
+
+@njit(cache=True)
+def _transition(S: np.ndarray, H: np.ndarray, c: int, e: int, p: int, syn: bool, fin: bool,
+                rst: bool, ackf: bool, plen: int) -> None:  # fmt: skip
     s = S[c, ST0 + e]
     if s == INACTIVE:
         if syn:
@@ -277,8 +290,16 @@ def _attempt_over(S: np.ndarray, c: int, now: int) -> bool:
 
 @njit(cache=True, inline="always")
 def _done(S: np.ndarray, c: int) -> bool:
-    """Closed on both sides or reset: later packets belong to a new connection."""
-    return (S[c, DC0] != 0 and S[c, DC1] != 0) or S[c, ST0] == RESET or S[c, ST1] == RESET
+    """Whether later packets (after the close delay) belong to a new connection.
+
+    Closed on both sides, reset, or closed by one side while the other had sent nothing.
+    """
+    return (
+        (S[c, DC0] != 0 and S[c, DC1] != 0)
+        or S[c, ST0] == RESET
+        or S[c, ST1] == RESET
+        or S[c, ALONE] != 0
+    )
 
 
 @njit(cache=True)
