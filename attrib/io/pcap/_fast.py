@@ -552,6 +552,63 @@ def track(S: np.ndarray, H: np.ndarray, Q: np.ndarray, OPT: np.ndarray, A: np.nd
             if pr == 17:
                 S[c, US0 + e] = 1
                 _once(S, H, c, 68, e)
+                if S[c, NFLIP] == 0 and _app_flip(S, A, c, e, buf, pay[k], end[k], pl):
+                    _udp_flip(S, H, A, c, e, iplen[k])
+
+
+@njit(cache=True)
+def _app_flip(S: np.ndarray, A: np.ndarray, c: int, e: int, buf: np.ndarray, pay: int,
+              end: int, plen: int) -> bool:  # fmt: skip
+    """Whether the NTP or DNS analyser Zeek attaches by the responder port flips the roles.
+
+    As ``_conn.app_flip``: NTP (123) on a server-mode message from the originator or a
+    client-mode one from the responder, once; DNS (53, 137, 5353, 5355) on the first
+    message when it is a response from the originator and the responder is not multicast.
+    """
+    rp = S[c, RPORT]
+    n = min(plen, end - pay)
+    if rp == 123:
+        if n < 48:
+            return False
+        mode = buf[pay] & 7
+        if (mode == 4 and e == 0) or (mode == 3 and e == 1):
+            S[c, NFLIP] = 1
+            return True
+        return False
+    if rp == 53 or rp == 137 or rp == 5353 or rp == 5355:
+        if n < 12:
+            return False
+        S[c, NFLIP] = 1  # the DNS analyser decides on its first message only
+        if e != 0 or (buf[pay + 2] & 0x80) == 0:
+            return False
+        if S[c, IPV] == 4:
+            return (A[c, 16] & 0xF0) != 0xE0
+        return A[c, 16] != 0xFF
+    return False
+
+
+@njit(cache=True)
+def _udp_flip(S: np.ndarray, H: np.ndarray, A: np.ndarray, c: int, e: int, iplen: int) -> None:
+    """``Connection::FlipRoles`` from a UDP application analyser (as ``_conn.udp_flip``).
+
+    The addresses, ports and ConnSize's packet and IP byte counters swap, and the current
+    packet is then counted on its sender's old side; the UDP payload sizes, endpoint states
+    and history letters stay where they were.
+    """
+    S[c, PK0 + e] -= 1
+    S[c, IB0 + e] -= iplen
+    for k in (PK0, IB0, OPORT):
+        t = S[c, k]
+        S[c, k] = S[c, k + 1]
+        S[c, k + 1] = t
+    S[c, PK0 + e] += 1
+    S[c, IB0 + e] += iplen
+    S[c, FWD] = 1 - S[c, FWD]
+    for i in range(16):
+        t8 = A[c, i]
+        A[c, i] = A[c, 16 + i]
+        A[c, 16 + i] = t8
+    _add(S, H, c, 94)
 
 
 @njit(cache=True)
