@@ -196,6 +196,43 @@ def test_teredo_origin_indication_and_authentication(tmp_path: Path) -> None:
             "D") in rows  # fmt: skip
 
 
+TEREDO_A = bytes.fromhex("2001000041379e508000f12ab9c82815")  # 2001:0:4137:9e50:...
+
+
+def _udp_rows(tmp_path: Path, sp: int, dp: int, payloads: list[bytes]) -> list[tuple[object, ...]]:
+    frames = [eth(ip4("10.0.0.1", "10.0.0.2", 17, udp(sp, dp, p))) for p in payloads]
+    return _rows(_read(tmp_path, frames))
+
+
+def test_teredo_needs_an_inner_packet_that_fills_the_payload(tmp_path: Path) -> None:
+    """Zeek ``TeredoAnalyzer::AnalyzePacket``: ``IP::ParsePacket`` over the rest of the
+    payload; trailing bytes after a packet that is not a bubble are a violation (no inner
+    packet), so on udp/3544 only the outer connection is logged."""
+    inner = ip6(V6A, V6B, 17, udp(7000, 8000, b"z" * 12))
+    rows = _udp_rows(tmp_path, 40000, 3544, [inner + b"junk"] * 2)
+    assert [r[4] for r in rows] == ["udp"] and rows[0][1] == 40000
+    rows = _udp_rows(tmp_path, 40000, 3544, [inner] * 2)
+    assert sorted(r[0] for r in rows) == ["10.0.0.1", "2001:db8::1"]
+
+
+def test_teredo_off_its_port_is_detected_as_zeek_detects_it(tmp_path: Path) -> None:
+    """``TeredoAnalyzer::DetectProtocol`` (off udp/3544): an IPv6 packet filling the payload
+    is Teredo only with a Teredo address (2001:0::/32) as source or destination (its
+    pattern), or behind an origin indication; an authentication header after an origin
+    indication is not Teredo at all (``DoParse``)."""
+    plain = ip6(V6A, V6B, 17, udp(7000, 8000, b"z" * 12))
+    assert [r[4] for r in _udp_rows(tmp_path, 40000, 32900, [plain] * 2)] == ["udp"]
+    teredo = ip6(TEREDO_A, V6B, 17, udp(7000, 8000, b"z" * 12))
+    rows = _udp_rows(tmp_path, 40000, 32900, [teredo] * 2)
+    assert sorted(r[0] for r in rows) == ["10.0.0.1", "2001:0:4137:9e50:8000:f12a:b9c8:2815"]
+    origin = b"\x00\x00\xaa\xbb" + b"\0" * 4
+    rows = _udp_rows(tmp_path, 40000, 32900, [origin + plain] * 2)
+    assert sorted(r[0] for r in rows) == ["10.0.0.1", "2001:db8::1"]
+    auth = b"\x00\x01\x00\x00" + b"\0" * 9
+    rows = _udp_rows(tmp_path, 40000, 3544, [origin + auth + plain] * 2)
+    assert [r[4] for r in rows] == ["udp"]
+
+
 # --- unknown IP protocols ----------------------------------------------------------------------
 
 

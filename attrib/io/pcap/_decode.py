@@ -324,7 +324,7 @@ def _tunnels(g: G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if m.any():
         inner[m], link[m] = gre(g, l4[m], d.l3[m] + d.ip_len[m])
     u = (d.reason == 0) & (d.proto == 17) & (d.frag < 2)
-    udp_tunnels(g, u, d.sport, d.dport, d.pay, d.plen, inner, link)
+    udp_tunnels(g, u, d.sport, d.dport, d.pay, d.plen, inner, link, d.end)
     which = np.flatnonzero((inner >= 0) & (link > 0) & (inner < d.end))
     # IP-level tunnels (GRE, IP in IP) have no session of their own in Zeek's conn.log
     ipt = which[isin(d.proto[which], (4, 41, 47))]
