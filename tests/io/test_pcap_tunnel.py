@@ -158,12 +158,11 @@ def test_gre_in_udp(tmp_path: Path) -> None:
     ]
 
 
-def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
-    """Zeek reassembles outer IPv4 fragments before the GTP-U analyser
-    (``gtpv1/GTPv1.cc``) sees the datagram: the inner packet comes from the first fragment,
-    its sizes from its own headers; the outer UDP connection gets the whole datagram's bytes."""
+def _gtp_fragmented(data: bytes, last_first: bool = False, drop: int = -1) -> list[bytes]:
+    """:func:`handshake` in GTP-U over IPv4, each datagram longer than 504 bytes sent as two
+    fragments (the later one first when ``last_first``; packet ``drop``'s second dropped)."""
     frames = []
-    for i, p in enumerate(handshake(data=b"x" * 600)):
+    for i, p in enumerate(handshake(data=data)):
         gtp = struct.pack("!BBHI", 0x30, 0xFF, len(p), 1) + p
         dgram = udp(2152, 2152, gtp)
         first, rest = dgram[:504], dgram[504:]
@@ -171,15 +170,59 @@ def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
             frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, dgram, ident=100 + i)))
             continue
         tl = 20 + len(dgram)
-        frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, first, ident=100 + i,
-                              flags_frag=0x2000, total=20 + len(first))))  # fmt: skip
-        frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, rest, ident=100 + i,
-                              flags_frag=504 // 8, total=tl - len(first))))  # fmt: skip
+        pieces = [
+            eth(ip4("10.0.0.1", "10.0.0.2", 17, first, ident=100 + i, flags_frag=0x2000,
+                    total=20 + len(first))),
+            eth(ip4("10.0.0.1", "10.0.0.2", 17, rest, ident=100 + i, flags_frag=504 // 8,
+                    total=tl - len(first))),
+        ]  # fmt: skip
+        if i == drop:
+            pieces.pop()
+        frames += pieces[::-1] if last_first else pieces
+    return frames
+
+
+def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
+    """Zeek reassembles outer IPv4 fragments before the GTP-U analyser
+    (``gtpv1/GTPv1.cc``) sees the datagram: the inner packet's sizes come from its own headers;
+    the outer UDP connection gets one packet with the whole datagram's bytes per datagram."""
+    frames = _gtp_fragmented(b"x" * 600)
     rows = _rows(_read(tmp_path, frames))
     inner = [r for r in rows if r[4] == "tcp"]
     assert inner == [HANDSHAKE[:7] + (600, 6, 5 * 40 + 620, 126, "SF", "ShADdFf")]
     outer = [r for r in rows if r[4] == "udp"]
     assert len(outer) == 1 and outer[0][5] == 8
+
+
+HTTP_PAST_THE_FIRST_FRAGMENT = (
+    b"GET / HTTP/1.1\r\nHost: example.org\r\nX-Pad: " + b"a" * 600
+    + b"\r\nUser-Agent: frag-test/1.0\r\n\r\n"
+)  # fmt: skip
+
+
+def test_gtp_u_datagrams_are_reassembled_before_decapsulation(tmp_path: Path) -> None:
+    """The whole datagram is decapsulated (Zeek's ``FragReassembler``, then GTP): an HTTP
+    request whose ``User-Agent`` lies in the second outer fragment is seen, also when that
+    fragment arrives first."""
+    data = HTTP_PAST_THE_FIRST_FRAGMENT
+    for last_first in (False, True):
+        df = _read(tmp_path, _gtp_fragmented(data, last_first=last_first))
+        tcp_rows = df[df["proto"] == "tcp"]
+        assert len(tcp_rows) == 1, last_first
+        row = tcp_rows.iloc[0]
+        assert (row["user_agent"], row["service"]) == ("frag-test/1.0", "http"), last_first
+        assert (row["pkts_out"], row["bytes_out"]) == (5, len(data))
+
+
+def test_a_datagram_missing_a_fragment_is_not_analysed(tmp_path: Path) -> None:
+    """Zeek analyses a fragmented datagram only once whole: without the second fragment of
+    the data packet, the inner connection lacks that packet (no ``D``, 4 packets) and the
+    outer one has a packet fewer."""
+    rows = _rows(_read(tmp_path, _gtp_fragmented(HTTP_PAST_THE_FIRST_FRAGMENT, drop=3)))
+    inner = [r for r in rows if r[4] == "tcp"]
+    assert [(r[5], r[12]) for r in inner] == [(4, "ShAdFf")]
+    outer = [r for r in rows if r[4] == "udp"]
+    assert [r[5] for r in outer] == [7]
 
 
 def test_teredo_origin_indication_and_authentication(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ from attrib.io.pcap._decode import (
     decode,
     decode_rest,
 )
+from attrib.io.pcap._frag import Reassembler
 from attrib.io.pcap._jit import kernels, wanted
 
 __all__ = ["BLOCK_BYTES", "iter_decoded", "release"]
@@ -99,6 +100,12 @@ def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch,
         Packets in file order with their decoded headers. Call :func:`release` on each
         batch once done with it (and its Decoded) to let its block be reused.
     """
+    reassembler = Reassembler()  # fragmented tunnel datagrams, whole before decapsulation
+    for batch, d in _decoded(fh, ctx):
+        yield reassembler.apply(batch, d)
+
+
+def _decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
     head = fh.read(24)
     compiled = wanted(ctx) and kernels() is not None
     if not compiled or head[:4] not in PCAP_MAGICS or not hasattr(fh, "readinto"):
