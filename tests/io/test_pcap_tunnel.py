@@ -194,6 +194,18 @@ def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
     assert len(outer) == 1 and outer[0][5] == 8
 
 
+def test_gtp_u_inner_packet_must_fill_the_payload(tmp_path: Path) -> None:
+    """``GTPv1_Analyzer::AnalyzePacket``: ``IP::ParsePacket`` must return Ok, i.e. the inner
+    packet's total length equals the rest of the payload; trailing bytes are a violation
+    ("GTPv1 payload length") and the packet is not decapsulated."""
+    for junk, protos in ((b"", ["tcp", "udp"]), (b"\0\0\0\0", ["udp"])):
+        frames = []
+        for p in handshake():
+            gtp = struct.pack("!BBHI", 0x30, 0xFF, len(p) + len(junk), 1) + p + junk
+            frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, udp(2152, 2152, gtp))))
+        assert sorted(r[4] for r in _rows(_read(tmp_path, frames))) == protos
+
+
 HTTP_PAST_THE_FIRST_FRAGMENT = (
     b"GET / HTTP/1.1\r\nHost: example.org\r\nX-Pad: " + b"a" * 600
     + b"\r\nUser-Agent: frag-test/1.0\r\n\r\n"

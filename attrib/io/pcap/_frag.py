@@ -38,7 +38,7 @@ class _Datagram:
     total: int = -1  # data length, known once the last fragment (MF clear) is seen
 
     def whole(self) -> bytes | None:
-        """The reassembled datagram when every byte is there, else None."""
+        """The reassembled datagram when every byte is there, else None (empty: too large)."""
         if self.total < 0 or not self.header:
             return None
         data = bytearray()
@@ -50,6 +50,8 @@ class _Datagram:
         if len(data) < self.total:
             return None
         ihl = len(self.header)
+        if ihl + self.total > 0xFFFF:  # Zeek: "excessively_large_fragment", dropped
+            return b""
         h = bytearray(self.header)
         h[2:4] = (ihl + self.total).to_bytes(2, "big")
         h[6:8] = b"\0\0"  # no more fragments, offset 0 (DF cleared)
@@ -120,7 +122,7 @@ class Reassembler:
         whole = dg.whole()
         if whole is not None:
             del self.pending[key]
-        return whole
+        return whole or None
 
     def _emit(self, batch: PacketBatch, d: Decoded,
               done: list[tuple[int, bytes]]) -> tuple[PacketBatch, Decoded]:  # fmt: skip

@@ -84,7 +84,8 @@ def release(batch: PacketBatch) -> None:
         block.pool.append(block)
 
 
-def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
+def iter_decoded(fh: IO[bytes], ctx: ReadContext,
+                 reassemble: bool = True) -> Iterator[tuple[PacketBatch, Decoded]]:  # fmt: skip
     """Yield decoded packet batches of an open capture.
 
     Parameters
@@ -93,6 +94,9 @@ def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch,
         The decompressed capture stream, positioned at its start.
     ctx
         Read context (file name for errors, bad-record accounting).
+    reassemble
+        Reassemble the tunnel carriers' fragmented IPv4 datagrams (:mod:`attrib.io.pcap._frag`);
+        False yields the decoded packets as they are (for tests).
 
     Yields
     ------
@@ -100,6 +104,9 @@ def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch,
         Packets in file order with their decoded headers. Call :func:`release` on each
         batch once done with it (and its Decoded) to let its block be reused.
     """
+    if not reassemble:
+        yield from _decoded(fh, ctx)
+        return
     reassembler = Reassembler()  # fragmented tunnel datagrams, whole before decapsulation
     for batch, d in _decoded(fh, ctx):
         yield reassembler.apply(batch, d)

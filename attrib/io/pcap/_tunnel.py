@@ -125,7 +125,7 @@ def udp_tunnels(g: G, u: np.ndarray, sport: np.ndarray, dport: np.ndarray, pay: 
             carried = ((nh == 4) & (ipv == 4)) | ((nh == 41) & (ipv == 6))
             lk = np.where(fwd & carried & (off < stop), 101, 0)
         else:  # GTP-U version 1, T-PDU
-            off, lk = _gtp(g, b)
+            off, lk = _gtp(g, b, stop if end is None else np.minimum(stop, end[m]))
         inner[m] = np.where(lk > 0, off, -1)
         link[m] = lk
 
@@ -163,8 +163,13 @@ def _teredo(g: G, b: np.ndarray, cap: np.ndarray,
     return off, np.where(parsed & (named | detected), 101, 0)
 
 
-def _gtp(g: G, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GTP-U version 1 T-PDUs (with extension headers) carrying IPv4 or IPv6."""
+def _gtp(g: G, b: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GTP-U version 1 T-PDUs (with extension headers) carrying IPv4 or IPv6.
+
+    As Zeek's ``GTPv1_Analyzer``: the inner packet must fill the rest of the captured payload
+    exactly (``IP::ParsePacket``: a shorter or longer one is a violation, not decapsulated);
+    fragmented outer datagrams are whole by then (:mod:`attrib.io.pcap._frag`).
+    """
     f = g.u8(b)
     off = b + 8 + np.where(f & 0x07, 4, 0)
     ext = (f & 0x04) > 0
@@ -177,5 +182,7 @@ def _gtp(g: G, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         off = np.where(more, off + ln, off)
         nxt = np.where(more & (ln > 0), g.u8(off - 1), 0)
     ok_t = ((f >> 5) == 1) & (g.u8(b + 1) == 0xFF)
-    lk = np.where(ok_t & isin(g.u8(off) >> 4, (4, 6)), 101, 0)
+    ver = g.u8(off) >> 4
+    total = np.where(ver == 4, g.u16(off + 2), g.u16(off + 4) + 40)
+    lk = np.where(ok_t & isin(ver, (4, 6)) & (total == cap - off), 101, 0)
     return off, lk
