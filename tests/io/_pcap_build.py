@@ -66,11 +66,12 @@ def handshake(cli: str = "192.0.2.1", srv: str = "198.51.100.5", sp: int = 40000
 
 def pcap(frames: list[bytes], link: int = 1, order: str = "<", nano: bool = False,
          t0: float = 1_700_000_000.0, step: float = 0.01, snaplen: int = 65535,
-         caplens: list[int] | None = None) -> bytes:  # fmt: skip
+         caplens: list[int] | None = None, times: list[float] | None = None) -> bytes:  # fmt: skip
+    """A classic pcap of ``frames``, ``step`` seconds apart (or at ``t0`` + ``times``)."""
     magic = 0xA1B23C4D if nano else 0xA1B2C3D4
     out = [struct.pack(order + "IHHiIII", magic, 2, 4, 0, 0, snaplen, link)]
     for i, f in enumerate(frames):
-        t = t0 + i * step
+        t = t0 + (i * step if times is None else times[i])
         sec = int(t)
         frac = round((t - sec) * (1e9 if nano else 1e6))
         cap = len(f) if caplens is None else caplens[i]

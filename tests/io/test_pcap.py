@@ -180,7 +180,9 @@ def test_inactivity_timeouts_split_connections(tmp_path: Path) -> None:
     assert len(df) == 1 and _one(df)["pkts_out"] == 2
 
 
-def test_ipv4_fragments_are_counted_not_reassembled(tmp_path: Path) -> None:
+def test_ipv4_fragments_of_a_udp_datagram_count_as_one_packet(tmp_path: Path) -> None:
+    """Reassembled (``attrib.io.pcap._frag``) or not, a datagram is one packet of its
+    connection with the whole datagram's IP bytes, as Zeek counts it."""
     payload = udp(5353, 5353, b"z" * 100)
     first = ip4("10.0.0.1", "10.0.0.2", 17, payload[:64], flags_frag=0x2000, ident=77)
     later = ip4("10.0.0.1", "10.0.0.2", 17, payload[64:], flags_frag=8, ident=77)

@@ -87,7 +87,7 @@ def _parse(data: bytes, reference: bool = True) -> int:
 def _same_walked(data: bytes) -> None:
     """The one-pass compiled walk gives the numpy decoder's fields for the same records."""
     ctx = ReadContext(stats=FileStats(path="fuzz.pcap"), max_bad_rows=10**9)
-    for batch, d in iter_decoded(io.BytesIO(data), ctx):
+    for batch, d in iter_decoded(io.BytesIO(data), ctx, reassemble=False):
         _same_decoding(d, decode(batch, compiled=False))
         release(batch)
 

@@ -158,12 +158,11 @@ def test_gre_in_udp(tmp_path: Path) -> None:
     ]
 
 
-def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
-    """Zeek reassembles outer IPv4 fragments before the GTP-U analyser
-    (``gtpv1/GTPv1.cc``) sees the datagram: the inner packet comes from the first fragment,
-    its sizes from its own headers; the outer UDP connection gets the whole datagram's bytes."""
+def _gtp_fragmented(data: bytes, last_first: bool = False, drop: int = -1) -> list[bytes]:
+    """:func:`handshake` in GTP-U over IPv4, each datagram longer than 504 bytes sent as two
+    fragments (the later one first when ``last_first``; packet ``drop``'s second dropped)."""
     frames = []
-    for i, p in enumerate(handshake(data=b"x" * 600)):
+    for i, p in enumerate(handshake(data=data)):
         gtp = struct.pack("!BBHI", 0x30, 0xFF, len(p), 1) + p
         dgram = udp(2152, 2152, gtp)
         first, rest = dgram[:504], dgram[504:]
@@ -171,15 +170,71 @@ def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
             frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, dgram, ident=100 + i)))
             continue
         tl = 20 + len(dgram)
-        frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, first, ident=100 + i,
-                              flags_frag=0x2000, total=20 + len(first))))  # fmt: skip
-        frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, rest, ident=100 + i,
-                              flags_frag=504 // 8, total=tl - len(first))))  # fmt: skip
+        pieces = [
+            eth(ip4("10.0.0.1", "10.0.0.2", 17, first, ident=100 + i, flags_frag=0x2000,
+                    total=20 + len(first))),
+            eth(ip4("10.0.0.1", "10.0.0.2", 17, rest, ident=100 + i, flags_frag=504 // 8,
+                    total=tl - len(first))),
+        ]  # fmt: skip
+        if i == drop:
+            pieces.pop()
+        frames += pieces[::-1] if last_first else pieces
+    return frames
+
+
+def test_gtp_u_in_fragmented_outer_ipv4(tmp_path: Path) -> None:
+    """Zeek reassembles outer IPv4 fragments before the GTP-U analyser
+    (``gtpv1/GTPv1.cc``) sees the datagram: the inner packet's sizes come from its own headers;
+    the outer UDP connection gets one packet with the whole datagram's bytes per datagram."""
+    frames = _gtp_fragmented(b"x" * 600)
     rows = _rows(_read(tmp_path, frames))
     inner = [r for r in rows if r[4] == "tcp"]
     assert inner == [HANDSHAKE[:7] + (600, 6, 5 * 40 + 620, 126, "SF", "ShADdFf")]
     outer = [r for r in rows if r[4] == "udp"]
     assert len(outer) == 1 and outer[0][5] == 8
+
+
+def test_gtp_u_inner_packet_must_fill_the_payload(tmp_path: Path) -> None:
+    """``GTPv1_Analyzer::AnalyzePacket``: ``IP::ParsePacket`` must return Ok, i.e. the inner
+    packet's total length equals the rest of the payload; trailing bytes are a violation
+    ("GTPv1 payload length") and the packet is not decapsulated."""
+    for junk, protos in ((b"", ["tcp", "udp"]), (b"\0\0\0\0", ["udp"])):
+        frames = []
+        for p in handshake():
+            gtp = struct.pack("!BBHI", 0x30, 0xFF, len(p) + len(junk), 1) + p + junk
+            frames.append(eth(ip4("10.0.0.1", "10.0.0.2", 17, udp(2152, 2152, gtp))))
+        assert sorted(r[4] for r in _rows(_read(tmp_path, frames))) == protos
+
+
+HTTP_PAST_THE_FIRST_FRAGMENT = (
+    b"GET / HTTP/1.1\r\nHost: example.org\r\nX-Pad: " + b"a" * 600
+    + b"\r\nUser-Agent: frag-test/1.0\r\n\r\n"
+)  # fmt: skip
+
+
+def test_gtp_u_datagrams_are_reassembled_before_decapsulation(tmp_path: Path) -> None:
+    """The whole datagram is decapsulated (Zeek's ``FragReassembler``, then GTP): an HTTP
+    request whose ``User-Agent`` lies in the second outer fragment is seen, also when that
+    fragment arrives first."""
+    data = HTTP_PAST_THE_FIRST_FRAGMENT
+    for last_first in (False, True):
+        df = _read(tmp_path, _gtp_fragmented(data, last_first=last_first))
+        tcp_rows = df[df["proto"] == "tcp"]
+        assert len(tcp_rows) == 1, last_first
+        row = tcp_rows.iloc[0]
+        assert (row["user_agent"], row["service"]) == ("frag-test/1.0", "http"), last_first
+        assert (row["pkts_out"], row["bytes_out"]) == (5, len(data))
+
+
+def test_a_datagram_missing_a_fragment_is_not_analysed(tmp_path: Path) -> None:
+    """Zeek analyses a fragmented datagram only once whole: without the second fragment of
+    the data packet, the inner connection lacks that packet (no ``D``, 4 packets) and the
+    outer one has a packet fewer."""
+    rows = _rows(_read(tmp_path, _gtp_fragmented(HTTP_PAST_THE_FIRST_FRAGMENT, drop=3)))
+    inner = [r for r in rows if r[4] == "tcp"]
+    assert [(r[5], r[12]) for r in inner] == [(4, "ShAdFf")]
+    outer = [r for r in rows if r[4] == "udp"]
+    assert [r[5] for r in outer] == [7]
 
 
 def test_teredo_origin_indication_and_authentication(tmp_path: Path) -> None:
@@ -194,6 +249,43 @@ def test_teredo_origin_indication_and_authentication(tmp_path: Path) -> None:
     rows = _rows(_read(tmp_path, frames))
     assert ("2001:db8::1", 7000, "2001:db8::2", 8000, "udp", 1, 0, None, None, 60, 0, "S0",
             "D") in rows  # fmt: skip
+
+
+TEREDO_A = bytes.fromhex("2001000041379e508000f12ab9c82815")  # 2001:0:4137:9e50:...
+
+
+def _udp_rows(tmp_path: Path, sp: int, dp: int, payloads: list[bytes]) -> list[tuple[object, ...]]:
+    frames = [eth(ip4("10.0.0.1", "10.0.0.2", 17, udp(sp, dp, p))) for p in payloads]
+    return _rows(_read(tmp_path, frames))
+
+
+def test_teredo_needs_an_inner_packet_that_fills_the_payload(tmp_path: Path) -> None:
+    """Zeek ``TeredoAnalyzer::AnalyzePacket``: ``IP::ParsePacket`` over the rest of the
+    payload; trailing bytes after a packet that is not a bubble are a violation (no inner
+    packet), so on udp/3544 only the outer connection is logged."""
+    inner = ip6(V6A, V6B, 17, udp(7000, 8000, b"z" * 12))
+    rows = _udp_rows(tmp_path, 40000, 3544, [inner + b"junk"] * 2)
+    assert [r[4] for r in rows] == ["udp"] and rows[0][1] == 40000
+    rows = _udp_rows(tmp_path, 40000, 3544, [inner] * 2)
+    assert sorted(r[0] for r in rows) == ["10.0.0.1", "2001:db8::1"]
+
+
+def test_teredo_off_its_port_is_detected_as_zeek_detects_it(tmp_path: Path) -> None:
+    """``TeredoAnalyzer::DetectProtocol`` (off udp/3544): an IPv6 packet filling the payload
+    is Teredo only with a Teredo address (2001:0::/32) as source or destination (its
+    pattern), or behind an origin indication; an authentication header after an origin
+    indication is not Teredo at all (``DoParse``)."""
+    plain = ip6(V6A, V6B, 17, udp(7000, 8000, b"z" * 12))
+    assert [r[4] for r in _udp_rows(tmp_path, 40000, 32900, [plain] * 2)] == ["udp"]
+    teredo = ip6(TEREDO_A, V6B, 17, udp(7000, 8000, b"z" * 12))
+    rows = _udp_rows(tmp_path, 40000, 32900, [teredo] * 2)
+    assert sorted(r[0] for r in rows) == ["10.0.0.1", "2001:0:4137:9e50:8000:f12a:b9c8:2815"]
+    origin = b"\x00\x00\xaa\xbb" + b"\0" * 4
+    rows = _udp_rows(tmp_path, 40000, 32900, [origin + plain] * 2)
+    assert sorted(r[0] for r in rows) == ["10.0.0.1", "2001:db8::1"]
+    auth = b"\x00\x01\x00\x00" + b"\0" * 9
+    rows = _udp_rows(tmp_path, 40000, 3544, [origin + auth + plain] * 2)
+    assert [r[4] for r in rows] == ["udp"]
 
 
 # --- unknown IP protocols ----------------------------------------------------------------------

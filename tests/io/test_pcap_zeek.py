@@ -50,6 +50,10 @@ SMALL = {
     "scripts.base.protocols.ftp.ftp-ipv6": 6,
     "core.tunnels.gre": 7,
     "core.tunnels.teredo_bubble_with_payload": 7,
+    # its half-closed port-80 connections split where Zeek's close_complete rule deletes them
+    "core.tunnels.teredo": 21,
+    # the server's reply first: Zeek's NTP analyser flips the roles by the NTP mode
+    "scripts.base.protocols.ntp.misordered-ntp": 1,
     "scripts.base.protocols.ssh.half-duplex-client": 25,
     # wikipedia.pcap as a default Zeek reads it: its SYN-ACK-first connection from port 80 is
     # flipped (WantConnection); the field-extension tests read the same trace with ``zeek -b``,

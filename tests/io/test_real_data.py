@@ -35,7 +35,9 @@ def test_what_is_read_is_pinned(report: ReadReport) -> None:
         rows[f.format] += f.rows
         assert f.skipped_total == 0, (f.path, dict(f.skipped))
     assert dict(files) == {"pcap": 59, "zeek": 79, "nfdump": 1}
-    assert dict(rows) == {"pcap": 383, "zeek": 687, "nfdump": 300}
+    # pcap 385: Teredo.pcap gives Zeek's 21 connections (was 19: two half-closed connections
+    # not yet split by Zeek's close-complete rule)
+    assert dict(rows) == {"pcap": 385, "zeek": 687, "nfdump": 300}
     unused = sum(sum(f.unused.values()) for f in report.files)
     assert unused == 45  # OTRF files/x509 rows and weird rows without a connection
 

@@ -63,7 +63,7 @@ FIBRE_KM_PER_MS = 200.0
 #: the geodesic; we use 2.0 for a central estimate; pass ``inflation=1`` for a hard upper bound)
 PATH_INFLATION = 2.0
 _PROTO = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmp"}
-_NOT_ERRORS = (1, 2, 7, 8)
+_NOT_ERRORS = (1, 2, 7, 8, 9)
 #: decoded blocks the reader thread may run ahead
 _AHEAD = 2
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

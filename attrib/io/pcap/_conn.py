@@ -17,6 +17,7 @@ import numpy as np
 
 from attrib.io.pcap._container import PacketBatch
 from attrib.io.pcap._decode import Decoded
+from attrib.io.pcap._udpflip import app_flip, udp_flip
 
 __all__ = ["Conn", "Tracker", "conn_state", "flip_roles", "reassemble"]
 
@@ -49,6 +50,7 @@ class Conn:
         "st", "prev", "start", "lseq", "aseq", "fin", "hseen", "hist", "hl_syn", "hl_fin",
         "hl_rst", "rx", "rx_th", "zw", "zw_th", "did_close", "fwd_is_orig", "syn", "synack_ts",
         "syn_ts", "ack_ts", "opay", "opay_n", "rdata_ts", "app_ts", "ipid2", "udp_seen", "timeout",
+        "alone", "nflip",
     )  # fmt: skip
 
     def __init__(self, proto: int, ipv: int, orig: tuple[str, int], resp: tuple[str, int],
@@ -90,6 +92,8 @@ class Conn:
         self.app_ts = -1
         self.ipid2 = -1
         self.udp_seen = [False, False]
+        self.alone = False  # closed by one side while the other had sent nothing
+        self.nflip = False  # an application analyser (NTP, DNS) already decided the roles
         self.timeout = TIMEOUT_S.get(proto, 60.0)
         if proto == 17 and 53 in (orig[1], resp[1]):
             self.timeout = DNS_TIMEOUT_S
@@ -117,8 +121,12 @@ class Conn:
         return max(size, 0)
 
     def done(self) -> bool:
-        """Closed on both sides or reset: later packets belong to a new connection."""
-        return (self.did_close[0] and self.did_close[1]) or RESET in self.st
+        """Whether later packets (after the close delay) belong to a new connection.
+
+        True when closed on both sides, reset, or closed by one side while the other had
+        sent nothing (Zeek's ``close_complete``).
+        """
+        return (self.did_close[0] and self.did_close[1]) or RESET in self.st or self.alone
 
 
 _PAIRS = ("pkts", "ipb", "size", "st", "prev", "start", "lseq", "aseq", "fin", "hl_syn",
@@ -232,6 +240,19 @@ def tcp_packet(c: Conn, e: int, ts: int, fl: int, seq: int, ack: int, plen: int,
 
 def _state_machine(c: Conn, e: int, p: int, syn: int, fin: int, rst: int, ack_f: int,
                    seq: int, plen: int) -> None:  # fmt: skip
+    orig = c.orig
+    closed_before = c.did_close[e]
+    _transition(c, e, p, syn, fin, rst, ack_f, seq, plen)
+    if c.orig != orig:  # the SYN/SYN-ACK reversal swapped the endpoints
+        e, p = p, e
+    # Zeek's TCPSessionAdapter::ConnectionClosed: a close while the peer has sent nothing
+    # completes the connection (close_complete); it is removed after tcp_close_delay
+    if (fin or rst) and not closed_before and c.did_close[e] and c.st[p] == INACTIVE:
+        c.alone = True
+
+
+def _transition(c: Conn, e: int, p: int, syn: int, fin: int, rst: int, ack_f: int,
+                seq: int, plen: int) -> None:  # fmt: skip
     st = c.st
     s = st[e]
     if s == INACTIVE:
@@ -450,6 +471,8 @@ class Tracker:
                 if proto == 17:
                     c.udp_seen[e] = True
                     c.once("D", e)
+                    if not c.nflip and app_flip(c, e, buf, int(d.pay[i]), int(d.end[i]), plen):
+                        udp_flip(c, e, iplen)
         self.now = int(d.ts[idx[-1]])
 
     def _later_fragment(self, buf: bytes, i: int, d: Decoded, iplen: int) -> None:

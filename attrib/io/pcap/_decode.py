@@ -24,8 +24,11 @@ __all__ = [
     "ICMP4",
     "ICMP6",
     "TUNNEL_PORTS",
+    "REASSEMBLED",
     "decode",
     "decode_rest",
+    "merge",
+    "reassembled",
 ]
 
 #: link types this decoder understands
@@ -73,9 +76,41 @@ class Decoded:
 REASONS = (
     "", "unsupported link type", "not IP", "truncated link header",
     "truncated or bad IP header", "truncated transport header", "bad transport header",
-    "decapsulated tunnel", "other IP protocol",
+    "decapsulated tunnel", "other IP protocol", "IPv4 fragment (reassembled)",
 )  # fmt: skip
 _TUNNEL, _OTHER = 7, 8
+#: reason of an IPv4 fragment held for reassembly (:mod:`attrib.io.pcap._frag`)
+REASSEMBLED = 9
+#: IP protocols whose IPv4 fragments are reassembled: the tunnel carriers (UDP, GRE, IP in IP)
+REASSEMBLED_PROTOS = (17, 47, 4, 41)
+
+
+def reassembled(d: Decoded) -> np.ndarray:
+    """The packets of ``d`` that are IPv4 fragments to reassemble before decapsulation.
+
+    As Zeek's IP analyser (``FragReassembler``) does for every fragment, here for the tunnel
+    carriers only: outermost IPv4 fragments of UDP, GRE and IP in IP, captured whole (an
+    incompletely captured fragment is not reassembled by Zeek either: the first one is
+    analysed as it is, ``incompletely_captured_fragment``).
+
+    Parameters
+    ----------
+    d
+        Decoded packets.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask.
+    """
+    return (
+        (d.lvl == 0)
+        & (d.ipv == 4)
+        & (d.frag > 0)
+        & isin(d.proto, REASSEMBLED_PROTOS)
+        & ((d.reason == 0) | (d.reason == _OTHER))
+        & (d.l3 + d.ip_len <= d.end)
+    )
 
 
 def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -275,7 +310,7 @@ def decode_rest(batch: PacketBatch, d: Decoded, slow: np.ndarray) -> Decoded:
     keep = np.ones(n, dtype=bool)
     keep[slow] = False
     df_ = Decoded(**{f.name: getattr(d, f.name)[keep] for f in fields(Decoded)})
-    return _merge(df_, ds)
+    return merge(df_, ds)
 
 
 def _decode_general(batch: PacketBatch, depth: int) -> Decoded:
@@ -283,7 +318,7 @@ def _decode_general(batch: PacketBatch, depth: int) -> Decoded:
     if depth >= 3:
         return d
     g = G(batch.buf)
-    which, inner, link = _tunnels(g, d)
+    which, inner, link = _tunnels(g, d, depth)
     if not len(which):
         return d
     sub = PacketBatch(
@@ -293,11 +328,22 @@ def _decode_general(batch: PacketBatch, depth: int) -> Decoded:
     sub.rec = d.rec[which]
     di = _decode_general(sub, depth + 1)
     di.lvl += 1
-    return _merge(d, di)
+    return merge(d, di)
 
 
-def _merge(d: Decoded, di: Decoded) -> Decoded:
-    """Interleave inner packets right after their outer packets."""
+def merge(d: Decoded, di: Decoded) -> Decoded:
+    """Interleave the packets of ``di`` right after the packets of ``d`` with their records.
+
+    Parameters
+    ----------
+    d, di
+        Decoded packets over the same buffer (``di``: inner or reassembled packets).
+
+    Returns
+    -------
+    Decoded
+        Both, ordered by record number and tunnel level (``d``'s first on ties).
+    """
     order = np.lexsort((np.concatenate([d.lvl, di.lvl]), np.concatenate([d.rec, di.rec])))
     out = {}
     for f in fields(Decoded):
@@ -306,25 +352,29 @@ def _merge(d: Decoded, di: Decoded) -> Decoded:
     return Decoded(**out)
 
 
-def _tunnels(g: G, d: Decoded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _tunnels(g: G, d: Decoded, depth: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Outer packets carrying a tunnel: (indices, inner offsets, inner link types).
 
-    First fragments are decapsulated too (as far as the inner headers were captured in them):
-    Zeek reassembles the outer datagram first, and the inner packet's sizes come from its own
-    headers; the later fragments' bytes go to the outer connection.
+    Outermost IPv4 fragments captured whole are left to :mod:`attrib.io.pcap._frag` (Zeek
+    reassembles the datagram first, then decapsulates it). Other first fragments (inside a
+    tunnel, IPv6, incompletely captured) are decapsulated as far as the inner headers were
+    captured in them: the inner packet's sizes come from its own headers.
     """
     n = len(d.ok)
     inner = np.full(n, -1, dtype=np.int64)
     link = np.zeros(n, dtype=np.int64)
-    ipok = ((d.reason == 0) | (d.reason == _OTHER)) & (d.frag < 2)
+    # fragments to reassemble are decapsulated once whole (attrib.io.pcap._frag); others, as
+    # far as their first fragment was captured
+    held = reassembled(d) if depth == 0 else np.zeros(n, dtype=bool)
+    ipok = ((d.reason == 0) | (d.reason == _OTHER)) & (d.frag < 2) & ~held
     l4 = d.l4
     m = ipok & isin(d.proto, (4, 41))  # IP in IP
     inner[m], link[m] = l4[m], 101
     m = ipok & (d.proto == 47)  # GRE
     if m.any():
         inner[m], link[m] = gre(g, l4[m], d.l3[m] + d.ip_len[m])
-    u = (d.reason == 0) & (d.proto == 17) & (d.frag < 2)
-    udp_tunnels(g, u, d.sport, d.dport, d.pay, d.plen, inner, link)
+    u = (d.reason == 0) & (d.proto == 17) & (d.frag < 2) & ~held
+    udp_tunnels(g, u, d.sport, d.dport, d.pay, d.plen, inner, link, d.end)
     which = np.flatnonzero((inner >= 0) & (link > 0) & (inner < d.end))
     # IP-level tunnels (GRE, IP in IP) have no session of their own in Zeek's conn.log
     ipt = which[isin(d.proto[which], (4, 41, 47))]

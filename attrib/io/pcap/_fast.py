@@ -34,7 +34,7 @@ _NAMES = (
     "LSEQ0 LSEQ1 ASEQ0 ASEQ1 FIN0 FIN1 HSEEN HLEN HLS0 HLS1 HLF0 HLF1 HLR0 HLR1 RX0 RX1 RXT0 "
     "RXT1 ZW0 ZW1 ZWT0 ZWT1 DC0 DC1 SYNTS SYNACKTS ACKTS RDATATS APPTS IPID2 US0 US1 TIMEOUT "
     "FINISHED FIRSTPKT FLIP SYNPKT SYN_TTL SYN_DF SYN_IPID SYN_WIN OPN PN OPORT RPORT CSTATE "
-    "ATTEMPT0 SYNOLEN"
+    "ATTEMPT0 SYNOLEN ALONE NFLIP"
 ).split()
 #: column name -> index in the state matrix
 COLS = {n: i for i, n in enumerate(_NAMES)}
@@ -47,7 +47,7 @@ OMAX = 40
  START1, LSEQ0, LSEQ1, ASEQ0, ASEQ1, FIN0, FIN1, HSEEN, HLEN, HLS0, HLS1, HLF0, HLF1, HLR0, HLR1,
  RX0, RX1, RXT0, RXT1, ZW0, ZW1, ZWT0, ZWT1, DC0, DC1, SYNTS, SYNACKTS, ACKTS, RDATATS, APPTS,
  IPID2, US0, US1, TIMEOUT, FINISHED, FIRSTPKT, FLIP, SYNPKT, SYN_TTL, SYN_DF, SYN_IPID, SYN_WIN,
- OPN, PN, OPORT, RPORT, CSTATE, ATTEMPT0, SYNOLEN) = range(NCOLS)  # fmt: skip
+ OPN, PN, OPORT, RPORT, CSTATE, ATTEMPT0, SYNOLEN, ALONE, NFLIP) = range(NCOLS)  # fmt: skip
 
 INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED, RESET = range(7)
 _M32 = 0xFFFFFFFF
@@ -214,6 +214,19 @@ def _flip_roles(S: np.ndarray, H: np.ndarray, c: int) -> None:
 @njit(cache=True)
 def _machine(S: np.ndarray, H: np.ndarray, c: int, e: int, p: int, syn: bool, fin: bool,
              rst: bool, ackf: bool, plen: int) -> None:  # fmt: skip
+    closed_before = S[c, DC0 + e] != 0
+    _transition(S, H, c, e, p, syn, fin, rst, ackf, plen)
+    if S[c, FLIP] >= 2:  # the SYN/SYN-ACK reversal swapped the endpoints
+        e, p = p, e
+    # Zeek's ConnectionClosed: a close while the peer has sent nothing completes the
+    # connection (close_complete), which is then removed after tcp_close_delay
+    if (fin or rst) and not closed_before and S[c, DC0 + e] != 0 and S[c, ST0 + p] == INACTIVE:
+        S[c, ALONE] = 1
+
+
+@njit(cache=True)
+def _transition(S: np.ndarray, H: np.ndarray, c: int, e: int, p: int, syn: bool, fin: bool,
+                rst: bool, ackf: bool, plen: int) -> None:  # fmt: skip
     s = S[c, ST0 + e]
     if s == INACTIVE:
         if syn:
@@ -277,8 +290,16 @@ def _attempt_over(S: np.ndarray, c: int, now: int) -> bool:
 
 @njit(cache=True, inline="always")
 def _done(S: np.ndarray, c: int) -> bool:
-    """Closed on both sides or reset: later packets belong to a new connection."""
-    return (S[c, DC0] != 0 and S[c, DC1] != 0) or S[c, ST0] == RESET or S[c, ST1] == RESET
+    """Whether later packets (after the close delay) belong to a new connection.
+
+    Closed on both sides, reset, or closed by one side while the other had sent nothing.
+    """
+    return (
+        (S[c, DC0] != 0 and S[c, DC1] != 0)
+        or S[c, ST0] == RESET
+        or S[c, ST1] == RESET
+        or S[c, ALONE] != 0
+    )
 
 
 @njit(cache=True)
@@ -531,6 +552,63 @@ def track(S: np.ndarray, H: np.ndarray, Q: np.ndarray, OPT: np.ndarray, A: np.nd
             if pr == 17:
                 S[c, US0 + e] = 1
                 _once(S, H, c, 68, e)
+                if S[c, NFLIP] == 0 and _app_flip(S, A, c, e, buf, pay[k], end[k], pl):
+                    _udp_flip(S, H, A, c, e, iplen[k])
+
+
+@njit(cache=True)
+def _app_flip(S: np.ndarray, A: np.ndarray, c: int, e: int, buf: np.ndarray, pay: int,
+              end: int, plen: int) -> bool:  # fmt: skip
+    """Whether the NTP or DNS analyser Zeek attaches by the responder port flips the roles.
+
+    As ``_conn.app_flip``: NTP (123) on a server-mode message from the originator or a
+    client-mode one from the responder, once; DNS (53, 137, 5353, 5355) on the first
+    message when it is a response from the originator and the responder is not multicast.
+    """
+    rp = S[c, RPORT]
+    n = min(plen, end - pay)
+    if rp == 123:
+        if n < 48:
+            return False
+        mode = buf[pay] & 7
+        if (mode == 4 and e == 0) or (mode == 3 and e == 1):
+            S[c, NFLIP] = 1
+            return True
+        return False
+    if rp == 53 or rp == 137 or rp == 5353 or rp == 5355:
+        if n < 12:
+            return False
+        S[c, NFLIP] = 1  # the DNS analyser decides on its first message only
+        if e != 0 or (buf[pay + 2] & 0x80) == 0:
+            return False
+        if S[c, IPV] == 4:
+            return (A[c, 16] & 0xF0) != 0xE0
+        return A[c, 16] != 0xFF
+    return False
+
+
+@njit(cache=True)
+def _udp_flip(S: np.ndarray, H: np.ndarray, A: np.ndarray, c: int, e: int, iplen: int) -> None:
+    """``Connection::FlipRoles`` from a UDP application analyser (as ``_conn.udp_flip``).
+
+    The addresses, ports and ConnSize's packet and IP byte counters swap, and the current
+    packet is then counted on its sender's old side; the UDP payload sizes, endpoint states
+    and history letters stay where they were.
+    """
+    S[c, PK0 + e] -= 1
+    S[c, IB0 + e] -= iplen
+    for k in (PK0, IB0, OPORT):
+        t = S[c, k]
+        S[c, k] = S[c, k + 1]
+        S[c, k + 1] = t
+    S[c, PK0 + e] += 1
+    S[c, IB0 + e] += iplen
+    S[c, FWD] = 1 - S[c, FWD]
+    for i in range(16):
+        t8 = A[c, i]
+        A[c, i] = A[c, 16 + i]
+        A[c, 16 + i] = t8
+    _add(S, H, c, 94)
 
 
 @njit(cache=True)

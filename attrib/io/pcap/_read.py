@@ -40,6 +40,7 @@ from attrib.io.pcap._decode import (
     decode,
     decode_rest,
 )
+from attrib.io.pcap._frag import Reassembler
 from attrib.io.pcap._jit import kernels, wanted
 
 __all__ = ["BLOCK_BYTES", "iter_decoded", "release"]
@@ -83,7 +84,8 @@ def release(batch: PacketBatch) -> None:
         block.pool.append(block)
 
 
-def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
+def iter_decoded(fh: IO[bytes], ctx: ReadContext,
+                 reassemble: bool = True) -> Iterator[tuple[PacketBatch, Decoded]]:  # fmt: skip
     """Yield decoded packet batches of an open capture.
 
     Parameters
@@ -92,6 +94,9 @@ def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch,
         The decompressed capture stream, positioned at its start.
     ctx
         Read context (file name for errors, bad-record accounting).
+    reassemble
+        Reassemble the tunnel carriers' fragmented IPv4 datagrams (:mod:`attrib.io.pcap._frag`);
+        False yields the decoded packets as they are (for tests).
 
     Yields
     ------
@@ -99,6 +104,15 @@ def iter_decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch,
         Packets in file order with their decoded headers. Call :func:`release` on each
         batch once done with it (and its Decoded) to let its block be reused.
     """
+    if not reassemble:
+        yield from _decoded(fh, ctx)
+        return
+    reassembler = Reassembler()  # fragmented tunnel datagrams, whole before decapsulation
+    for batch, d in _decoded(fh, ctx):
+        yield reassembler.apply(batch, d)
+
+
+def _decoded(fh: IO[bytes], ctx: ReadContext) -> Iterator[tuple[PacketBatch, Decoded]]:
     head = fh.read(24)
     compiled = wanted(ctx) and kernels() is not None
     if not compiled or head[:4] not in PCAP_MAGICS or not hasattr(fh, "readinto"):

@@ -87,8 +87,13 @@ def gre(g: G, b: np.ndarray, stop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def udp_tunnels(g: G, u: np.ndarray, sport: np.ndarray, dport: np.ndarray, pay: np.ndarray,
-                plen: np.ndarray, inner: np.ndarray, link: np.ndarray) -> None:  # fmt: skip
-    """Fill ``inner``/``link`` for the UDP datagrams ``u`` (mask) that carry a tunnel."""
+                plen: np.ndarray, inner: np.ndarray, link: np.ndarray,
+                end: np.ndarray | None = None) -> None:  # fmt: skip
+    """Fill ``inner``/``link`` for the UDP datagrams ``u`` (mask) that carry a tunnel.
+
+    ``end`` (the end of each packet's captured bytes) bounds what a Teredo inner packet may
+    use, as Zeek parses it from the captured payload only.
+    """
     for port in UDP_TUNNELS:
         m = u & ((dport == port) | (sport == port))
         if port == 3544:  # relays answer from other ports: recognise IPv6 in UDP by its length
@@ -106,16 +111,9 @@ def udp_tunnels(g: G, u: np.ndarray, sport: np.ndarray, dport: np.ndarray, pay: 
         elif port == 4754:  # GRE-in-UDP (RFC 8086): a GRE header right after the UDP one
             off, lk = gre(g, b, stop)
         elif port == 3544:
-            off = b.copy()
-            for _ in range(2):  # authentication / origin indication headers
-                t = g.u16(off)
-                auth = t == 0x0001
-                off = np.where(auth, off + 13 + g.u8(off + 2) + g.u8(off + 3), off)
-                off = np.where(t == 0x0000, off + 8, off)
-            v6 = (g.u8(off) >> 4) == 6
-            exact = g.u16(off + 4) + 40 == stop - off
             named = (dport[m] == port) | (sport[m] == port)
-            lk = np.where(v6 & (named | exact), 101, 0)
+            cap = stop if end is None else np.minimum(stop, end[m])
+            off, lk = _teredo(g, b, cap, named)
         elif port == 5072:  # AYIYA: 8-byte header, identity, signature, then the IP packet
             # as Zeek's AYIYA analyser: identity 1 << (byte0 >> 4) bytes, signature
             # (byte1 >> 4) * 4 bytes; only opcode 1 (forward) with next header 4 or 41 carries one
@@ -127,13 +125,51 @@ def udp_tunnels(g: G, u: np.ndarray, sport: np.ndarray, dport: np.ndarray, pay: 
             carried = ((nh == 4) & (ipv == 4)) | ((nh == 41) & (ipv == 6))
             lk = np.where(fwd & carried & (off < stop), 101, 0)
         else:  # GTP-U version 1, T-PDU
-            off, lk = _gtp(g, b)
+            off, lk = _gtp(g, b, stop if end is None else np.minimum(stop, end[m]))
         inner[m] = np.where(lk > 0, off, -1)
         link[m] = lk
 
 
-def _gtp(g: G, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """GTP-U version 1 T-PDUs (with extension headers) carrying IPv4 or IPv6."""
+#: the Teredo prefix 2001:0000::/32, as Zeek's detection pattern looks for it
+_TEREDO_PREFIX = 0x20010000
+
+
+def _teredo(g: G, b: np.ndarray, cap: np.ndarray,
+            named: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Teredo payloads at ``b`` (captured up to ``cap``): (inner offsets, links).
+
+    As Zeek's ``TeredoAnalyzer``: an optional authentication header (0x0001: 4 bytes, client
+    id and authentication value, 8-byte nonce, confirmation byte), then an optional origin
+    indication (0x0000, 8 bytes), then IPv6 (``TeredoEncapsulation::DoParse``: an
+    authentication header after an origin indication, or either twice, is no Teredo). The
+    inner packet must fill the payload exactly (``IP::ParsePacket``: shorter or longer is a
+    violation), except that a bubble (no next header, payload length 0) may carry trailing
+    bytes. Off the named port (udp/3544) a payload is Teredo only as ``DetectProtocol`` finds
+    it: an IPv6 header with a Teredo address (2001:0::/32) as source or destination, or an
+    origin indication (after an optional authentication header) followed by IPv6.
+    """
+    auth = g.u16(b) == 0x0001
+    off = np.where(auth, b + 13 + g.u8(b + 2) + g.u8(b + 3), b)
+    origin = g.u16(off) == 0x0000
+    off = np.where(origin, off + 8, off)
+    room = cap - off
+    v6 = ((g.u8(off) >> 4) == 6) & (room >= 40)
+    pl = g.u16(off + 4)
+    bubble = (g.u8(off + 6) == 59) & (pl == 0)
+    parsed = v6 & ((pl + 40 == room) | bubble)
+    bare = ((g.u8(b) >> 4) == 6) & (cap - b >= 40)
+    prefixed = bare & ((g.u32(b + 8) == _TEREDO_PREFIX) | (g.u32(b + 24) == _TEREDO_PREFIX))
+    detected = prefixed | (origin & v6)
+    return off, np.where(parsed & (named | detected), 101, 0)
+
+
+def _gtp(g: G, b: np.ndarray, cap: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GTP-U version 1 T-PDUs (with extension headers) carrying IPv4 or IPv6.
+
+    As Zeek's ``GTPv1_Analyzer``: the inner packet must fill the rest of the captured payload
+    exactly (``IP::ParsePacket``: a shorter or longer one is a violation, not decapsulated);
+    fragmented outer datagrams are whole by then (:mod:`attrib.io.pcap._frag`).
+    """
     f = g.u8(b)
     off = b + 8 + np.where(f & 0x07, 4, 0)
     ext = (f & 0x04) > 0
@@ -146,5 +182,7 @@ def _gtp(g: G, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         off = np.where(more, off + ln, off)
         nxt = np.where(more & (ln > 0), g.u8(off - 1), 0)
     ok_t = ((f >> 5) == 1) & (g.u8(b + 1) == 0xFF)
-    lk = np.where(ok_t & isin(g.u8(off) >> 4, (4, 6)), 101, 0)
+    ver = g.u8(off) >> 4
+    total = np.where(ver == 4, g.u16(off + 2), g.u16(off + 4) + 40)
+    lk = np.where(ok_t & isin(ver, (4, 6)) & (total == cap - off), 101, 0)
     return off, lk

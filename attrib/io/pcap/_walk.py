@@ -161,9 +161,10 @@ def _l3(a: np.ndarray, o: int, e: int, lk: int) -> tuple[int, int]:
 def _teredo(a: np.ndarray, pay: int, e: int, plen: int) -> bool:
     """Whether a UDP payload may be Teredo (IPv6 in UDP, recognised on any port).
 
-    ``_decode._tunnels``' test: after up to two authentication / origin indication
-    headers, an IPv6 header whose payload length matches the datagram's. True also when the
-    bytes needed lie past the captured data (the general decoder then decides).
+    A superset of ``_tunnel._teredo``'s test: after up to two authentication / origin
+    indication headers, an IPv6 header whose payload length matches the datagram's, or a
+    bubble (no next header, payload length 0). True also when the bytes needed lie past the
+    captured data (the general decoder then decides).
     """
     off = pay
     for _ in range(2):
@@ -174,9 +175,10 @@ def _teredo(a: np.ndarray, pay: int, e: int, plen: int) -> bool:
             off += 13 + np.int64(a[off + 2]) + np.int64(a[off + 3])
         elif t == 0x0000:
             off += 8
-    if off + 6 > e:
+    if off + 7 > e:
         return True
-    return (a[off] >> 4) == 6 and _u16(a, off + 4) + 40 == pay + plen - off
+    pl = _u16(a, off + 4)
+    return (a[off] >> 4) == 6 and (pl + 40 == pay + plen - off or (pl == 0 and a[off + 6] == 59))
 
 
 @njit(cache=True, inline="always")
