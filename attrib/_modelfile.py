@@ -49,7 +49,7 @@ MAX_MODEL_BYTES = 16 * 1024 * 1024
 SHIPPED_SHA256 = {
     "attrib-scorer-1.2.0.json": "41313cf0fa4b6bb70729c8330140b78a1805adb236ff4589e309290a16a0611f",
     "attrib-scorer-1.3.0.json": "df1d579576bd0f34457eb4a8dc472506f5025290f6c573de449c2c6dc70143c7",
-    "attrib-nettype-1.1.0.json": "ae67769eca73d789961d0a6a06feb413a22acf09b47476b07e329c9247829919",
+    "attrib-nettype-1.2.0.json": "62bb313f1c6d80255512620ab86fcca17276eb403fe7176d722185cef33bd735",
 }
 
 

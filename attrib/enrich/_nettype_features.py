@@ -21,7 +21,9 @@ Evidence per ASN (IPv4 unless said otherwise):
 * geographic dispersion: the address-weighted mean distance (km) of the space from its own
   centroid, the share of the space more than 500 km from it, and the share in the largest
   city -- a town's fibre network sits within tens of km, an enterprise's offices and a
-  hoster's points of presence are far apart, a datacenter is one city.
+  hoster's points of presence are far apart, a datacenter is one city;
+* sibling ASNs: how many other ASNs carry the same organisation name, and the share of them a
+  hosting source names (:func:`with_siblings`).
 """
 
 from __future__ import annotations
@@ -52,11 +54,15 @@ NUMERIC = (
     "cities_per_24", "points_per_24", "points_per_city", "runs_per_24", "countries_per_24",
     "top_country_share", "geo_outside_whois", "n_whois_countries", "log2_v6_segments", "asn_number",
     "frac_cloud", "frac_dcrange", "frac_vpnrange", "frac_tor", "frac_relay",
-    "spread_km", "far_share", "top_city_share", "log2_mean_block",
+    "spread_km", "far_share", "top_city_share", "log2_mean_block", "sib_n", "sib_host",
 )  # fmt: skip
 
 #: Boolean list-membership columns.
 LISTS = ("in_datacenter_list", "in_vpn_list", "in_bad_asn_list")
+
+#: Evidence that names an ASN as hosting (a list membership, or >= half its space in ranges).
+HOSTING_EVIDENCE = ("in_datacenter_list", "in_vpn_list", "in_bad_asn_list", "frac_cloud",
+                    "frac_dcrange")  # fmt: skip
 
 
 def broadband_shape(ev: pd.DataFrame) -> np.ndarray:
@@ -228,6 +234,38 @@ def asn_evidence(
         out[f"frac_{name}"] = np.where(n_addr > 0, cov / np.maximum(n_addr, 1), 0.0).clip(0, 1)
     for col in LISTS:
         out[col] = out["asn"].isin(lists.get(col, set()))
+    return with_siblings(out)
+
+
+def hosting_flag(ev: pd.DataFrame, cols: tuple[str, ...] = HOSTING_EVIDENCE) -> np.ndarray:
+    """Per ASN: a hosting list names it, or published ranges cover >= half its space."""
+    m = np.zeros(len(ev), dtype=bool)
+    for c in cols:
+        v = ev[c].to_numpy()
+        m |= v.astype(bool) if c in LISTS else (np.nan_to_num(v.astype(np.float64)) >= 0.5)
+    return m
+
+
+def with_siblings(ev: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``ev`` with the evidence of the organisation's *other* ASNs.
+
+    ``sib_n`` is log2(1 + the number of other ASNs registered under the same organisation name,
+    case and punctuation aside); ``sib_host`` the share of those others that a hosting source
+    names (:func:`hosting_flag`; the ASN itself never counts). A cloud operator's small
+    single-site ASN looks like an enterprise's on its own; its siblings say what it is.
+    """
+    key = (
+        ev["org"].astype("string").fillna("").str.lower()
+        .str.replace(r"[\W_]+", " ", regex=True).str.strip()
+    )  # fmt: skip
+    code = pd.factorize(key)[0]
+    flag = hosting_flag(ev).astype(np.float64)
+    others = np.bincount(code)[code] - 1
+    host = np.bincount(code, weights=flag)[code] - flag
+    named = (key != "").to_numpy()
+    out = ev.copy()
+    out["sib_n"] = np.where(named, np.log2(1.0 + others), 0.0)
+    out["sib_host"] = np.where(named & (others > 0), host / np.maximum(others, 1), 0.0)
     return out
 
 

@@ -30,7 +30,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from attrib.enrich._nettype_features import LISTS, broadband_shape
+from attrib.enrich._nettype_features import LISTS, broadband_shape, hosting_flag, with_siblings
 from attrib.enrich._nettype_model import (
     NetTypeModel,
     evidence_matrix,
@@ -74,17 +74,12 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "X4BNet datacenter ranges": ("frac_dcrange",),
 }
 _BLIND = ("in_datacenter_list", "in_vpn_list", "in_bad_asn_list", "frac_cloud", "frac_dcrange",
-          "frac_vpnrange")  # fmt: skip
+          "frac_vpnrange", "sib_host")  # fmt: skip
 
 
 def source_members(ev: pd.DataFrame, source: str) -> np.ndarray:
     """Boolean mask of the ASNs a hosting source labels."""
-    cols = SOURCES[source]
-    m = np.zeros(len(ev), dtype=bool)
-    for c in cols:
-        v = ev[c].to_numpy()
-        m |= v.astype(bool) if c in LISTS else (v.astype(np.float64) >= 0.5)
-    return m
+    return hosting_flag(ev, SOURCES[source])
 
 
 def weak_labels(
@@ -143,6 +138,7 @@ def fit_model(
     n_folds: int = 4,
     max_iter: int = 100,
     weight_power: float = 0.75,
+    oof_repeats: int = 1,
     seed: int = 0,
 ) -> NetTypeModel:
     """Fit both stages on the labelled rows of ``ev`` (original + blinded copies).
@@ -164,8 +160,11 @@ def fit_model(
         Boosting iterations of the evidence stage.
     weight_power
         Class weights are ``(largest class / class size) ** weight_power``.
+    oof_repeats
+        Fold draws the out-of-fold name probabilities are averaged over.
     """
-    base = blind(ev, hide_always, cut_seeds=False) if hide_always else ev
+    # a hidden source must not speak through the siblings' evidence either
+    base = with_siblings(blind(ev, hide_always, cut_seeds=False)) if hide_always else ev
     vocab, countries = fit_vocab(base, min_df=min_df)
     has = labels.notna().to_numpy()
     lab = base[has].reset_index(drop=True)
@@ -175,13 +174,15 @@ def fit_model(
     w = _weights(yy, weight_power)
     Xn = name_matrix(both, vocab, countries)
     rng = np.random.default_rng(seed)
-    fold = np.tile(rng.integers(0, n_folds, len(lab)), 2)
     classes = sorted(set(yy))
     oof = np.zeros((len(both), len(classes)))
-    for f in range(n_folds):
-        tr, te = fold != f, fold == f
-        m = _name_lr(c, seed).fit(Xn[tr], yy[tr], sample_weight=w[tr])
-        oof[np.ix_(te, np.searchsorted(classes, m.classes_))] = m.predict_proba(Xn[te])
+    for _ in range(oof_repeats):  # averaged over fold draws: one draw moves answers by chance
+        fold = np.tile(rng.integers(0, n_folds, len(lab)), 2)
+        for f in range(n_folds):
+            tr, te = fold != f, fold == f
+            m = _name_lr(c, seed).fit(Xn[tr], yy[tr], sample_weight=w[tr])
+            p = m.predict_proba(Xn[te]) / oof_repeats
+            oof[np.ix_(te, np.searchsorted(classes, m.classes_))] += p
     name = _name_lr(c, seed).fit(Xn, yy, sample_weight=w)
     hgb = HistGradientBoostingClassifier(
         max_iter=max_iter, learning_rate=0.15, max_leaf_nodes=15, max_bins=128,

@@ -44,7 +44,7 @@ CDN_ASNS: frozenset[int] = frozenset({
     10576, 209, 40934, 36183, 20446,
 })  # fmt: skip
 
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 MODEL_NAME = f"attrib-nettype-{MODEL_VERSION}.json"
 
 #: Second access class kept as ``net_type_alt`` when its probability is at least this share of
@@ -94,6 +94,10 @@ def _shape(r: Any) -> str:
     ]
     if lists:
         parts.append("in " + " and ".join(lists))
+    others = round(2 ** getattr(r, "sib_n", 0.0)) - 1
+    if others >= 1:
+        share = getattr(r, "sib_host", 0.0)
+        parts.append(f"{others} other ASNs of the same name, {share:.0%} named by a hosting source")
     return "; ".join(parts)
 
 

@@ -60,7 +60,7 @@ def test_data_info(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "IP Geolocation by DB-IP" in out and "CC-BY-4.0" in out
     assert info["bundle"]["net_type_model"]["name"] == "attrib-nettype"
-    assert "network types: model attrib-nettype 1.1.0" in out
+    assert "network types: model attrib-nettype 1.2.0" in out
 
 
 def test_data_update_unreachable_is_one_line_and_leaves_data(
