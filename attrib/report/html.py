@@ -103,7 +103,8 @@ def _embedded(
     (:data:`MAX_EXTRA_MEMBERS`). ``members_total``
     keeps the full count, so the page size follows these bounds, not the number of origins.
     """
-    out, extra = [], set()
+    out: list[dict[str, Any]] = []
+    extra: set[str] = set()
     last = len(rank)
     for c in crecs[:DEFAULT_MAX_CLUSTERS]:
         ms = sorted(c["members"], key=lambda ip: rank.get(ip, last))[:MAX_MEMBERS]
