@@ -17,6 +17,7 @@ import pandas as pd
 
 from attrib.context import OrgContext
 from attrib.features._common import IDENTITY_SOURCES, Vocab, fnum, origins_eligible
+from attrib.features._distinct import DistinctSketches, value_hashes
 from attrib.features.partials import (
     ACCESS_EVENT_TYPES,
     ERROR_CODE_GROUPS,
@@ -144,6 +145,9 @@ class OriginAccumulator:
         self._has_identity = False
         self._has_conn = False
         self._token = TokenAccumulator()
+        # distinct (origin, host/service) past a bound per origin: HyperLogLog (see _distinct)
+        self._sk = {"host": DistinctSketches(), "svc": DistinctSketches()}
+        self._vh = {"host": np.zeros(0, dtype=np.uint64), "svc": np.zeros(0, dtype=np.uint64)}
         self.events_seen = 0
 
     def update(self, events: pd.DataFrame) -> OriginAccumulator:
@@ -164,10 +168,33 @@ class OriginAccumulator:
         if not len(ev):
             return self
         self._fold(ev)
-        for tab in self._t.values():
+        for name, tab in self._t.items():
             if tab.rows > self.max_rows and len(tab.parts) > 1:
                 tab.merged()
+                if name in self._sk:
+                    self._bound_set(name)
         return self
+
+    def _hashes(self, name: str) -> np.ndarray:
+        vocab = self._host if name == "host" else self._svc
+        self._vh[name] = value_hashes(vocab, self._vh[name])
+        return self._vh[name]
+
+    def _bound_set(self, name: str) -> pd.DataFrame:
+        """Merge a distinct-set table and move the rows of origins past the bound to sketches."""
+        tab = self._t[name]
+        df = self._sk[name].bound(tab.merged(), name, self._hashes(name))
+        tab.parts, tab.rows = [df], len(df)
+        return df
+
+    def _add_set(self, name: str, ip: np.ndarray, value: np.ndarray) -> None:
+        sk = self._sk[name]
+        s = sk.mask(ip)
+        if s.any():
+            sk.add(ip[s], self._hashes(name)[value[s]])
+            ip, value = ip[~s], value[~s]
+        if len(ip):
+            self._t[name].add(pd.DataFrame({"ip": ip, name: value}).drop_duplicates())
 
     def merge(self, other: OriginAccumulator) -> OriginAccumulator:
         """Fold the state of another accumulator (same context) into this one.
@@ -315,11 +342,11 @@ class OriginAccumulator:
         host = self._host.encode(ev["dst_ip"].where(~ident))
         m = host >= 0
         if m.any():
-            self._t["host"].add(pd.DataFrame({"ip": ip[m], "host": host[m]}).drop_duplicates())
+            self._add_set("host", ip[m], host[m])
         svc = self._svc_codes(ev, ident)
         m = svc >= 0
         if m.any():
-            self._t["svc"].add(pd.DataFrame({"ip": ip[m], "svc": svc[m]}).drop_duplicates())
+            self._add_set("svc", ip[m], svc[m])
         parts = []
         for k, (name, cols) in enumerate(TRAITS.items()):
             s = ev[cols[0]].astype("string")
@@ -383,7 +410,10 @@ class OriginAccumulator:
             ip=self._ip,
             user=self._user,
             trait=self._trait,
-            tables={k: v.merged() for k, v in self._t.items()},
+            tables={
+                k: self._bound_set(k) if k in self._sk else v.merged() for k, v in self._t.items()
+            },  # fmt: skip
+            distinct={k: sk.estimates() for k, sk in self._sk.items() if len(sk)},
             eligible=np.asarray(self._eligible, dtype=bool),
             hours=self._hours,
             has_identity=self._has_identity,
