@@ -135,7 +135,8 @@ def test_every_coded_column_is_declared():
         assert set(CODED[name]) <= set(tab.keys)
     known = {"context", "max_rows", "_ip", "_user", "_trait", "_host", "_svc", "_eligible",
              "_t", "_hours", "_has_identity", "_has_conn", "_token", "events_seen",
-             "_sk", "_vh"}  # fmt: skip  (_sk merged by DistinctSketches.merge; _vh a hash cache)
+             "_sk", "_vh"}  # fmt: skip
+    # _sk is merged by DistinctSketches.merge; _vh is a cache of value hashes
     assert set(vars(OriginAccumulator())) == known
     assert set(vars(TokenAccumulator())) == {"_parts", "_rows", "_app", "_mbx", "_t0",
                                              "_sig_kinds"}  # fmt: skip
