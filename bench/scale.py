@@ -18,7 +18,14 @@ origin computing count, sum of bytes, min/max ts and distinct destinations. It p
 ratios (engine / DuckDB, Dask / stream) and the size of the pickled partial state a worker
 ships per million events (one day's partition folded by the Dask engine's own task).
 
+Also, in the same run, the read + aggregate part alone (each in its own process, imports
+included): attrib's reader streamed into ``OriginAccumulator`` against DuckDB ``read_csv`` +
+one ``GROUP BY`` with one thread, wall and CPU seconds. CPU seconds (user + system of the
+process tree) are printed beside wall seconds: on a shared machine they are the comparable
+figure.
+
 Usage:  nice -n 10 .venv/bin/python bench/scale.py [--sizes 1M,5M] [--repeat 1] [--days 10]
+        [--engines stream,dask-1,dask-2] [--no-read-aggregate] [--no-partial]
 The machine is shared: quote medians of ``--repeat`` runs and the load average printed.
 """
 
@@ -28,6 +35,7 @@ import argparse
 import json
 import os
 import pickle
+import resource
 import shutil
 import statistics
 import subprocess
@@ -121,8 +129,58 @@ def ensure_input(n: int, days: int) -> Path:
     return out
 
 
-def run_measured(cmd: list[str]) -> dict[str, Any]:
-    """Run ``cmd``; wall seconds and the peak RSS (MB) of it and of each descendant."""
+_RA_ATTRIB = """
+import sys
+from attrib.context import OrgContext
+from attrib.features import OriginAccumulator
+from attrib.io import iter_read
+acc = OriginAccumulator(OrgContext.from_toml(sys.argv[2]))
+for chunk in iter_read([sys.argv[1]]):
+    acc.update(chunk)
+print(len(acc.partials().tables["ip"]))
+"""
+
+_RA_DUCKDB = """
+import sys, duckdb
+fields = sys.argv[2].split()
+con = duckdb.connect()
+con.execute("SET threads TO 1")
+cols = ", ".join(f"'{f}': '{'DOUBLE' if f == 'ts' else 'VARCHAR'}'" for f in fields)
+q = (
+    'SELECT "id.orig_h" AS ip, count(*) AS n, sum(CAST(orig_bytes AS BIGINT)) AS bytes_out, '
+    'sum(CAST(resp_bytes AS BIGINT)) AS bytes_in, sum(CAST(orig_pkts AS BIGINT)) AS pkts_out, '
+    'min(ts) AS first_seen, max(ts) AS last_seen, count(DISTINCT "id.resp_h") AS n_hosts, '
+    'count(DISTINCT "id.resp_p") AS n_ports '
+    f"FROM read_csv('{sys.argv[1]}/*/conn.log', delim='\\t', header=false, skip=7, quote='', "
+    f"escape='', nullstr='-', columns={{{cols}}}, auto_detect=false) GROUP BY 1"
+)
+print(len(con.execute(q).fetchall()))
+"""
+
+
+def read_aggregate(folder: Path) -> dict[str, dict[str, Any]]:
+    """Read + aggregate only, each in its own process (imports included).
+
+    attrib: its Zeek reader streamed into ``OriginAccumulator`` (the whole feature fold, every
+    partial table); DuckDB: ``read_csv`` + one ``GROUP BY`` origin with eight aggregates, one
+    thread.
+    """
+    py = str(Path(sys.executable))
+    return {
+        "attrib": run_measured([py, "-c", _RA_ATTRIB, str(folder), str(folder / "org.toml")],
+                               parse=False),
+        "duckdb": run_measured([py, "-c", _RA_DUCKDB, str(folder), " ".join(FIELDS)],
+                               parse=False),
+    }  # fmt: skip
+
+
+def run_measured(cmd: list[str], *, parse: bool = True) -> dict[str, Any]:
+    """Run ``cmd``; wall and CPU seconds, and the peak RSS (MB) of it and of each descendant.
+
+    CPU is the user + system time of the process tree (``RUSAGE_CHILDREN`` around the run):
+    on a shared machine it is the figure to compare, wall time is inflated by other jobs.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     root = psutil.Process(p.pid)
@@ -139,12 +197,17 @@ def run_measured(cmd: list[str]) -> dict[str, Any]:
         time.sleep(0.1)
     out, err = p.communicate()
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if p.returncode != 0:
-        sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
-    meta = json.loads(out)
+        sys.exit(f"failed ({p.returncode}): {' '.join(cmd[:5])}\n{err[-2000:]}")
     workers = [v for pid, v in peaks.items() if pid != p.pid and v > 100]  # not the tiny helpers
-    return {"wall": wall, "client_mb": peaks.get(p.pid, 0.0), "worker_mb": sorted(workers),
-            "events": meta["counts"]["events"], "origins": meta["counts"]["origins"]}  # fmt: skip
+    res = {"wall": wall, "cpu": cpu, "client_mb": peaks.get(p.pid, 0.0),
+           "worker_mb": sorted(workers)}  # fmt: skip
+    if parse:
+        meta = json.loads(out)
+        res.update(events=meta["counts"]["events"], origins=meta["counts"]["origins"])
+    return res
 
 
 def duckdb_ref(folder: Path) -> tuple[float, int]:
@@ -179,47 +242,82 @@ def partial_bytes(folder: Path) -> tuple[int, int]:
     return len(pickle.dumps(part, protocol=5)), part.seen.events
 
 
+_ENGINES = {"stream": ["--engine", "stream"],
+            "dask-1": ["--engine", "dask", "--workers", "1"],
+            "dask-2": ["--engine", "dask", "--workers", "2"]}  # fmt: skip
+
+
+def _med(runs: list[dict[str, Any]], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def _report(n: int, days: int, ref: list[float], ra: list[dict[str, dict[str, Any]]],
+            res: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
+    duck = statistics.median(ref)
+    print(f"\nN = {n:,} events, {days} partitions, load {os.getloadavg()[0]:.1f}")
+    print(f"  duckdb read_csv + GROUP BY   {duck:7.2f} s  {n / duck:12,.0f} ev/s (default threads)")
+    if ra:
+        at = [r["attrib"] for r in ra]
+        dk = [r["duckdb"] for r in ra]
+        print(f"  read + aggregate: attrib {_med(at, 'wall'):.2f} s wall {_med(at, 'cpu'):.2f} s CPU "
+              f"{max(r['client_mb'] for r in at):.0f} MB; duckdb (1 thread) {_med(dk, 'wall'):.2f}"
+              f" s wall {_med(dk, 'cpu'):.2f} s CPU; attrib/duckdb {_med(at, 'wall') / _med(dk, 'wall'):.2f}x"
+              f" wall, {_med(at, 'cpu') / _med(dk, 'cpu'):.2f}x CPU", flush=True)  # fmt: skip
+    stream = _med(res["stream"], "wall") if res.get("stream") else None
+    for name, runs in res.items():
+        wall, cpu = _med(runs, "wall"), _med(runs, "cpu")
+        last = runs[-1]
+        workers = ", ".join(f"{w:.0f}" for w in last["worker_mb"]) or "-"
+        vs = f"x{wall / stream:4.2f} stream" if stream else ""
+        print(f"  {name:8s} {wall:8.2f} s wall {cpu:8.2f} s CPU  {last['events'] / wall:10,.0f} "
+              f"ev/s wall {last['events'] / cpu:10,.0f} ev/s CPU  {cpu / last['events'] * 1e6:5.1f} "
+              f"CPU us/ev  x{wall / duck:5.1f} duckdb  {vs}  client {last['client_mb']:.0f} MB  "
+              f"workers [{workers}] MB  origins {last['origins']:,}", flush=True)  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1M,5M", help="comma-separated, e.g. 1M,5M,20M,50M")
     ap.add_argument("--days", type=int, default=10, help="day folders (Dask partitions)")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--engines",
+        default="stream,dask-1,dask-2",
+        help="comma-separated subset of stream,dask-1,dask-2 (none: '')",
+    )
+    ap.add_argument(
+        "--no-read-aggregate",
+        action="store_true",
+        help="skip the read + aggregate reference (attrib vs one-thread DuckDB)",
+    )
+    ap.add_argument("--no-partial", action="store_true", help="skip the partial-state size")
     args = ap.parse_args()
     py = str(Path(sys.executable))
     print(f"cores {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
+    engines = {k: _ENGINES[k] for k in args.engines.split(",") if k}
     for n in (parse_size(s) for s in args.sizes.split(",")):
         folder = ensure_input(n, args.days)
         base = [py, "-m", "attrib", "analyze", str(folder), "-c", str(folder / "org.toml"),
-                "--direction", "inbound", "--json"]  # fmt: skip
-        engines = {"stream": ["--engine", "stream"],
-                   "dask-1": ["--engine", "dask", "--workers", "1"],
-                   "dask-2": ["--engine", "dask", "--workers", "2"]}  # fmt: skip
+                "--direction", "inbound", "--json", "--no-progress"]  # fmt: skip
         res: dict[str, list[dict[str, Any]]] = {k: [] for k in engines}
         ref: list[float] = []
+        ra: list[dict[str, dict[str, Any]]] = []
         for _ in range(args.repeat):
             ref.append(duckdb_ref(folder)[0])
+            if not args.no_read_aggregate:
+                ra.append(read_aggregate(folder))
             for name, extra in engines.items():
                 out = WORK / f"scale-out-{name}"
                 shutil.rmtree(out, ignore_errors=True)
                 res[name].append(run_measured([*base, *extra, "-o", str(out)]))
-        duck = statistics.median(ref)
-        print(f"\nN = {n:,} events, {args.days} partitions, load {os.getloadavg()[0]:.1f}")
-        print(f"  duckdb read_csv + GROUP BY   {duck:7.2f} s  {n / duck:12,.0f} ev/s")
-        stream = statistics.median(r["wall"] for r in res["stream"])
-        for name, runs in res.items():
-            wall = statistics.median(r["wall"] for r in runs)
-            last = runs[-1]
-            workers = ", ".join(f"{w:.0f}" for w in last["worker_mb"]) or "-"
-            print(f"  {name:8s} {wall:8.2f} s  {last['events'] / wall:12,.0f} ev/s  "
-                  f"x{wall / duck:5.1f} duckdb  x{wall / stream:4.2f} stream  "
-                  f"client {last['client_mb']:.0f} MB  workers [{workers}] MB  "
-                  f"origins {last['origins']:,}", flush=True)  # fmt: skip
-        size, events = partial_bytes(folder)
-        print(
-            f"  partial state shipped per partition: {size / 2**20:.1f} MB for {events:,} "
-            f"events = {size / events * 1e6 / 2**20:.1f} MB per 1M events",
-            flush=True,
-        )
+        _report(n, args.days, ref, ra, res)
+        if not args.no_partial:
+            size, events = partial_bytes(folder)
+            print(
+                f"  partial state shipped per partition: {size / 2**20:.1f} MB for {events:,} "
+                f"events = {size / events * 1e6 / 2**20:.1f} MB per 1M events",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

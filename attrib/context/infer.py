@@ -61,14 +61,15 @@ def infer_home_countries(
     """
     ident = _identity(events)
     ok = ident[ident["outcome"] == "success"] if "outcome" in ident.columns else ident
-    src = ok["src_ip"] if len(ok) else ident["src_ip"]
-    if src.empty or enrichment.empty:
+    rows = ok if len(ok) else ident
+    if rows.empty or enrichment.empty:
         return ()
     lut = enrichment.dropna(subset=["ip"]).drop_duplicates("ip").set_index("ip")["country"]
-    countries = src.astype("string").map(lut).dropna()
-    if countries.empty:
+    countries = rows["src_ip"].astype("string").map(lut)
+    known = countries.notna().to_numpy(dtype=bool)
+    if not known.any():
         return ()
-    share = countries.value_counts(normalize=True)
+    share = _shares(countries[known], rows["n"][known] if "n" in rows.columns else None)
     out: list[str] = []
     acc = 0.0
     for country, s in share.items():
@@ -77,6 +78,20 @@ def infer_home_countries(
         if acc >= home_share or len(out) >= _MAX_HOME:
             break
     return tuple(out)
+
+
+def _shares(values: pd.Series, n: pd.Series | None) -> pd.Series:
+    """``values.value_counts(normalize=True)``, each row counting ``n`` times when given.
+
+    Counted rows (distinct keys with ``n``, see :class:`attrib.pipeline._tally.InferenceTally`)
+    give exactly the shares, and the order, of the rows they stand for: totals in order of
+    first appearance, then the same descending sort as ``value_counts``.
+    """
+    if n is None:
+        return values.value_counts(normalize=True)
+    w = pd.Series(n.to_numpy(dtype="int64"), index=values.to_numpy())
+    counts = w.groupby(level=0, sort=False).sum().sort_values(ascending=False)
+    return counts / counts.sum()
 
 
 def infer_services(events: pd.DataFrame, min_share: float = 0.01) -> tuple[str, ...]:

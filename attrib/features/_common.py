@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from attrib.context import OrgContext
 
@@ -19,6 +23,9 @@ _NOT_ORIGIN_V4 = tuple(
     for n in ("0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
               "172.16.0.0/12", "192.168.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
 )  # fmt: skip
+_V4_NOT_ORIGIN = np.asarray(
+    [(int(n.network_address), int(n.broadcast_address)) for n in _NOT_ORIGIN_V4], dtype=np.int64
+)
 
 
 class Vocab:
@@ -32,9 +39,29 @@ class Vocab:
         return len(self.values)
 
     def encode(self, s: pd.Series) -> np.ndarray:
-        """Codes of ``s`` (int64, -1 for null), adding unseen values; loops over uniques only."""
+        """Codes of ``s`` (int64, -1 for null), adding unseen values; loops over uniques only.
+
+        Text is dictionary-encoded by Arrow (uniques in order of first appearance, as
+        :func:`pandas.factorize`), so no Python object is made per row.
+        """
+        if not len(s):
+            return np.zeros(0, dtype=np.int64)
+        arr = _arrow_text(s)
+        if arr is None:
+            return self._encode_objects(s)
+        if arr.null_count == len(arr):
+            return np.full(len(s), -1, dtype=np.int64)
+        enc = pc.dictionary_encode(arr)
+        idx = enc.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return self._lut(enc.dictionary.to_pylist())[idx]
+
+    def _encode_objects(self, s: pd.Series) -> np.ndarray:
         arr = s.astype(object).where(s.notna(), None).to_numpy()
         inv, uniq = pd.factorize(arr, use_na_sentinel=True)
+        return self._lut(list(uniq))[inv]
+
+    def _lut(self, uniq: Sequence[Any]) -> np.ndarray:
+        """Codes of ``uniq`` (new values appended in order), with -1 at the end for nulls."""
         lut = np.empty(len(uniq) + 1, dtype=np.int64)
         lut[-1] = -1
         for i, u in enumerate(uniq):
@@ -44,12 +71,73 @@ class Vocab:
                 self._codes[u] = c
                 self.values.append(u)
             lut[i] = c
-        return lut[inv]
+        return lut
 
     def decode(self, codes: np.ndarray) -> pd.Series:
         """Values of ``codes`` as a string Series (<NA> for -1)."""
         vals = np.asarray(self.values + [None], dtype=object)
         return pd.Series(vals[np.asarray(codes, dtype=np.int64)], dtype="string[pyarrow]")
+
+
+def _arrow_text(s: pd.Series) -> pa.Array | None:
+    """``s`` as one Arrow string array when it holds text (else None: encode objects)."""
+    dt = s.dtype
+    if isinstance(dt, pd.CategoricalDtype) or not (
+        isinstance(dt, pd.StringDtype) or pd.api.types.is_object_dtype(dt)
+    ):
+        return None
+    try:
+        arr = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return None if not pa.types.is_null(arr.type) else arr
+    return arr
+
+
+def _v4_ranges(nets: Sequence[object]) -> np.ndarray:
+    r = [(int(n.network_address), int(n.broadcast_address)) for n in nets
+         if isinstance(n, ipaddress.IPv4Network)]  # fmt: skip
+    return np.asarray(r, dtype=np.int64).reshape(-1, 2)
+
+
+def _in_ranges(v: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(v), dtype=bool)
+    for lo, hi in ranges:
+        out |= (v >= lo) & (v <= hi)
+    return out
+
+
+def origins_eligible(values: Sequence[str], context: OrgContext) -> np.ndarray:
+    """:func:`origin_eligible` of many addresses: IPv4 by integer ranges, the rest one by one.
+
+    Parameters
+    ----------
+    values
+        Address texts.
+    context
+        The organisation.
+
+    Returns
+    -------
+    numpy.ndarray
+        bool, aligned to ``values``.
+    """
+    v4 = np.full(len(values), -1, dtype=np.int64)
+    for i, v in enumerate(values):
+        try:
+            v4[i] = int(ipaddress.IPv4Address(v))
+        except ValueError:
+            pass
+    is4 = v4 >= 0
+    office = _in_ranges(v4, _v4_ranges(context.offices))
+    service = _in_ranges(v4, _v4_ranges(context.services))
+    out = is4 & (office | (~service & ~_in_ranges(v4, _V4_NOT_ORIGIN)))
+    for j in np.flatnonzero(~is4).tolist():
+        out[j] = origin_eligible(values[j], context)
+    return out
 
 
 def origin_eligible(ip: str, context: OrgContext) -> bool:

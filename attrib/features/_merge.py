@@ -97,6 +97,11 @@ def merge_origin(a: OriginAccumulator, b: OriginAccumulator) -> OriginAccumulato
                 values = _recode_traits(part, trait_luts)
                 tr["value"] = pd.Series(values, index=part.index, dtype=part["value"].dtype)
             a._t[name].add(tr)
+    for name, sk in b._sk.items():
+        a._sk[name].merge(sk, luts["ip"])
+    for name, sk in a._sk.items():
+        if len(sk):  # rows of origins sketched on either side join their sketch
+            a._bound_set(name)
     _merge_hours(a, b, luts["ip"])
     a._has_identity |= b._has_identity
     a._has_conn |= b._has_conn

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from attrib.context import OrgContext
-from attrib.features._common import IDENTITY_SOURCES, Vocab, fnum, origin_eligible
+from attrib.features._common import IDENTITY_SOURCES, Vocab, fnum, origins_eligible
+from attrib.features._distinct import DistinctSketches, value_hashes
 from attrib.features.partials import (
     ACCESS_EVENT_TYPES,
     ERROR_CODE_GROUPS,
@@ -144,6 +145,9 @@ class OriginAccumulator:
         self._has_identity = False
         self._has_conn = False
         self._token = TokenAccumulator()
+        # distinct (origin, host/service) past a bound per origin: HyperLogLog (see _distinct)
+        self._sk = {"host": DistinctSketches(), "svc": DistinctSketches()}
+        self._vh = {"host": np.zeros(0, dtype=np.uint64), "svc": np.zeros(0, dtype=np.uint64)}
         self.events_seen = 0
 
     def update(self, events: pd.DataFrame) -> OriginAccumulator:
@@ -164,10 +168,33 @@ class OriginAccumulator:
         if not len(ev):
             return self
         self._fold(ev)
-        for tab in self._t.values():
+        for name, tab in self._t.items():
             if tab.rows > self.max_rows and len(tab.parts) > 1:
                 tab.merged()
+                if name in self._sk:
+                    self._bound_set(name)
         return self
+
+    def _hashes(self, name: str) -> np.ndarray:
+        vocab = self._host if name == "host" else self._svc
+        self._vh[name] = value_hashes(vocab, self._vh[name])
+        return self._vh[name]
+
+    def _bound_set(self, name: str) -> pd.DataFrame:
+        """Merge a distinct-set table and move the rows of origins past the bound to sketches."""
+        tab = self._t[name]
+        df = self._sk[name].bound(tab.merged(), name, self._hashes(name))
+        tab.parts, tab.rows = [df], len(df)
+        return df
+
+    def _add_set(self, name: str, ip: np.ndarray, value: np.ndarray) -> None:
+        sk = self._sk[name]
+        s = sk.mask(ip)
+        if s.any():
+            sk.add(ip[s], self._hashes(name)[value[s]])
+            ip, value = ip[~s], value[~s]
+        if len(ip):
+            self._t[name].add(pd.DataFrame({"ip": ip, name: value}).drop_duplicates())
 
     def merge(self, other: OriginAccumulator) -> OriginAccumulator:
         """Fold the state of another accumulator (same context) into this one.
@@ -192,8 +219,9 @@ class OriginAccumulator:
 
     def _ip_codes(self, s: pd.Series) -> np.ndarray:
         codes = self._ip.encode(s)
-        for v in self._ip.values[len(self._eligible) :]:
-            self._eligible.append(origin_eligible(v, self.context))
+        new = self._ip.values[len(self._eligible) :]
+        if new:
+            self._eligible.extend(origins_eligible(new, self.context).tolist())
         return codes
 
     def _fold(self, ev: pd.DataFrame) -> None:
@@ -202,12 +230,12 @@ class OriginAccumulator:
         ident = ev["_ident"].to_numpy(dtype=bool)
         self._has_identity |= bool(ident.any())
         self._has_conn |= bool((~ident).any())
-        outcome = ev["outcome"].astype("string").to_numpy(dtype=object, na_value="")
         etype = ev["event_type"].astype("string").fillna("")
         access = etype.isin(ACCESS_EVENT_TYPES).to_numpy()
-        signin = ident & ~access & np.isin(outcome, ["success", "failure"])
-        succ = signin & (outcome == "success")
-        fail = signin & (outcome == "failure")
+        ok, bad = _is(ev["outcome"], "success"), _is(ev["outcome"], "failure")
+        signin = ident & ~access & (ok | bad)
+        succ = signin & ok
+        fail = signin & bad
         err = ev["error_code"].astype("string").fillna("")
         day = ts // _NS_DAY
         user = self._user.encode(ev["user"].where(ident))
@@ -255,7 +283,13 @@ class OriginAccumulator:
             grown = np.zeros((max(need, 2 * len(self._hours), 1024), 24), dtype=np.uint32)
             grown[: len(self._hours)] = self._hours
             self._hours = grown
-        np.add.at(self._hours, (ip, hour), 1)
+        idx = ip.astype(np.int64) * 24 + hour
+        flat = self._hours.reshape(-1)
+        if need * 24 <= 4 * len(idx):
+            flat[: need * 24] += np.bincount(idx, minlength=need * 24).astype(np.uint32)
+        else:
+            u, n = np.unique(idx, return_counts=True)
+            flat[u] += n.astype(np.uint32)
 
     def _fold_identity(
         self,
@@ -308,13 +342,11 @@ class OriginAccumulator:
         host = self._host.encode(ev["dst_ip"].where(~ident))
         m = host >= 0
         if m.any():
-            self._t["host"].add(pd.DataFrame({"ip": ip[m], "host": host[m]}).drop_duplicates())
-        port = ev["dst_port"].astype("string")
-        svc_txt = ev["app"].astype("string").where(ident, "port:" + port)
-        svc = self._svc.encode(svc_txt)
+            self._add_set("host", ip[m], host[m])
+        svc = self._svc_codes(ev, ident)
         m = svc >= 0
         if m.any():
-            self._t["svc"].add(pd.DataFrame({"ip": ip[m], "svc": svc[m]}).drop_duplicates())
+            self._add_set("svc", ip[m], svc[m])
         parts = []
         for k, (name, cols) in enumerate(TRAITS.items()):
             s = ev[cols[0]].astype("string")
@@ -329,6 +361,30 @@ class OriginAccumulator:
             self._t["trait"].add(
                 tr.groupby(["ip", "trait", "value"], sort=False).sum().reset_index()
             )
+
+    def _svc_codes(self, ev: pd.DataFrame, ident: np.ndarray) -> np.ndarray:
+        """Service codes: the app of identity rows, ``port:N`` of the others.
+
+        Integer ports are keyed as numbers and only the distinct ones become text (the codes
+        and their order are those of encoding ``"port:" + port`` row by row).
+        """
+        port = ev["dst_port"]
+        if not pd.api.types.is_integer_dtype(port.dtype):
+            txt = ev["app"].astype("string").where(ident, "port:" + port.astype("string"))
+            return self._svc.encode(txt)
+        key = np.where(ident, -1, port.to_numpy(dtype=np.int64, na_value=-1))
+        apps: list[str] = []
+        if ident.any():
+            app = ev["app"].astype("string")[ident]
+            acode, auniq = pd.factorize(app.astype(object).where(app.notna(), None).to_numpy())
+            key[ident] = np.where(acode >= 0, 65_536 + acode, -1)
+            apps = [str(a) for a in auniq]
+        inv, uk = pd.factorize(key)
+        valid = uk >= 0
+        texts = [apps[k - 65_536] if k >= 65_536 else f"port:{k}" for k in uk[valid].tolist()]
+        lut = np.full(len(uk), -1, dtype=np.int64)
+        lut[valid] = self._svc._lut(texts)[:-1]
+        return lut[inv]
 
     def _fold_rtt(self, ev: pd.DataFrame, ip: np.ndarray) -> None:
         syn, ack, app = (fnum(ev[c]) for c in ("rtt_syn_ms", "rtt_ack_ms", "rtt_app_ms"))
@@ -354,7 +410,10 @@ class OriginAccumulator:
             ip=self._ip,
             user=self._user,
             trait=self._trait,
-            tables={k: v.merged() for k, v in self._t.items()},
+            tables={
+                k: self._bound_set(k) if k in self._sk else v.merged() for k, v in self._t.items()
+            },  # fmt: skip
+            distinct={k: sk.estimates() for k, sk in self._sk.items() if len(sk)},
             eligible=np.asarray(self._eligible, dtype=bool),
             hours=self._hours,
             has_identity=self._has_identity,
@@ -402,11 +461,12 @@ def _origin_rows(events: pd.DataFrame, acc: OriginAccumulator) -> pd.DataFrame:
         ev = ev.assign(**{c: pd.Series(pd.NA, index=ev.index, dtype="object") for c in missing})
     codes = acc._ip_codes(ev["src_ip"].astype("string"))
     keep = np.asarray(acc._eligible, dtype=bool)[codes] if len(codes) else np.zeros(0, bool)
-    ev = ev[keep].copy()
+    # a shallow copy when every row stays: the added columns never reach the caller's frame
+    ev = ev.copy(deep=False) if keep.all() else ev[keep].copy()
     ev["_ip"] = codes[keep]
-    src = ev["source"].astype("string").fillna("")
-    ident = src.isin(IDENTITY_SOURCES) | (ev["dst_ip"].isna() & ev["user"].notna())
-    ev["_ident"] = ident.to_numpy(dtype=bool)
+    by_source = ev["source"].isin(IDENTITY_SOURCES).to_numpy(dtype=bool)  # categorical: no text
+    ident = by_source | (ev["dst_ip"].isna() & ev["user"].notna()).to_numpy(dtype=bool)
+    ev["_ident"] = ident
     if not pd.api.types.is_datetime64_any_dtype(ev["ts"]):
         ev["ts"] = pd.to_datetime(ev["ts"], utc=True)
     elif getattr(ev["ts"].dt, "tz", None) is None:
@@ -437,9 +497,25 @@ _NEEDED = (
 )
 
 
+_NS_QUARTER = 15 * _NS_MIN
+
+
+def _is(s: pd.Series, value: str) -> np.ndarray:
+    """``s == value`` as plain bools (null: False), on categories without making text."""
+    return np.asarray((s == value).fillna(False), dtype=bool)
+
+
 def _in_work_hours(ts: pd.Series, ctx: OrgContext) -> np.ndarray:
-    """Whether each timestamp falls on a weekday inside the organisation's local work hours."""
-    local = ts.dt.tz_convert(ZoneInfo(ctx.timezone))
-    h = local.dt.hour.to_numpy()
-    wd = local.dt.day_of_week.to_numpy()
-    return np.asarray((wd < 5) & (h >= ctx.work_hours[0]) & (h < ctx.work_hours[1]), dtype=bool)
+    """Whether each timestamp falls on a weekday inside the organisation's local work hours.
+
+    Local time is computed once per distinct UTC quarter hour: every UTC offset and every
+    offset change falls on a quarter hour, so all instants of one quarter share their local
+    hour and weekday.
+    """
+    ns = ts.to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    q = ns // _NS_QUARTER
+    uq, inv = np.unique(q, return_inverse=True)
+    local = pd.DatetimeIndex(uq * _NS_QUARTER, tz="UTC").tz_convert(ZoneInfo(ctx.timezone))
+    h, wd = np.asarray(local.hour), np.asarray(local.day_of_week)
+    ok = (wd < 5) & (h >= ctx.work_hours[0]) & (h < ctx.work_hours[1])
+    return np.asarray(ok[inv.reshape(-1)], dtype=bool)

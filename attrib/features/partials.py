@@ -6,7 +6,7 @@ builds it chunk by chunk) and the feature modules (which turn it into columns).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -77,3 +77,5 @@ class Partials:
     has_identity: bool
     has_conn: bool
     token: TokenPartials | None = None
+    #: table -> estimated distinct values of the origins sketched there (past the bound)
+    distinct: dict[str, pd.Series] = field(default_factory=dict)

@@ -38,8 +38,8 @@ def targeting_features(p: Partials, ctx: OrgContext, index: pd.Index) -> pd.Data
     idn = np.nan if not p.has_identity else 0.0
     cnn = np.nan if not p.has_conn else 0.0
     out["n_accounts"] = _nunique(acct, "user", index, idn)
-    out["n_hosts"] = _nunique(p.tables["host"], "host", index, cnn)
-    out["n_services"] = _nunique(p.tables["svc"], "svc", index, 0.0)
+    out["n_hosts"] = _sketched(_nunique(p.tables["host"], "host", index, cnn), p, "host", index)
+    out["n_services"] = _sketched(_nunique(p.tables["svc"], "svc", index, 0.0), p, "svc", index)
     sig = acct[acct["n_signin"] > 0]
     out["attempts_per_account_day"] = sig.groupby("ip")["n_signin"].mean().reindex(index)
     per_day = acct.groupby(["ip", "day"]).size().groupby(level="ip").max()
@@ -59,6 +59,15 @@ def targeting_features(p: Partials, ctx: OrgContext, index: pd.Index) -> pd.Data
 def _nunique(tab: pd.DataFrame, col: str, index: pd.Index, empty: float) -> np.ndarray:
     s = tab.drop_duplicates(["ip", col]).groupby("ip").size().reindex(index)
     return s.astype(float).fillna(empty).to_numpy(dtype=float)
+
+
+def _sketched(exact: np.ndarray, p: Partials, table: str, index: pd.Index) -> np.ndarray:
+    """Exact counts, with the estimates of the origins sketched past the bound filled in."""
+    est = p.distinct.get(table)
+    if est is None or not len(est):
+        return exact
+    got = est.reindex(index).to_numpy(dtype=float)
+    return np.where(np.isnan(got), exact, np.round(got))
 
 
 def _success_then_access(p: Partials, index: pd.Index, n_id: np.ndarray) -> np.ndarray:

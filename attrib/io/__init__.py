@@ -20,13 +20,16 @@ from attrib.io._assemble import EventsBuilder, expected_rows
 from attrib.io._base import DEFAULT_CHUNKSIZE, DEFAULT_MAX_BAD_ROWS, FileStats, ReadContext
 from attrib.io._registry import format_names, module_for
 from attrib.io._source import Source, expand_inputs, expand_paths, open_source
+from attrib.io._zeekjoin import DEFAULT_JOIN_WINDOW_S, JoinStats, joined_stream
 from attrib.io.detect import detect_format
 from attrib.schema import conform_events, empty_events
 
 __all__ = [
     "DEFAULT_CHUNKSIZE",
+    "DEFAULT_JOIN_WINDOW_S",
     "DEFAULT_MAX_BAD_ROWS",
     "FileStats",
+    "JoinStats",
     "ReadContext",
     "ReadReport",
     "Source",
@@ -52,12 +55,14 @@ class ReadReport:
     """What a read did: per-file statistics, unreadable files skipped, side files passed over.
 
     ``side`` lists files found beside the logs that are not logs (``org.toml``, ground truth,
-    READMEs): recognised by name, never read, not failures.
+    READMEs): recognised by name, never read, not failures. ``join`` holds what the streamed
+    Zeek ``uid`` join held and evicted (``iter_read(..., join=True)``).
     """
 
     files: list[FileStats] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     side: list[str] = field(default_factory=list)
+    join: JoinStats = field(default_factory=JoinStats)
 
     @property
     def rows(self) -> int:
@@ -83,6 +88,7 @@ class ReadReport:
             "files": [f.as_dict() for f in self.files],
             "failed": [{"path": p, "error": e} for p, e in self.failed],
             "side_files": list(self.side),
+            "zeek_join": self.join.as_dict(),
         }
 
 
@@ -122,11 +128,12 @@ def iter_read(
     on_chunk: Callable[[FileStats, int], None] | None = None,
     where: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     join: bool = False,
+    join_window_s: float = DEFAULT_JOIN_WINDOW_S,
 ) -> Iterator[pd.DataFrame]:
     """Stream canonical event chunks from files, folders or globs.
 
     Memory is bounded by ``chunksize`` (plus what a reader must keep per live connection, and
-    with ``join`` the Zeek application rows held for the join).
+    with ``join`` the Zeek application rows of one join window).
 
     Parameters
     ----------
@@ -153,9 +160,14 @@ def iter_read(
         A row filter applied to every chunk as it is read (before any join), e.g. a time
         window.
     join
-        Yield *join-complete* chunks: Zeek ssl/ssh/http logs are read first and their rows
-        merged onto their conn row by ``uid`` as the conn chunks stream by (what
-        :func:`read` does on the whole table; see :func:`attrib.io.zeek.stream_join`).
+        Yield *join-complete* chunks: Zeek ssl/ssh/http rows are read in step with the conn
+        logs of their folder and merged onto their conn row by ``uid`` (what :func:`read` does
+        on the whole table, within a time window; see :mod:`attrib.io._zeekjoin`). What was
+        held and evicted goes to ``report.join``.
+    join_window_s
+        How long, in seconds of log time, an application row waits for its conn row once the
+        conn log is past it (a connection lasting longer after it loses the join, counted in
+        ``report.join.evicted_unmatched``).
 
     Yields
     ------
@@ -172,13 +184,13 @@ def iter_read(
     if not join:
         yield from _filtered(_iter_files(items, *args), where)
         return
-    from attrib.io.zeek import is_app_log, stream_join
+    from attrib.io.zeek import is_app_log
 
     app = [it for it in items if is_app_log(it[0])]
     other = [it for it in items if it not in app]
-    yield from stream_join(
-        _filtered(_iter_files(app, *args), where), _filtered(_iter_files(other, *args), where)
-    )
+    rep.join.window_s = join_window_s
+    yield from joined_stream(app, other, lambda its: _filtered(_iter_files(its, *args), where),
+                             rep.join)  # fmt: skip
 
 
 def _filtered(

@@ -63,9 +63,10 @@ def uid_hash(values: pd.Series) -> np.ndarray:
     top = int(lens[short].max()) if short.any() else 0
     with np.errstate(over="ignore"):
         for k in range(top):
-            b = np.where(k < lens, data[np.minimum(start + k, last)], 0).astype(np.uint64)
-            h = (h ^ b) * _MULT
-            h ^= h >> np.uint64(29)
+            live = k < lens  # a shorter text's hash must not see the longer ones' rounds
+            b = data[np.minimum(start + k, last)].astype(np.uint64)
+            m = (h ^ b) * _MULT
+            h = np.where(live, m ^ (m >> np.uint64(29)), h)
     if not short.all():
         long_ = ~short
         h[long_] = pd.util.hash_array(values[long_].astype(object).to_numpy()).astype(np.uint64)
@@ -138,13 +139,16 @@ class HeldAppRows:
             out[c] = vals.where(pd.Series(ok)) if len(vals) else vals
         return out
 
-    def lookup(self, uids: pd.Series) -> np.ndarray:
-        """The group of each uid (``-1``: no held row has it); ``uids`` without nulls."""
+    def lookup(self, uids: pd.Series, hashes: np.ndarray | None = None) -> np.ndarray:
+        """The group of each uid (``-1``: no held row has it); ``uids`` without nulls.
+
+        ``hashes`` (``uid_hash(uids)``) may be given when several held sets are probed.
+        """
         if not len(uids) or not len(self._keys):
             return np.full(len(uids), -1, dtype=np.int64)
         if hasattr(self, "_by_text"):
             return np.asarray(self._by_text.get_indexer(uids.astype(object)), dtype=np.int64)
-        h = uid_hash(uids)
+        h = uid_hash(uids) if hashes is None else hashes
         j = np.searchsorted(self._keys, h)
         j[j >= len(self._keys)] = 0
         hit = self._keys[j] == h
@@ -154,7 +158,9 @@ class HeldAppRows:
             hit[at] = same.to_numpy(zero_copy_only=False)
         return np.where(hit, j, -1).astype(np.int64)
 
-    def merge_into(self, chunk: pd.DataFrame, conn: np.ndarray) -> pd.DataFrame:
+    def merge_into(
+        self, chunk: pd.DataFrame, conn: np.ndarray, hashes: np.ndarray | None = None
+    ) -> pd.DataFrame:
         """Fill the conn rows' empty joined columns from their uid's held rows.
 
         Parameters
@@ -163,6 +169,8 @@ class HeldAppRows:
             A canonical chunk.
         conn
             Which of its rows are Zeek conn rows with a uid.
+        hashes
+            ``uid_hash`` of those rows' uids, when already computed.
 
         Returns
         -------
@@ -170,7 +178,7 @@ class HeldAppRows:
             ``chunk`` itself when nothing matched, else a filled copy.
         """
         at = np.flatnonzero(conn)
-        g = self.lookup(chunk["uid"].iloc[at])
+        g = self.lookup(chunk["uid"].iloc[at], hashes)
         ok = g >= 0
         if not ok.any():
             return chunk

@@ -20,11 +20,10 @@ from __future__ import annotations
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -33,7 +32,6 @@ from attrib.errors import FormatError, InputError
 from attrib.io._base import ReadContext
 from attrib.io._prefetch import prefetch
 from attrib.io._source import Source, open_source
-from attrib.io._uidjoin import HeldAppRows
 from attrib.io._zeek_json import flatten, read_json_chunks
 from attrib.io._zeek_logs import has_endpoints, looks_like_zeek_record, unused_reason
 from attrib.io._zeek_map import APP_LOGS, SENSOR_FIELDS, field_map, infer_log_type, kind, to_frame
@@ -48,7 +46,7 @@ from attrib.io._zeek_tsv import (
     split_stream,
     unescape,
 )
-from attrib.schema import conform_events
+from attrib.io._zeekjoin import JOIN_COLUMNS, join_by_uid, stream_join
 
 __all__ = [
     "FORMATS",
@@ -64,8 +62,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FORMATS = ("zeek",)
-#: Columns an app-layer row (ssl/ssh/http) contributes to its conn row.
-JOIN_COLUMNS = ("ja3", "ja4", "ja4s", "tls_sni", "tls_version", "hassh", "ssh_client", "user_agent")
 
 _TSV_HINT = re.compile(rb"(?m)^[ \t]*#(separator |fields\t|path\t)")
 _JSON_KEYS = (b'"uid"', b'"id.orig_h"', b'"id_orig_h"', b'"_path"', b'"fuid"', b'"@stream"')
@@ -342,54 +338,6 @@ def _decode(v: bytes, ztype: str, h: ZeekHeader) -> Any:
     return unescape(v).decode("utf-8", "replace")
 
 
-def join_by_uid(df: pd.DataFrame) -> pd.DataFrame:
-    """Merge Zeek ssl/ssh/http rows onto their conn row by ``uid``.
-
-    The conn row receives the app rows' :data:`JOIN_COLUMNS` (first non-null value per ``uid``
-    and column; a value the conn row already has is kept). Merged app rows are dropped;
-    app rows without a conn row stay as events of their own.
-
-    Parameters
-    ----------
-    df
-        A canonical events table (any sources).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The joined table (a new frame; the input is not modified).
-
-    Examples
-    --------
-    >>> import attrib
-    >>> ev = attrib.read(["conn.log", "ssl.log"])  # doctest: +SKIP  (calls join_by_uid)
-    """
-    if df.empty or not {"event_type", "uid", "source"} <= set(df.columns):
-        return df
-    zeek = (df["source"] == "zeek").fillna(False).to_numpy(dtype=bool)
-    if not zeek.any():
-        return df
-    et = df["event_type"]
-    has_uid = df["uid"].notna().to_numpy(dtype=bool)
-    app = zeek & has_uid & et.isin(APP_LOGS).fillna(False).to_numpy(dtype=bool)
-    if not app.any():
-        return df
-    conn = zeek & has_uid & (et == "conn").fillna(False).to_numpy(dtype=bool)
-    conn_uids = df["uid"][conn]
-    merged = app & df["uid"].isin(conn_uids).to_numpy(dtype=bool)
-    if not merged.any():
-        return df
-    cols = [c for c in JOIN_COLUMNS if c in df.columns]
-    firsts = df.loc[merged, ["uid", *cols]].groupby("uid", sort=False, observed=True)[cols].first()
-    out = df.loc[~merged].copy()
-    keep_conn = conn[~merged]
-    uids = out["uid"][keep_conn]
-    for c in cols:
-        filled = out[c][keep_conn].fillna(uids.map(firsts[c]).astype(out[c].dtype))
-        out.loc[keep_conn, c] = filled
-    return out.reset_index(drop=True)
-
-
 def is_app_log(path: str | Path) -> bool:
     """Whether a file's head says it is a Zeek ssl/ssh/http log (TSV ``#path`` or JSON keys).
 
@@ -419,65 +367,3 @@ def is_app_log(path: str | Path) -> bool:
             log = rec.get("_path") or infer_log_type(set(rec))
             return "uid" in rec and log in APP_LOGS
     return False
-
-
-def _lean(df: pd.DataFrame) -> pd.DataFrame:
-    """Only the columns that hold a value (null columns cost ~5-9 bytes a row each)."""
-    return df[[c for c in df.columns if df[c].notna().any()]]
-
-
-def stream_join(
-    app: Iterable[pd.DataFrame], other: Iterable[pd.DataFrame]
-) -> Iterator[pd.DataFrame]:
-    """Join-complete chunks in bounded memory: :func:`join_by_uid` applied while streaming.
-
-    The application rows (``app``, read first) are held in lean form; every chunk of ``other``
-    is joined with the application rows of its uids. Application rows that never meet their
-    conn row are yielded last, as events of their own (as :func:`join_by_uid` keeps them).
-
-    Parameters
-    ----------
-    app
-        Chunks of the Zeek application logs (see :func:`is_app_log`); consumed first.
-    other
-        Chunks of every other input.
-
-    Yields
-    ------
-    pandas.DataFrame
-        Non-empty canonical chunks.
-    """
-    held = [_lean(c) for c in app]
-    rows = pd.concat(held, ignore_index=True) if held else pd.DataFrame({"uid": []})
-    held.clear()
-    rows = _compact(rows)
-    index = HeldAppRows(rows, [c for c in JOIN_COLUMNS if c in rows.columns]) if len(rows) else None
-    del rows
-    logger.info("%d Zeek application rows held for the join", len(index.rows) if index else 0)
-    for c in other:
-        if index is not None and len(c) and c["uid"].notna().any():
-            c = conform_events(join_by_uid(c))  # app rows inside the chunk itself, if any
-            conn = _zeek_conn(c)
-            if conn.any():
-                c = index.merge_into(c, conn)
-        if len(c):
-            yield c
-    rest = index.rest() if index is not None else None
-    if rest is not None and len(rest):
-        yield conform_events(rest)
-
-
-def _compact(rows: pd.DataFrame) -> pd.DataFrame:
-    """Held rows with their repetitive text columns dictionary-encoded (~90 bytes a row less)."""
-    cols = [c for c in ("event_type", *JOIN_COLUMNS) if c in rows.columns]
-    for c in cols:
-        if rows[c].dtype != "category":
-            rows[c] = rows[c].astype("category")
-    return rows
-
-
-def _zeek_conn(df: pd.DataFrame) -> np.ndarray:
-    """Zeek conn rows with a uid: the rows application rows merge onto."""
-    zeek = (df["source"] == "zeek").fillna(False).to_numpy(dtype=bool)
-    conn = (df["event_type"] == "conn").fillna(False).to_numpy(dtype=bool)
-    return zeek & conn & df["uid"].notna().to_numpy(dtype=bool)

@@ -404,3 +404,4 @@ def _merge_report(into: ReadReport, part: ReadReport) -> None:
     into.files.extend(part.files)
     into.failed.extend(part.failed)
     into.side.extend(s for s in part.side if s not in into.side)
+    into.join.add(part.join)

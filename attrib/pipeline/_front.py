@@ -262,7 +262,7 @@ def streamed_front(
         with stats.stage("context") as rec:
             sample = tally.sample()
             ctx = complete_context(opts.context, sample, _enrich(enricher, sample["src_ip"], show))
-            rec["rows"] = len(sample)
+            rec["rows"] = int(sample["n"].fillna(1).sum()) if "n" in sample else len(sample)
             del sample
             rec["single_pass"] = ctx is opts.context or tally.adopt(directed, ctx)
             del tally

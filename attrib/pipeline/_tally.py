@@ -2,9 +2,11 @@
 
 :class:`InferenceTally` sees every raw chunk next to the accumulators and keeps what
 :func:`attrib.context.infer.complete_context` reads (identity rows; distinct connection pairs)
-plus the pair counts the direction evidence is made of. After the pass, :meth:`InferenceTally.adopt`
-decides whether the accumulation done under the configured context is exactly the one the
-inferred context would have done, and if so hands the inferred context over.
+plus the pair counts the direction evidence is made of, all as counted distinct keys (memory
+follows the distinct sign-in keys and pairs, not the rows). After the pass,
+:meth:`InferenceTally.adopt` decides whether the accumulation done under the configured
+context is exactly the one the inferred context would have done, and if so hands the inferred
+context over.
 """
 
 from __future__ import annotations
@@ -49,7 +51,8 @@ class InferenceTally:
             return
         c = chunk[_COLS]
         is_id = (c["dst_ip"].isna() & c["src_ip"].notna()).to_numpy(dtype=bool)
-        self._ident.append(c[is_id])
+        if is_id.any():  # distinct identity rows with their count: not one row per sign-in
+            self._ident = _counted([*self._ident, _sized(c[is_id].assign(n=1), _COLS)], _COLS)
         self._seen.append(
             c.loc[~is_id & c["dst_ip"].notna(), ["src_ip", "dst_ip"]].drop_duplicates()
         )
@@ -64,9 +67,16 @@ class InferenceTally:
                                ["src_ip", "dst_ip"])  # fmt: skip
 
     def sample(self) -> pd.DataFrame:
-        """Identity rows and distinct connection pairs (what :func:`inference_events` returns)."""
+        """Identity rows and distinct connection pairs (what :func:`inference_events` returns).
+
+        The identity rows come distinct (``src_ip``, ``dst_ip``, ``user``, ``outcome``) in
+        order of first appearance, with their count in ``n`` (what
+        :func:`attrib.context.infer.infer_home_countries` weighs by), so the tally holds the
+        distinct sign-in keys, not every sign-in.
+        """
         pairs = pd.concat(self._seen).drop_duplicates() if self._seen else _empty()
-        parts = [p for p in self._ident if len(p)] + ([pairs] if len(pairs) else [])
+        ident = _counted(self._ident, _COLS, 1) if self._ident else []
+        parts = [p for p in ident if len(p)] + ([pairs] if len(pairs) else [])
         if not parts:
             return empty_events()
         return pd.concat(parts, ignore_index=True)

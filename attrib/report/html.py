@@ -28,10 +28,24 @@ from attrib.report.parts import cluster_graph, headline, provenance_rows
 from attrib.report.token_view import TOKEN_VIEW_COLUMNS, token_access_view
 from attrib.report.values import members, plain
 
-__all__ = ["DEFAULT_MAX_ROWS", "render_html", "write_html"]
+__all__ = [
+    "DEFAULT_MAX_CLUSTERS",
+    "DEFAULT_MAX_ROWS",
+    "MAX_EXTRA_MEMBERS",
+    "MAX_MEMBERS",
+    "render_html",
+    "write_html",
+]
 
-#: Origins embedded in the report (the best ranked; all cluster members are added on top).
+#: Origins embedded in the report (the best ranked; cluster members are added on top, at most
+#: :data:`MAX_EXTRA_MEMBERS`).
 DEFAULT_MAX_ROWS = 2000
+#: Clusters embedded (infrastructure first, best score first); the rest are counted.
+DEFAULT_MAX_CLUSTERS = 200
+#: Members embedded per cluster (the best ranked).
+MAX_MEMBERS = 500
+#: Cluster members outside the top origins embedded at most (best clusters first).
+MAX_EXTRA_MEMBERS = 2000
 _ORIGIN_FIELDS = ("ip", "rank", "score", "cluster", "asn", "as_org", "net_type", "country",
                   "lat", "lon", "first_seen", "last_seen", "reasons",
                   "counter_evidence")  # fmt: skip
@@ -56,12 +70,18 @@ def _records(df: pd.DataFrame, fields: tuple[str, ...]) -> list[dict[Any, Any]]:
 
 
 def _cluster_records(clusters: pd.DataFrame, origins: pd.DataFrame) -> list[dict[str, Any]]:
+    """Every cluster with its full member list, infrastructure first, best score first."""
     recs = _records(clusters, _CLUSTER_FIELDS)
     cl = origins["cluster"].astype("string") if "cluster" in origins.columns else None
+    by_cluster = (  # one pass over the origins, for clusters whose table gives no members
+        origins["ip"].astype(str).groupby(cl.to_numpy(), sort=False).agg(list).to_dict()
+        if cl is not None
+        else {}
+    )
     for rec, raw in zip(recs, clusters.to_dict("records"), strict=True):
         ms = members(raw.get("members"))
-        if not ms and cl is not None:
-            ms = list(origins.loc[cl == str(rec["cluster"]), "ip"].astype(str))
+        if not ms:
+            ms = list(by_cluster.get(str(rec["cluster"]), []))
         rec["members"] = ms
         rec["cluster"] = str(rec["cluster"])
         if rec["size"] is None:
@@ -71,6 +91,32 @@ def _cluster_records(clusters: pd.DataFrame, origins: pd.DataFrame) -> list[dict
         key=lambda r: (not r["infrastructure"], -(r["score"] if r["score"] is not None else -1))
     )
     return recs
+
+
+def _embedded(
+    crecs: list[dict[str, Any]], rank: dict[str, int], shown: set[str], budget: int
+) -> tuple[list[dict[str, Any]], set[str]]:
+    """The clusters the page carries, each with its best-ranked members, and the extra members.
+
+    At most :data:`DEFAULT_MAX_CLUSTERS` clusters and :data:`MAX_MEMBERS` members each; members
+    outside the top origins (``shown``) are added while ``budget`` lasts
+    (:data:`MAX_EXTRA_MEMBERS`). ``members_total``
+    keeps the full count, so the page size follows these bounds, not the number of origins.
+    """
+    out: list[dict[str, Any]] = []
+    extra: set[str] = set()
+    last = len(rank)
+    for c in crecs[:DEFAULT_MAX_CLUSTERS]:
+        ms = sorted(c["members"], key=lambda ip: rank.get(ip, last))[:MAX_MEMBERS]
+        keep = []
+        for ip in ms:
+            if ip in shown or ip in extra:
+                keep.append(ip)
+            elif len(extra) < budget and ip in rank:
+                extra.add(ip)
+                keep.append(ip)
+        out.append({**c, "members": keep, "members_total": len(c["members"])})
+    return out, extra
 
 
 def render_html(
@@ -107,18 +153,20 @@ def render_html(
     meta = dict(meta or {})
     ranked = origins.sort_values("rank") if "rank" in origins.columns else origins
     top = ranked.head(max_rows)
-    crecs = _cluster_records(clusters, origins)
-    shown = set(top["ip"].astype(str))
-    need = {ip for c in crecs for ip in c["members"]} - shown
-    extra = ranked[ranked["ip"].astype(str).isin(need)]
+    every = _cluster_records(clusters, origins)
+    ips = ranked["ip"].astype(str)
+    rank = dict(zip(ips, range(len(ips)), strict=True))
+    shown = set(ips.iloc[:max_rows])
+    crecs, need = _embedded(every, rank, shown, budget=MAX_EXTRA_MEMBERS)
+    extra = ranked[ips.isin(need).to_numpy()]
     orecs, xrecs = _records(top, _ORIGIN_FIELDS), _records(extra, _ORIGIN_FIELDS)
     by_ip = {r["ip"]: r for r in orecs + xrecs}
     score = origins["score"].astype("Float64") if "score" in origins.columns else None
     data = {
         "meta": meta, "threshold": threshold, "n_origins": len(origins),
         "n_flagged": int((score >= threshold).sum()) if score is not None else 0,
-        "origins": orecs, "extra_members": xrecs, "clusters": crecs,
-        "headline": headline(origins, crecs, threshold),
+        "n_clusters": len(every), "origins": orecs, "extra_members": xrecs, "clusters": crecs,
+        "headline": headline(origins, every, threshold),
         "graph": cluster_graph(crecs, by_ip), "provenance": provenance_rows(meta),
         "token_access": _records(token_access_view(origins, threshold), TOKEN_VIEW_COLUMNS),
     }  # fmt: skip

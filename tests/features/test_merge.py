@@ -134,7 +134,9 @@ def test_every_coded_column_is_declared():
     for name, tab in _tables().items():
         assert set(CODED[name]) <= set(tab.keys)
     known = {"context", "max_rows", "_ip", "_user", "_trait", "_host", "_svc", "_eligible",
-             "_t", "_hours", "_has_identity", "_has_conn", "_token", "events_seen"}  # fmt: skip
+             "_t", "_hours", "_has_identity", "_has_conn", "_token", "events_seen",
+             "_sk", "_vh"}  # fmt: skip
+    # _sk is merged by DistinctSketches.merge; _vh is a cache of value hashes
     assert set(vars(OriginAccumulator())) == known
     assert set(vars(TokenAccumulator())) == {"_parts", "_rows", "_app", "_mbx", "_t0",
                                              "_sig_kinds"}  # fmt: skip

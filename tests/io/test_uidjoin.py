@@ -64,6 +64,14 @@ def test_uid_hash_distinguishes_lengths_and_bytes() -> None:
     assert h[4] == h[5]
 
 
+def test_uid_hash_of_a_value_does_not_depend_on_its_batch() -> None:
+    # regression: shorter uids took extra mixing rounds in a batch with longer ones, so a conn
+    # chunk and the held rows (different longest uid) hashed the same uid differently
+    batch = pd.Series(["C1a", "XC1a-longer", "C2"], dtype="string")
+    alone = [uid_hash(batch.iloc[[i]])[0] for i in range(3)]
+    assert uid_hash(batch).tolist() == alone
+
+
 def test_lookup_confirms_text_not_only_hash() -> None:
     app = conform_events(pd.DataFrame({"uid": ["Ca", "Cb"], "source": "zeek",
                                        "event_type": "ssl", "tls_sni": ["a", "b"]}))  # fmt: skip

@@ -79,6 +79,26 @@ def test_sample_is_what_inference_reads() -> None:
     assert s["dst_ip"].notna().sum() == 39  # distinct connection pairs
 
 
+def test_identity_rows_are_counted_not_kept_row_by_row() -> None:
+    # issue #21: the tally grew by one row per sign-in; it keeps distinct keys with a count,
+    # and the context inferred from it is the one the rows themselves give
+    from attrib.context.infer import complete_context
+
+    signins = [("81.2.69.7", None, "ann@example.com", "entra")] * 30 + [
+        ("203.0.113.9", None, "bob@example.com", "entra")] * 20 + [
+        ("198.51.100.4", None, "cy@example.com", "entra")] * 25  # fmt: skip
+    chunks = [_chunk(signins[i : i + 10]) for i in range(0, len(signins), 10)]
+    _, tally = _feed(chunks)
+    s = tally.sample()
+    assert len(s) == 3 and s["n"].tolist() == [30, 20, 25]
+    geo = pd.DataFrame({"ip": ["81.2.69.7", "203.0.113.9", "198.51.100.4"],
+                        "country": ["GB", "US", "NL"]})  # fmt: skip
+    rows = pd.concat(chunks, ignore_index=True)
+    got = complete_context(OrgContext(), s, geo)
+    assert got.home_countries == complete_context(OrgContext(), rows, geo).home_countries
+    assert got.home_countries == ("GB", "NL", "US")  # by sign-ins, not by distinct keys
+
+
 @pytest.mark.slow
 def test_streamed_run_infers_in_one_pass_and_matches_materialised() -> None:
     import attrib

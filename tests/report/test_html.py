@@ -203,3 +203,25 @@ def test_big_report_reads_at_a_glance(tmp_path):
         assert not logs, logs
     finally:
         drv.quit()
+
+
+def test_report_size_follows_its_bounds_not_the_origins(monkeypatch):
+    # issue #21: thousands of small clusters must not pull every member into the page
+    from attrib.report import html as report_html
+
+    monkeypatch.setattr(report_html, "DEFAULT_MAX_CLUSTERS", 2)
+    monkeypatch.setattr(report_html, "MAX_MEMBERS", 4)
+    monkeypatch.setattr(report_html, "MAX_EXTRA_MEMBERS", 3)
+    o = make_origins(n_cluster=80)
+    o["cluster"] = [f"C{1 + i // 8}" for i in range(80)] + list(o["cluster"].iloc[80:])
+    cl = make_clusters(o)
+    data = _data(render_html(o, cl, META, max_rows=3))
+    assert data["n_clusters"] == 10 and len(data["clusters"]) == 2
+    assert all(len(c["members"]) <= 4 for c in data["clusters"])
+    assert all(c["members_total"] >= 8 for c in data["clusters"])
+    assert len(data["origins"]) == 3 and len(data["extra_members"]) <= 3
+    held = {r["ip"] for r in data["origins"] + data["extra_members"]}
+    assert all(ip in held for c in data["clusters"] for ip in c["members"])
+    flagged = int((cl["score"] >= 0.5).sum())
+    assert flagged > 2
+    assert data["headline"][0].startswith(f"{flagged} campaigns")  # counts every cluster

@@ -58,7 +58,8 @@
   var m = D.meta || {};
   var flagged = D.origins.filter(function (o) { return o.score !== null && o.score >= D.threshold; });
   document.getElementById("summary").textContent =
-    D.n_origins + " origins analysed, " + D.clusters.length + " clusters, " + D.n_flagged +
+    D.n_origins + " origins analysed, " + (D.n_clusters || D.clusters.length) + " clusters" +
+    (D.clusters.length < (D.n_clusters || 0) ? " (the " + D.clusters.length + " best shown)" : "") + ", " + D.n_flagged +
     " flagged (score \u2265 " + D.threshold + ")" +
     (D.origins.length < D.n_origins ? "; the report shows the top " + D.origins.length : "") +
     (m.window ? "; window " + day(m.window.start) + " \u2013 " + day(m.window.end) + " UTC" : "");
@@ -246,7 +247,9 @@
         }
       }
     });
-    document.getElementById("tl-note").textContent = all.length + " exits, " + total + " hand-offs" +
+    var held = c.members_total && c.members_total > c.members.length ?
+      " among the " + c.members.length + " best-ranked of " + c.members_total + " members" : "";
+    document.getElementById("tl-note").textContent = all.length + " exits, " + total + " hand-offs" + held +
       (ms.length < all.length ? " (" + handoffs + " between the " + ms.length + " drawn)" : "") +
       "; shared traits: " + (c.shared_traits ? fmt(c.shared_traits) : "none");
     pager("tl-pager", all.length, tlState, renderTimeline, "exits (best scored first)");
