@@ -8,7 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from attrib.enrich._nettype_features import LISTS, NUMERIC, asn_evidence, list_memberships
+from attrib.enrich._nettype_features import (
+    LISTS,
+    NUMERIC,
+    asn_evidence,
+    hosting_flag,
+    list_memberships,
+    with_siblings,
+)
 
 
 def _seg(starts: list[int], values: list[int]) -> tuple[np.ndarray, np.ndarray]:
@@ -90,6 +97,39 @@ def test_ranges_lists_and_v6(evidence: pd.DataFrame) -> None:
     assert bool(e.loc[300, "in_bad_asn_list"])
     assert e.loc[300, "log2_v6_segments"] == pytest.approx(np.log2(3))
     assert e.loc[200, "log2_v6_segments"] == 0.0
+
+
+def test_siblings_count_the_other_asns_of_a_name() -> None:
+    ev = pd.DataFrame({
+        "asn": [1, 2, 3, 4, 5, 6],
+        "org": ["Acme Cloud, Inc.", "ACME CLOUD INC", "acme cloud inc", "Other", "", None],
+        "in_datacenter_list": [True, True, False, False, True, True],
+        "in_vpn_list": False, "in_bad_asn_list": False,
+        "frac_cloud": [0.0, 0.0, 0.6, 0.0, 0.0, 0.0], "frac_dcrange": 0.0,
+    })  # fmt: skip
+    assert hosting_flag(ev).tolist() == [True, True, True, False, True, True]
+    out = with_siblings(ev)
+    # case and punctuation aside the first three share a name: two others each
+    assert out["sib_n"].tolist()[:4] == [pytest.approx(np.log2(3))] * 3 + [0.0]
+    assert out["sib_host"].tolist()[:4] == [1.0, 1.0, 1.0, 0.0]
+    # nameless ASNs are nobody's siblings
+    assert out["sib_n"].tolist()[4:] == [0.0, 0.0] and out["sib_host"].tolist()[4:] == [0.0, 0.0]
+    assert "sib_n" not in ev.columns  # the input is not modified
+
+
+def test_sibling_share_excludes_the_asn_itself() -> None:
+    ev = pd.DataFrame({
+        "asn": [1, 2, 3], "org": ["Beta Net", "Beta Net", "Beta Net"],
+        "in_datacenter_list": [True, False, False], "in_vpn_list": False,
+        "in_bad_asn_list": False, "frac_cloud": 0.0, "frac_dcrange": [0.0, 0.0, np.nan],
+    })  # fmt: skip
+    out = with_siblings(ev)
+    # the listed ASN's own flag never counts: its two siblings are unlisted
+    assert out["sib_host"].tolist() == [0.0, 0.5, 0.5]
+
+
+def test_evidence_has_siblings(evidence: pd.DataFrame) -> None:
+    assert (evidence["sib_n"] == 0.0).all() and (evidence["sib_host"] == 0.0).all()
 
 
 def test_list_memberships_reads_snapshots(tmp_path: Path) -> None:

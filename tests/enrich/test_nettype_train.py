@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from attrib.enrich._nettype_features import LISTS, NUMERIC
 from attrib.enrich._nettype_train import (
@@ -73,6 +76,31 @@ def test_blind_hides_sources_and_cuts_seeds() -> None:
     assert not bool(b.loc[0, "in_datacenter_list"]) and b.loc[0, "frac_cloud"] == 0.0
     assert "broadband" not in b.loc[0, "org"].lower() and "Networks" in b.loc[0, "org"]
     assert bool(ev.loc[0, "in_datacenter_list"])  # the input is not modified
+
+
+def test_blind_hides_the_siblings_hosting_share() -> None:
+    ev = _ev(["Acme"], sib_host=[1.0], sib_n=[2.0])
+    b = blind(ev)
+    assert b.loc[0, "sib_host"] == 0.0 and b.loc[0, "sib_n"] == 2.0
+
+
+def test_a_hidden_source_does_not_speak_through_siblings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two ASNs of one name; only the datacenter ranges name the first. Hiding that source
+    # must also clear the second's sibling share, or the held-out source leaks into training.
+    ev = _ev(["Acme Cloud", "Acme Cloud"] * 20, frac_dcrange=[0.9, 0.0] * 20)
+    ev["sib_host"], ev["sib_n"] = [0.0, 1.0] * 20, 1.0
+    y = pd.Series(["hosting", "residential"] * 20, dtype="object")
+    seen: list[pd.DataFrame] = []
+    train = importlib.import_module("attrib.enrich._nettype_train")
+    real = train.evidence_matrix
+
+    def spy(frame: pd.DataFrame, name_p: np.ndarray) -> np.ndarray:
+        seen.append(frame)
+        return real(frame, name_p)
+
+    monkeypatch.setattr(train, "evidence_matrix", spy)
+    fit_model(ev, y, hide_always=("frac_dcrange",), min_df=2, n_folds=2, max_iter=5)
+    assert seen and (seen[0]["sib_host"] == 0.0).all()
 
 
 def test_fit_model_learns_the_evidence() -> None:
